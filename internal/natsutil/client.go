@@ -1,0 +1,89 @@
+package natsutil
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// ClientConfig says how a service connects to NATS.
+type ClientConfig struct {
+	URL      string // nats://host:port[,nats://...]
+	Name     string // connection name, shown in NATS monitoring
+	Creds    string // a .creds file (JWT + nkey seed)
+	User     string
+	Password string
+	Token    string
+	TLSCA    string // CA to verify the server with
+	TLSCert  string // client certificate for mutual TLS
+	TLSKey   string
+}
+
+// Validate checks the configuration.
+func (c ClientConfig) Validate() error {
+	if c.URL == "" {
+		return errors.New("nats URL is required")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("nats TLS cert and key go together")
+	}
+	return nil
+}
+
+// Connect dials NATS and keeps reconnecting for ever: services outlive NATS restarts.
+func Connect(cfg ClientConfig, logger *slog.Logger) (*nats.Conn, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	opts := append(baseOptions(cfg.Name, logger), nats.RetryOnFailedConnect(true))
+	if cfg.Creds != "" {
+		opts = append(opts, nats.UserCredentials(cfg.Creds))
+	}
+	if cfg.User != "" {
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	if cfg.Token != "" {
+		opts = append(opts, nats.Token(cfg.Token))
+	}
+	if cfg.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(cfg.TLSCA))
+	}
+	if cfg.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(cfg.TLSCert, cfg.TLSKey))
+	}
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats: connect %s: %w", cfg.URL, err)
+	}
+	return nc, nil
+}
+
+// ConnectInProcess connects to an embedded server without a socket.
+func ConnectInProcess(ns *server.Server, name string, logger *slog.Logger) (*nats.Conn, error) {
+	nc, err := nats.Connect("", append(baseOptions(name, logger), nats.InProcessServer(ns))...)
+	if err != nil {
+		return nil, fmt.Errorf("nats: connect in-process: %w", err)
+	}
+	return nc, nil
+}
+
+func baseOptions(name string, logger *slog.Logger) []nats.Option {
+	return []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				logger.Warn("nats disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { logger.Info("nats reconnected", "url", nc.ConnectedUrl()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			logger.Warn("nats async error", "error", err)
+		}),
+	}
+}

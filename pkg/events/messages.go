@@ -1,0 +1,239 @@
+package events
+
+import (
+	"time"
+
+	"github.com/drover/drover/pkg/marathon"
+)
+
+// Version is the schema version every message below carries in its "v" field.
+// A reader refuses a message whose version it does not know (see Decode).
+const Version = 1
+
+// TaskState is a task's state, spelled as Marathon spells it in task JSON.
+type TaskState string
+
+// Task states. The first group is not terminal.
+const (
+	TaskStaging     TaskState = "TASK_STAGING"
+	TaskStarting    TaskState = "TASK_STARTING"
+	TaskRunning     TaskState = "TASK_RUNNING"
+	TaskKilling     TaskState = "TASK_KILLING"
+	TaskUnreachable TaskState = "TASK_UNREACHABLE"
+
+	TaskFinished TaskState = "TASK_FINISHED"
+	TaskFailed   TaskState = "TASK_FAILED"
+	TaskKilled   TaskState = "TASK_KILLED"
+	TaskError    TaskState = "TASK_ERROR"
+	TaskLost     TaskState = "TASK_LOST"
+	TaskDropped  TaskState = "TASK_DROPPED"
+	TaskGone     TaskState = "TASK_GONE"
+	TaskUnknown  TaskState = "TASK_UNKNOWN"
+)
+
+// Terminal reports whether a task in this state will never run again.
+func (s TaskState) Terminal() bool {
+	switch s {
+	case TaskStaging, TaskStarting, TaskRunning, TaskKilling, TaskUnreachable:
+		return false
+	}
+	return true
+}
+
+// PortRange is an inclusive range of host ports.
+type PortRange struct {
+	Begin int `json:"begin"`
+	End   int `json:"end"`
+}
+
+// Resources are what an agent offers, or what its tasks use.
+type Resources struct {
+	Cpus  float64     `json:"cpus"`
+	Mem   float64     `json:"mem"`
+	Disk  float64     `json:"disk"`
+	Ports []PortRange `json:"ports,omitempty"`
+}
+
+// AgentPolicy is what an agent allows the containers it runs.
+type AgentPolicy struct {
+	AllowPrivileged  bool     `json:"allowPrivileged"`
+	HostPathPrefixes []string `json:"hostPathPrefixes,omitempty"` // empty: any host path
+}
+
+// DockerHealth is an agent's view of its Docker daemon.
+type DockerHealth struct {
+	Healthy    bool   `json:"healthy"`
+	Error      string `json:"error,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty"`
+}
+
+// TaskReport is one task as an agent sees it on its runtime.
+type TaskReport struct {
+	TaskID      string    `json:"taskId"`
+	AppID       string    `json:"appId"`
+	Version     string    `json:"version"`
+	State       TaskState `json:"state"`
+	ContainerID string    `json:"containerId,omitempty"`
+	HostPorts   []int     `json:"hostPorts,omitempty"`
+	IPAddress   string    `json:"ipAddress,omitempty"`
+	StartedAt   time.Time `json:"startedAt,omitzero"`
+	Message     string    `json:"message,omitempty"`
+}
+
+// Heartbeat is what an agent publishes every second on AgentHeartbeat.
+type Heartbeat struct {
+	V          int               `json:"v"`
+	AgentID    string            `json:"agentId"`
+	Hostname   string            `json:"hostname"`
+	Address    string            `json:"address,omitempty"` // where its published ports are reached
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Resources  Resources         `json:"resources"`
+	Policy     AgentPolicy       `json:"policy"`
+	Docker     DockerHealth      `json:"docker"`
+	Tasks      []TaskReport      `json:"tasks"`
+	Epoch      uint64            `json:"epoch"` // highest scheduler epoch the agent has seen
+	StartedAt  time.Time         `json:"startedAt"`
+	SentAt     time.Time         `json:"sentAt"`
+}
+
+// CommandKind says what a Command asks an agent to do.
+type CommandKind string
+
+// Command kinds.
+const (
+	CommandLaunch CommandKind = "launch"
+	CommandKill   CommandKind = "kill"
+)
+
+// Command is what the scheduler leader sends an agent on AgentCommand. Its ID
+// is also the JetStream message id, so a command resent is a command deduplicated.
+// An agent refuses a command whose Epoch is lower than the highest it has seen.
+type Command struct {
+	V        int         `json:"v"`
+	ID       string      `json:"id"`
+	Epoch    uint64      `json:"epoch"`
+	Kind     CommandKind `json:"kind"`
+	TaskID   string      `json:"taskId"`
+	AppID    string      `json:"appId"`
+	Launch   *LaunchSpec `json:"launch,omitempty"`
+	IssuedAt time.Time   `json:"issuedAt"`
+}
+
+// LaunchSpec is everything an agent needs to start a task.
+type LaunchSpec struct {
+	App marathon.App `json:"app"` // the app's definition at the version to launch
+	// HostPorts are the host ports the scheduler assigned, one per port
+	// mapping (BRIDGE) or port definition (HOST), in order.
+	HostPorts []int `json:"hostPorts,omitempty"`
+	// Env is added to the app's env: PORT0.., PORTS, HOST, MARATHON_APP_ID, ...
+	Env map[string]string `json:"env,omitempty"`
+}
+
+// TaskStatus is a task state change an agent reports on AgentStatus.
+type TaskStatus struct {
+	V           int       `json:"v"`
+	AgentID     string    `json:"agentId"`
+	TaskID      string    `json:"taskId"`
+	AppID       string    `json:"appId"`
+	Version     string    `json:"version"`
+	State       TaskState `json:"state"`
+	Message     string    `json:"message,omitempty"`
+	ContainerID string    `json:"containerId,omitempty"`
+	HostPorts   []int     `json:"hostPorts,omitempty"`
+	IPAddress   string    `json:"ipAddress,omitempty"`
+	At          time.Time `json:"at"`
+}
+
+// Instance is one task as the scheduler records it in BucketInstances.
+type Instance struct {
+	V         int       `json:"v"`
+	TaskID    string    `json:"taskId"`
+	AppID     string    `json:"appId"`
+	Version   string    `json:"version"`
+	AgentID   string    `json:"agentId"`
+	Host      string    `json:"host"`
+	HostPorts []int     `json:"hostPorts,omitempty"`
+	IPAddress string    `json:"ipAddress,omitempty"`
+	State     TaskState `json:"state"`
+	Message   string    `json:"message,omitempty"`
+	StagedAt  time.Time `json:"stagedAt"`
+	StartedAt time.Time `json:"startedAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Agent states in BucketAgents.
+const (
+	AgentActive      = "ACTIVE"
+	AgentDockerDown  = "DOCKER_DOWN"
+	AgentUnreachable = "UNREACHABLE"
+)
+
+// AgentRecord is an agent as the scheduler leader records it in BucketAgents.
+type AgentRecord struct {
+	V          int               `json:"v"`
+	AgentID    string            `json:"agentId"`
+	Hostname   string            `json:"hostname"`
+	Address    string            `json:"address,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Total      Resources         `json:"total"`
+	Used       Resources         `json:"used"`
+	Policy     AgentPolicy       `json:"policy"`
+	Docker     DockerHealth      `json:"docker"`
+	State      string            `json:"state"`
+	LastSeen   time.Time         `json:"lastSeen"`
+}
+
+// AppRecord is an app definition as the api writes it in BucketApps.
+type AppRecord struct {
+	V   int          `json:"v"`
+	App marathon.App `json:"app"`
+	// DeploymentID is the deployment this write started.
+	DeploymentID string `json:"deploymentId"`
+}
+
+// Deployment actions, as Marathon names them.
+const (
+	ActionStart   = "StartApplication"
+	ActionStop    = "StopApplication"
+	ActionScale   = "ScaleApplication"
+	ActionRestart = "RestartApplication"
+)
+
+// DeploymentAction is one action of a deployment step.
+type DeploymentAction struct {
+	Action string `json:"action"`
+	App    string `json:"app"`
+}
+
+// Deployment is a running deployment in BucketDeployments. The api creates it
+// with the write that starts it; the scheduler advances it and deletes it
+// when it is done.
+type Deployment struct {
+	V            int                  `json:"v"`
+	ID           string               `json:"id"`
+	Version      string               `json:"version"`
+	AffectedApps []string             `json:"affectedApps"`
+	Steps        [][]DeploymentAction `json:"steps"`
+	CurrentStep  int                  `json:"currentStep"`
+	CreatedAt    time.Time            `json:"createdAt"`
+}
+
+// LeaderRecord is the value of LeaderKey in BucketLeader. The revision of the
+// Create that won the key is the leader's epoch.
+type LeaderRecord struct {
+	V           int       `json:"v"`
+	SchedulerID string    `json:"schedulerId"`
+	Hostname    string    `json:"hostname"`
+	Epoch       uint64    `json:"epoch"`
+	Since       time.Time `json:"since"`
+}
+
+// Version reports each message's schema version; Decode checks it.
+func (m Heartbeat) version() int    { return m.V }
+func (m Command) version() int      { return m.V }
+func (m TaskStatus) version() int   { return m.V }
+func (m Instance) version() int     { return m.V }
+func (m AgentRecord) version() int  { return m.V }
+func (m AppRecord) version() int    { return m.V }
+func (m Deployment) version() int   { return m.V }
+func (m LeaderRecord) version() int { return m.V }

@@ -1,0 +1,59 @@
+package events
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Stream names.
+const (
+	StreamHeartbeats = "DROVER_HEARTBEATS"
+	StreamCommands   = "DROVER_COMMANDS"
+	StreamStatus     = "DROVER_STATUS"
+	StreamEvents     = "DROVER_EVENTS"
+)
+
+// Bucket names.
+const (
+	BucketApps        = "apps"
+	BucketDeployments = "deployments"
+	BucketInstances   = "instances"
+	BucketAgents      = "agents"
+	BucketLeader      = "leader"
+)
+
+// LeaderKey is the key in BucketLeader that schedulers race for.
+const LeaderKey = "scheduler"
+
+// StatusConsumer is the durable consumer of StreamStatus that the leading
+// scheduler reads; only one scheduler consumes it at a time.
+const StatusConsumer = "scheduler-status"
+
+// AgentCommandConsumer is the durable consumer name of an agent's commands.
+func AgentCommandConsumer(agentID string) string { return "agent-" + agentID }
+
+// AppKey is the apps bucket key of a normalised app id ("/grp/web" -> "grp/web").
+func AppKey(appID string) string { return strings.TrimPrefix(appID, "/") }
+
+// AppIDFromKey is the inverse of AppKey.
+func AppIDFromKey(key string) string { return "/" + key }
+
+// InstanceKey is the instances bucket key of a task id. Task ids are made by
+// the scheduler from characters NATS keys accept.
+func InstanceKey(taskID string) string { return taskID }
+
+// ValidKey reports whether s is a key NATS KV accepts.
+func ValidKey(s string) error {
+	if s == "" || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") || strings.Contains(s, "..") {
+		return fmt.Errorf("events: invalid key %q", s)
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
+			r == '-', r == '/', r == '_', r == '=', r == '.':
+		default:
+			return fmt.Errorf("events: invalid key %q", s)
+		}
+	}
+	return nil
+}
