@@ -1,0 +1,184 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const ioTimeout = 2 * time.Second
+
+func lastRevision(rev uint64) jetstream.KVDeleteOpt { return jetstream.LastRevision(rev) }
+
+// launch records a new instance and sends its launch command. Callers hold s.mu.
+func (s *Scheduler) launch(ctx context.Context, epoch uint64, app marathon.App, agent events.Heartbeat, picked []int, now time.Time) {
+	taskID := newTaskID(app.ID)
+	ports := assignPorts(app, picked)
+	inst := &events.Instance{
+		V: events.Version, TaskID: taskID, AppID: app.ID, Version: appVersion(app),
+		AgentID: agent.AgentID, Host: agent.Hostname, HostPorts: ports,
+		State: events.TaskStaging, StagedAt: now, UpdatedAt: now,
+	}
+	s.instances[taskID] = inst
+	s.putInstance(ctx, inst)
+	s.send(ctx, agent.AgentID, events.Command{
+		Epoch: epoch, Kind: events.CommandLaunch, TaskID: taskID, AppID: app.ID,
+		Launch: &events.LaunchSpec{App: app, HostPorts: ports, Env: taskEnv(app, taskID, agent.Hostname, ports)},
+	})
+	s.logger.Info("launch", "app", app.ID, "task", taskID, "agent", agent.AgentID)
+}
+
+// kill marks an instance as being killed and sends the kill command.
+func (s *Scheduler) kill(ctx context.Context, epoch uint64, inst *events.Instance, now time.Time) {
+	if inst.State != events.TaskKilling {
+		inst.State, inst.UpdatedAt = events.TaskKilling, now
+		s.putInstance(ctx, inst)
+	}
+	s.sendKill(ctx, epoch, inst.AgentID, inst.TaskID, inst.AppID, now)
+}
+
+// sendKill sends a kill command, at most once per KillRetry for a task.
+func (s *Scheduler) sendKill(ctx context.Context, epoch uint64, agentID, taskID, appID string, now time.Time) {
+	if last, ok := s.killSent[taskID]; ok && now.Sub(last) < s.cfg.KillRetry {
+		return
+	}
+	s.killSent[taskID] = now
+	s.send(ctx, agentID, events.Command{Epoch: epoch, Kind: events.CommandKill, TaskID: taskID, AppID: appID})
+	s.logger.Info("kill", "app", appID, "task", taskID, "agent", agentID)
+}
+
+func (s *Scheduler) send(ctx context.Context, agentID string, cmd events.Command) {
+	cmd.V, cmd.ID, cmd.IssuedAt = events.Version, uuid.NewString(), s.now().UTC()
+	data, err := events.Encode(cmd)
+	if err != nil {
+		s.logger.Error("cannot encode command", "task", cmd.TaskID, "error", err)
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, ioTimeout)
+	defer cancel()
+	if _, err := s.bus.JS.Publish(pctx, events.AgentCommand(agentID), data, jetstream.WithMsgID(cmd.ID)); err != nil {
+		s.logger.Warn("cannot send command", "kind", cmd.Kind, "task", cmd.TaskID, "agent", agentID, "error", err)
+	}
+}
+
+// finish ends an instance: it is forgotten, its app's launch backoff grows
+// if it failed young, and a status_update_event tells the world.
+func (s *Scheduler) finish(ctx context.Context, inst *events.Instance, state events.TaskState, msg string, now time.Time) {
+	delete(s.instances, inst.TaskID)
+	dctx, cancel := context.WithTimeout(ctx, ioTimeout)
+	if err := s.bus.Instances.Delete(dctx, events.InstanceKey(inst.TaskID)); err != nil {
+		s.logger.Warn("cannot delete instance", "task", inst.TaskID, "error", err)
+	}
+	cancel()
+	killedByUs := inst.State == events.TaskKilling
+	inst.State, inst.Message, inst.UpdatedAt = state, msg, now
+	s.logger.Info("task ended", "app", inst.AppID, "task", inst.TaskID, "state", state, "message", msg)
+	s.statusEvent(inst, msg)
+	if st, ok := s.apps[inst.AppID]; ok && !killedByUs && state != events.TaskKilled {
+		s.backoff(st, inst, now)
+	}
+}
+
+// backoff applies Marathon's launch delay: a task that died young delays the
+// next launch of its app by backoffSeconds, then by backoffFactor more each
+// time, up to maxLaunchDelaySeconds. A task that ran BackoffResetAfter or
+// longer is replaced at once and starts the delay again.
+func (s *Scheduler) backoff(st *appState, inst *events.Instance, now time.Time) {
+	app := st.rec.App
+	if inst.StartedAt.IsZero() || now.Sub(inst.StartedAt) < s.cfg.BackoffResetAfter {
+		if st.delay == 0 {
+			st.delay = seconds(app.BackoffSeconds, 1)
+		} else {
+			st.delay = time.Duration(float64(st.delay) * valueOr(app.BackoffFactor, 1.15))
+		}
+		if limit := seconds(app.MaxLaunchDelaySeconds, 300); st.delay > limit {
+			st.delay = limit
+		}
+		st.notBefore = now.Add(st.delay)
+		return
+	}
+	st.delay, st.notBefore = 0, time.Time{}
+}
+
+func valueOr(f *float64, def float64) float64 {
+	if f == nil {
+		return def
+	}
+	return *f
+}
+
+func seconds(f *float64, def float64) time.Duration {
+	return time.Duration(valueOr(f, def) * float64(time.Second))
+}
+
+func (s *Scheduler) putInstance(ctx context.Context, inst *events.Instance) {
+	data, err := events.Encode(*inst)
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, ioTimeout)
+		_, err = s.bus.Instances.Put(pctx, events.InstanceKey(inst.TaskID), data)
+		cancel()
+	}
+	if err != nil {
+		s.logger.Warn("cannot record instance", "task", inst.TaskID, "error", err)
+	}
+}
+
+func (s *Scheduler) putAgent(ctx context.Context, a *agentState) {
+	rec := events.AgentRecord{
+		V: events.Version, AgentID: a.hb.AgentID, Hostname: a.hb.Hostname, Address: a.hb.Address,
+		Attributes: a.hb.Attributes, Total: a.hb.Resources, Policy: a.hb.Policy, Docker: a.hb.Docker,
+		State: a.state, LastSeen: a.seen.UTC(),
+	}
+	for _, inst := range s.instances {
+		if inst.AgentID != a.hb.AgentID {
+			continue
+		}
+		if st, ok := s.apps[inst.AppID]; ok {
+			r := appResources(st.rec.App)
+			rec.Used.Cpus += r.Cpus
+			rec.Used.Mem += r.Mem
+			rec.Used.Disk += r.Disk
+		}
+	}
+	data, err := events.Encode(rec)
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, ioTimeout)
+		_, err = s.bus.Agents.Put(pctx, a.hb.AgentID, data)
+		cancel()
+	}
+	if err != nil {
+		s.logger.Warn("cannot record agent", "agent", a.hb.AgentID, "error", err)
+	}
+}
+
+func (s *Scheduler) statusEvent(inst *events.Instance, msg string) {
+	ev := events.StatusUpdateEvent{
+		EventType: events.EventStatusUpdate, Timestamp: s.now().UTC().Format(events.TimeFormat),
+		SlaveID: inst.AgentID, TaskID: inst.TaskID, TaskStatus: inst.State, Message: msg,
+		AppID: inst.AppID, Host: inst.Host, IPAddresses: []events.IPAddress{}, Ports: inst.HostPorts, Version: inst.Version,
+	}
+	if inst.IPAddress != "" {
+		ev.IPAddresses = append(ev.IPAddresses, events.IPAddress{IPAddress: inst.IPAddress, Protocol: "IPv4"})
+	}
+	if ev.Ports == nil {
+		ev.Ports = []int{}
+	}
+	s.publishEvent(events.EventStatusUpdate, ev)
+}
+
+// publishEvent puts a Marathon event on drover.events.<type>; the events
+// stream stores it. Best effort: an event lost here never blocks scheduling.
+func (s *Scheduler) publishEvent(eventType string, payload any) {
+	data, err := json.Marshal(payload)
+	if err == nil {
+		err = s.nc.Publish(events.Event(eventType), data)
+	}
+	if err != nil {
+		s.logger.Warn("cannot publish event", "type", eventType, "error", err)
+	}
+}

@@ -1,0 +1,68 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Config configures a scheduler.
+type Config struct {
+	// ID names this scheduler in the leader lock; unique per process.
+	ID string
+	// Hostname is what /v2/leader reports while this scheduler leads.
+	Hostname string
+	// LeaderTTL must equal the leader bucket's TTL (events.Config.LeaderTTL).
+	LeaderTTL time.Duration
+	// ReconcileInterval is how often the leader reconciles without a trigger.
+	ReconcileInterval time.Duration
+	// UnreachableAfter is how long without a heartbeat makes an agent
+	// unreachable and its tasks lost (3 missed heartbeats at 1 s).
+	UnreachableAfter time.Duration
+	// StagingTimeout is how long a launched task may stay unseen by its agent.
+	StagingTimeout time.Duration
+	// BackoffResetAfter: a task that ran at least this long before it died is
+	// replaced at once, and its app's launch delay starts again from zero.
+	BackoffResetAfter time.Duration
+	// KillRetry is how long before a kill command for the same task is resent.
+	KillRetry time.Duration
+}
+
+// DefaultConfig is the configuration of a scheduler on this host.
+func DefaultConfig() Config {
+	host, _ := os.Hostname()
+	return Config{
+		ID:                fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Hostname:          host,
+		LeaderTTL:         2 * time.Second,
+		ReconcileInterval: 500 * time.Millisecond,
+		UnreachableAfter:  3 * time.Second,
+		StagingTimeout:    2 * time.Minute,
+		BackoffResetAfter: 5 * time.Second,
+		KillRetry:         5 * time.Second,
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ID == "" {
+		errs = append(errs, errors.New("scheduler id is required"))
+	}
+	if c.LeaderTTL < 500*time.Millisecond {
+		errs = append(errs, fmt.Errorf("leader TTL must be at least 500ms, got %s", c.LeaderTTL))
+	}
+	for name, d := range map[string]time.Duration{
+		"reconcile interval": c.ReconcileInterval, "unreachable after": c.UnreachableAfter,
+		"staging timeout": c.StagingTimeout, "kill retry": c.KillRetry,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
+		}
+	}
+	if c.BackoffResetAfter < 0 {
+		errs = append(errs, errors.New("backoff reset must not be negative"))
+	}
+	return errors.Join(errs...)
+}

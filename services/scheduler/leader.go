@@ -1,0 +1,133 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// elector holds or chases the scheduler lock in the leader bucket. The
+// revision of the Create that won the key is the leader's epoch; the holder
+// renews by Update at its last revision, and any failed renewal, or a renewal
+// older than its own deadline, means it steps down at once.
+type elector struct {
+	kv       jetstream.KeyValue
+	id       string
+	hostname string
+	ttl      time.Duration
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// term is one period of leadership. Its context ends when leadership is lost.
+type term struct {
+	Epoch uint64
+	ctx   context.Context
+}
+
+// run campaigns until ctx ends, calling lead for each term won; lead must
+// return when the term's context is done.
+func (e *elector) run(ctx context.Context, lead func(term)) {
+	tick := e.ttl / 4
+	watch, err := e.kv.Watch(ctx, events.LeaderKey, jetstream.UpdatesOnly())
+	var released <-chan jetstream.KeyValueEntry
+	if err == nil {
+		released = watch.Updates()
+		defer watch.Stop()
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		if epoch, rev, ok := e.campaign(ctx); ok {
+			e.hold(ctx, epoch, rev, lead)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case ent := <-released:
+			// A deleted or expired lock: try at once rather than at the next tick.
+			_ = ent
+		}
+	}
+}
+
+// campaign tries to Create the lock; on success it writes the epoch into it.
+func (e *elector) campaign(ctx context.Context) (epoch, rev uint64, ok bool) {
+	cctx, cancel := context.WithTimeout(ctx, e.ttl/2)
+	defer cancel()
+	rec := events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, Since: e.now().UTC()}
+	data, _ := events.Encode(rec)
+	epoch, err := e.kv.Create(cctx, events.LeaderKey, data)
+	if err != nil {
+		if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
+			e.logger.Debug("leader campaign failed", "error", err)
+		}
+		return 0, 0, false
+	}
+	rec.Epoch = epoch
+	data, _ = events.Encode(rec)
+	rev, err = e.kv.Update(cctx, events.LeaderKey, data, epoch)
+	if err != nil {
+		e.logger.Warn("leader: could not record epoch, stepping down", "epoch", epoch, "error", err)
+		return 0, 0, false
+	}
+	return epoch, rev, true
+}
+
+// hold renews the lock while leading, and runs lead with a context that is
+// cancelled the moment the lock can no longer be trusted: a failed renewal,
+// or the local deadline (last renewal sent + 3/4 TTL) passing first.
+func (e *elector) hold(ctx context.Context, epoch, rev uint64, lead func(term)) {
+	e.logger.Info("became leader", "epoch", epoch)
+	termCtx, endTerm := context.WithCancel(ctx)
+	watchdog := time.AfterFunc(e.ttl*3/4, func() {
+		e.logger.Warn("leader: lease deadline passed before renewal, stepping down", "epoch", epoch)
+		endTerm()
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lead(term{Epoch: epoch, ctx: termCtx})
+	}()
+	defer func() {
+		watchdog.Stop()
+		endTerm()
+		<-done
+		e.logger.Info("leadership ended", "epoch", epoch)
+	}()
+	rec := events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, Epoch: epoch, Since: e.now().UTC()}
+	data, _ := events.Encode(rec)
+	t := time.NewTicker(e.ttl / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			watchdog.Stop()
+			endTerm()
+			<-done
+			// Release the lock so another scheduler takes over at once.
+			rctx, rcancel := context.WithTimeout(context.Background(), time.Second)
+			_ = e.kv.Delete(rctx, events.LeaderKey, jetstream.LastRevision(rev))
+			rcancel()
+			return
+		case <-termCtx.Done():
+			return
+		case <-t.C:
+		}
+		sent := e.now()
+		rctx, rcancel := context.WithTimeout(termCtx, e.ttl/2)
+		newRev, err := e.kv.Update(rctx, events.LeaderKey, data, rev)
+		rcancel()
+		if err != nil {
+			e.logger.Warn("leader: renewal failed, stepping down", "epoch", epoch, "error", err)
+			return
+		}
+		rev = newRev
+		watchdog.Reset(e.ttl*3/4 - e.now().Sub(sent))
+	}
+}

@@ -1,0 +1,128 @@
+package placement
+
+import (
+	"regexp"
+	"strconv"
+
+	"github.com/drover/drover/pkg/marathon"
+)
+
+// groupIndex counts, for one app, its instances per value of each field its
+// constraints name, so that each check is a map lookup.
+type groupIndex struct {
+	constraints []marathon.Constraint
+	// counts[i][value] is the number of the app's instances on agents whose
+	// value of constraints[i]'s field is value.
+	counts []map[string]int
+	// values[i] is every value of that field among usable agents (GROUP_BY).
+	values  []map[string]bool
+	regexps []*regexp.Regexp
+}
+
+func newGroupIndex(req Request, agents []*agentState, byID map[string]*agentState, tasks []Task) *groupIndex {
+	g := &groupIndex{constraints: req.Constraints}
+	for _, c := range req.Constraints {
+		counts, values := map[string]int{}, map[string]bool{}
+		for _, a := range agents {
+			if v, ok := fieldValue(a.Agent, c.Field()); ok && a.Unavailable == "" {
+				values[v] = true
+			}
+		}
+		for _, t := range tasks {
+			if t.AppID != req.AppID {
+				continue
+			}
+			if a, ok := byID[t.AgentID]; ok {
+				if v, ok := fieldValue(a.Agent, c.Field()); ok {
+					counts[v]++
+				}
+			}
+		}
+		var re *regexp.Regexp
+		if op := c.Operator(); op == "LIKE" || op == "UNLIKE" {
+			// Anchored like Java's String.matches; an invalid pattern matches nothing.
+			re, _ = regexp.Compile("^(?:" + c.Value() + ")$")
+		}
+		g.counts = append(g.counts, counts)
+		g.values = append(g.values, values)
+		g.regexps = append(g.regexps, re)
+	}
+	return g
+}
+
+func (g *groupIndex) add(a *agentState) {
+	for i, c := range g.constraints {
+		if v, ok := fieldValue(a.Agent, c.Field()); ok {
+			g.counts[i][v]++
+		}
+	}
+}
+
+func fieldValue(a Agent, field string) (string, bool) {
+	if field == "hostname" || field == "@hostname" {
+		return a.Hostname, true
+	}
+	v, ok := a.Attributes[field]
+	return v, ok
+}
+
+// satisfies reports whether one more instance of the app may go on agent a.
+func (g *groupIndex) satisfies(req Request, a *agentState) bool {
+	for i, c := range g.constraints {
+		v, has := fieldValue(a.Agent, c.Field())
+		op := c.Operator()
+		if !has {
+			if op == "UNLIKE" {
+				continue
+			}
+			return false
+		}
+		counts := g.counts[i]
+		switch op {
+		case "UNIQUE":
+			if counts[v] > 0 {
+				return false
+			}
+		case "CLUSTER":
+			if c.Value() != "" {
+				if v != c.Value() {
+					return false
+				}
+				continue
+			}
+			for other, n := range counts {
+				if n > 0 && other != v {
+					return false
+				}
+			}
+		case "IS":
+			if v != c.Value() {
+				return false
+			}
+		case "LIKE":
+			if g.regexps[i] == nil || !g.regexps[i].MatchString(v) {
+				return false
+			}
+		case "UNLIKE":
+			if g.regexps[i] == nil || g.regexps[i].MatchString(v) {
+				return false
+			}
+		case "MAX_PER":
+			limit, err := strconv.Atoi(c.Value())
+			if err != nil || counts[v] >= limit {
+				return false
+			}
+		case "GROUP_BY":
+			// Spread evenly: this value may take one more only while no
+			// other known value has fewer.
+			for other := range g.values[i] {
+				if counts[other] < counts[v] {
+					return false
+				}
+			}
+		default:
+			return false // validated away by the api; refuse rather than guess
+		}
+	}
+	return true
+}

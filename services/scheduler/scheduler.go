@@ -1,0 +1,233 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/scheduler/placement"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Scheduler keeps running tasks equal to the desired state. Every scheduler
+// follows the apps, deployments and heartbeats; only the leader acts.
+type Scheduler struct {
+	cfg    Config
+	bus    *events.Bus
+	nc     *nats.Conn
+	logger *slog.Logger
+	now    func() time.Time
+
+	trigger chan struct{}
+	started time.Time // when this scheduler began to follow heartbeats
+
+	mu          sync.Mutex
+	apps        map[string]*appState
+	deployments map[string]deploymentState
+	agents      map[string]*agentState
+	instances   map[string]*events.Instance
+	killSent    map[string]time.Time
+	unplaced    map[string]placement.Unplaced
+	epoch       uint64 // the current term's epoch; 0 when not leading
+}
+
+type appState struct {
+	rec events.AppRecord
+	rev uint64
+	// Launch backoff: the next delay, and no launch before notBefore.
+	delay     time.Duration
+	notBefore time.Time
+}
+
+type deploymentState struct {
+	d   events.Deployment
+	rev uint64
+}
+
+type agentState struct {
+	hb       events.Heartbeat
+	seen     time.Time // when the last heartbeat was stored by NATS
+	state    string
+	recorded time.Time // when the agents bucket was last written for it
+}
+
+// New makes a scheduler; Run starts it.
+func New(cfg Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) (*Scheduler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	if bus == nil || nc == nil {
+		return nil, errors.New("scheduler: a bus and a NATS connection are required")
+	}
+	return &Scheduler{
+		cfg:         cfg,
+		bus:         bus,
+		nc:          nc,
+		logger:      logger.With("component", "scheduler", "scheduler", cfg.ID),
+		now:         time.Now,
+		trigger:     make(chan struct{}, 1),
+		apps:        map[string]*appState{},
+		deployments: map[string]deploymentState{},
+		agents:      map[string]*agentState{},
+		instances:   map[string]*events.Instance{},
+		killSent:    map[string]time.Time{},
+		unplaced:    map[string]placement.Unplaced{},
+	}, nil
+}
+
+// Run follows the cluster and campaigns for leadership until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.started = s.now()
+	if err := s.followApps(ctx); err != nil {
+		return err
+	}
+	if err := s.followDeployments(ctx); err != nil {
+		return err
+	}
+	if err := s.followHeartbeats(ctx); err != nil {
+		return err
+	}
+	e := &elector{kv: s.bus.Leader, id: s.cfg.ID, hostname: s.cfg.Hostname, ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now}
+	e.run(ctx, s.lead)
+	return nil
+}
+
+// Epoch is the current term's epoch, or 0 when this scheduler does not lead.
+func (s *Scheduler) Epoch() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epoch
+}
+
+func (s *Scheduler) poke() {
+	select {
+	case s.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// followApps mirrors the apps bucket.
+func (s *Scheduler) followApps(ctx context.Context) error {
+	return watchBucket(ctx, s.bus.Apps, s.logger, func(e jetstream.KeyValueEntry) {
+		id := events.AppIDFromKey(e.Key())
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if e.Operation() != jetstream.KeyValuePut {
+			delete(s.apps, id)
+			s.poke()
+			return
+		}
+		rec, err := events.Decode[events.AppRecord](e.Value())
+		if err != nil {
+			s.logger.Error("ignoring undecodable app record", "key", e.Key(), "error", err)
+			return
+		}
+		st := s.apps[id]
+		if st == nil {
+			st = &appState{}
+			s.apps[id] = st
+		}
+		if appVersion(st.rec.App) != appVersion(rec.App) {
+			st.delay, st.notBefore = 0, time.Time{} // a new version starts without delay
+		}
+		st.rec, st.rev = rec, e.Revision()
+		s.poke()
+	})
+}
+
+// followDeployments mirrors the deployments bucket.
+func (s *Scheduler) followDeployments(ctx context.Context) error {
+	return watchBucket(ctx, s.bus.Deployments, s.logger, func(e jetstream.KeyValueEntry) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if e.Operation() != jetstream.KeyValuePut {
+			delete(s.deployments, e.Key())
+			return
+		}
+		d, err := events.Decode[events.Deployment](e.Value())
+		if err != nil {
+			s.logger.Error("ignoring undecodable deployment", "key", e.Key(), "error", err)
+			return
+		}
+		s.deployments[e.Key()] = deploymentState{d: d, rev: e.Revision()}
+		s.poke()
+	})
+}
+
+// watchBucket calls apply for every current entry and every later change of
+// a bucket, until ctx ends, re-watching from the last revision seen if the
+// watch breaks.
+func watchBucket(ctx context.Context, kv jetstream.KeyValue, logger *slog.Logger, apply func(jetstream.KeyValueEntry)) error {
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("scheduler: watch %s: %w", kv.Bucket(), err)
+	}
+	go func() {
+		defer func() { _ = w.Stop() }()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					logger.Warn("bucket watch closed", "bucket", kv.Bucket())
+					return
+				}
+				if e != nil {
+					apply(e)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// followHeartbeats keeps the last heartbeat of every agent: the last one per
+// agent stored in the stream first, then every new one.
+func (s *Scheduler) followHeartbeats(ctx context.Context) error {
+	cons, err := s.bus.JS.OrderedConsumer(ctx, events.StreamHeartbeats, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("scheduler: heartbeat consumer: %w", err)
+	}
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		id, err := events.ParseAgentHeartbeat(msg.Subject())
+		if err != nil {
+			s.logger.Warn("heartbeat on a malformed subject", "subject", msg.Subject())
+			return
+		}
+		hb, err := events.Decode[events.Heartbeat](msg.Data())
+		if err != nil || hb.AgentID != id {
+			s.logger.Warn("ignoring bad heartbeat", "agent", id, "error", err)
+			return
+		}
+		seen := s.now()
+		if md, err := msg.Metadata(); err == nil && md.Timestamp.Before(seen) {
+			seen = md.Timestamp
+		}
+		s.mu.Lock()
+		a := s.agents[id]
+		if a == nil {
+			a = &agentState{}
+			s.agents[id] = a
+		}
+		if seen.After(a.seen) {
+			if a.hb.Docker.Healthy != hb.Docker.Healthy {
+				s.poke()
+			}
+			a.hb, a.seen = hb, seen
+		}
+		s.mu.Unlock()
+	})
+	if err != nil {
+		return fmt.Errorf("scheduler: consume heartbeats: %w", err)
+	}
+	go func() { <-ctx.Done(); cc.Stop() }()
+	return nil
+}
