@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/docker"
+	"github.com/nats-io/nats.go"
+)
+
+// agentFlags describe one host.
+type agentFlags struct {
+	Hostname          string        `help:"This host's name, as constraints on hostname match it (default: the OS hostname)."`
+	AgentID           string        `help:"Agent id in subjects and container names (default: derived from --hostname)."`
+	Address           string        `help:"This host's address, where its tasks' ports are reached; when an IP, published ports bind to it (default: --hostname, binding every address)."`
+	Attributes        string        `help:"Attributes for constraints, e.g. rack=r1,zone=a."`
+	Resources         string        `help:"What this host offers, e.g. cpus=4,mem=8192,disk=20000,ports=[31000-32000] (mem and disk in MB). Missing ones are detected: all CPUs, 90% of memory, 10000 MB disk, ports [31000-32000]."`
+	DockerHost        string        `help:"Docker daemon address, e.g. unix:///var/run/docker.sock (default: DOCKER_HOST or the local daemon)."`
+	AllowPrivileged   bool          `default:"true" negatable:"" help:"Allow privileged containers on this host."`
+	HostPathPrefixes  []string      `help:"Host paths containers may mount, as prefixes (default: any)."`
+	HeartbeatInterval time.Duration `default:"1s" help:"How often the agent reports to the scheduler."`
+}
+
+func (f agentFlags) config() (agent.Config, docker.Config, error) {
+	cfg := agent.DefaultConfig()
+	if f.Hostname != "" {
+		cfg.Hostname = f.Hostname
+	}
+	cfg.AgentID, cfg.Address = f.AgentID, f.Address
+	attrs, err := agent.ParseAttributes(f.Attributes)
+	if err != nil {
+		return cfg, docker.Config{}, fmt.Errorf("--attributes: %w", err)
+	}
+	cfg.Attributes = attrs
+	res, err := agent.ParseResources(f.Resources)
+	if err != nil {
+		return cfg, docker.Config{}, fmt.Errorf("--resources: %w", err)
+	}
+	cfg.Resources = withDetected(res)
+	cfg.Policy = events.AgentPolicy{AllowPrivileged: f.AllowPrivileged, HostPathPrefixes: f.HostPathPrefixes}
+	cfg.HeartbeatInterval = f.HeartbeatInterval
+	if err := cfg.Validate(); err != nil {
+		return cfg, docker.Config{}, err
+	}
+	dc := docker.DefaultConfig()
+	dc.AgentID = cfg.AgentID
+	if dc.AgentID == "" {
+		dc.AgentID = events.AgentIDFromHostname(cfg.Hostname)
+	}
+	dc.Host = f.DockerHost
+	if ip := net.ParseIP(f.Address); ip != nil {
+		dc.PublishIP = ip.String()
+	}
+	return cfg, dc, dc.Validate()
+}
+
+// withDetected fills what the operator did not give with what this host has.
+func withDetected(r events.Resources) events.Resources {
+	if r.Cpus == 0 {
+		r.Cpus = float64(runtime.NumCPU())
+	}
+	if r.Mem == 0 {
+		r.Mem = 1024
+		if total, ok := memTotalMB(); ok {
+			r.Mem = float64(int(total * 0.9))
+		}
+	}
+	if r.Disk == 0 {
+		r.Disk = 10000
+	}
+	if len(r.Ports) == 0 {
+		r.Ports = []events.PortRange{{Begin: 31000, End: 32000}}
+	}
+	return r
+}
+
+func memTotalMB() (float64, bool) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			kb, err := strconv.ParseFloat(fields[1], 64)
+			return kb / 1024, err == nil
+		}
+	}
+	return 0, false
+}
+
+// runAgent runs an agent on the Docker daemon until ctx ends.
+func runAgent(ctx context.Context, cfg agent.Config, dc docker.Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) error {
+	rt, err := docker.New(dc, logger)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	a, err := agent.New(cfg, bus, nc, rt, logger)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+type agentCmd struct {
+	natsFlags
+	busFlags
+	agentFlags
+}
+
+func (c *agentCmd) Run(ctx context.Context, logger *slog.Logger) error {
+	cfg, dc, err := c.agentFlags.config()
+	if err != nil {
+		return err
+	}
+	nc, err := c.connect("drover-agent-"+dc.AgentID, logger)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	bus, err := c.setup(ctx, nc, logger)
+	if err != nil {
+		return err
+	}
+	return runAgent(ctx, cfg, dc, bus, nc, logger)
+}

@@ -1,0 +1,48 @@
+// Command drover runs Drover: the standalone all-in-one, or one role of a
+// cluster (nats, api, scheduler, agent). Every flag has a DROVER_ twin in
+// the environment; `drover <command> --help` lists them.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+type cli struct {
+	Log logFlags `embed:"" prefix:"log-"`
+
+	Standalone standaloneCmd `cmd:"" help:"Run everything on one machine: embedded NATS, the api, a scheduler and an agent on the local Docker daemon."`
+	NATS       natsCmd       `cmd:"" name:"nats" help:"Run a NATS JetStream node (single, or one node of a cluster)."`
+	API        apiCmd        `cmd:"" name:"api" help:"Run an api replica: the Marathon /v2 REST API."`
+	Scheduler  schedulerCmd  `cmd:"" help:"Run a scheduler; one of all schedulers leads at a time."`
+	Agent      agentCmd      `cmd:"" help:"Run an agent: the containers of one host, on its Docker daemon."`
+	Version    versionCmd    `cmd:"" help:"Print the version."`
+}
+
+func main() {
+	var c cli
+	kctx := kong.Parse(&c,
+		kong.Name("drover"),
+		kong.Description("Drover runs Docker containers across a cluster of hosts and keeps them running. It speaks Marathon's /v2 API."),
+		kong.DefaultEnvars("DROVER"),
+		kong.UsageOnError(),
+	)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger, err := c.Log.logger()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "drover:", err)
+		os.Exit(2)
+	}
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	kctx.Bind(logger)
+	if err := kctx.Run(); err != nil {
+		logger.Error("drover stopped", "error", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/drover/drover/services/scheduler"
+)
+
+// schedulerFlags tune a scheduler.
+type schedulerFlags struct {
+	SchedulerID       string        `help:"This scheduler's id in the leader lock (default: hostname-pid)."`
+	UnreachableAfter  time.Duration `default:"3s" help:"An agent silent this long is unreachable and its tasks are replaced elsewhere."`
+	BackoffResetAfter time.Duration `default:"5s" help:"A task that ran this long before dying is replaced at once; younger deaths grow the app's launch backoff."`
+}
+
+func (f schedulerFlags) config(bus busFlags) scheduler.Config {
+	cfg := scheduler.DefaultConfig()
+	if f.SchedulerID != "" {
+		cfg.ID = f.SchedulerID
+	}
+	cfg.LeaderTTL = bus.LeaderTTL
+	cfg.UnreachableAfter = f.UnreachableAfter
+	cfg.BackoffResetAfter = f.BackoffResetAfter
+	return cfg
+}
+
+type schedulerCmd struct {
+	natsFlags
+	busFlags
+	schedulerFlags
+	Hostname string `help:"The name /v2/leader reports while this scheduler leads (default: this host's name)."`
+}
+
+func (c *schedulerCmd) Run(ctx context.Context, logger *slog.Logger) error {
+	cfg := c.schedulerFlags.config(c.busFlags)
+	if c.Hostname != "" {
+		cfg.Hostname = c.Hostname
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	nc, err := c.connect("drover-scheduler-"+cfg.ID, logger)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	bus, err := c.setup(ctx, nc, logger)
+	if err != nil {
+		return err
+	}
+	s, err := scheduler.New(cfg, bus, nc, logger)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}

@@ -1,0 +1,188 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// terminalRetain is how long the agent remembers a task that ended, so that
+// a late event or a redelivered launch of it changes nothing.
+const terminalRetain = 10 * time.Minute
+
+// Agent runs one host's tasks for the scheduler leader. Make it with New
+// and run it once with Run.
+type Agent struct {
+	cfg      Config
+	bus      *events.Bus
+	js       jetstream.JetStream
+	nc       *nats.Conn
+	rt       Runtime
+	log      *slog.Logger
+	fence    fence
+	tracker  *tracker
+	dispatch *dispatcher
+
+	pubMu sync.Mutex // serialises status publishing with the tracker
+
+	gracesMu sync.Mutex
+	graces   map[string]time.Duration // task -> its app's kill grace
+
+	startedAt time.Time
+	lastTasks []events.TaskReport // owned by the heartbeat loop
+	stats     counters
+}
+
+type counters struct {
+	heartbeats, commands, malformed, refused, statuses, statusErrors atomic.Uint64
+}
+
+// Stats counts what an agent did since it started.
+type Stats struct {
+	Heartbeats        uint64 // heartbeats published
+	CommandsDone      uint64 // commands run and acknowledged
+	CommandsMalformed uint64 // commands terminated as undecodable or invalid
+	CommandsRefused   uint64 // commands refused for a stale epoch
+	StatusesPublished uint64 // task statuses acknowledged by JetStream
+	StatusErrors      uint64 // task statuses given up on
+}
+
+// New makes an agent. bus is the set-up streams and buckets (events.Setup);
+// nc is the connection heartbeats go out on; rt runs the tasks.
+func New(cfg Config, bus *events.Bus, nc *nats.Conn, rt Runtime, logger *slog.Logger) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("agent: config: %w", err)
+	}
+	if bus == nil || bus.JS == nil || nc == nil || rt == nil {
+		return nil, errors.New("agent: bus, nats connection and runtime are required")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	return &Agent{
+		cfg:      cfg,
+		bus:      bus,
+		js:       bus.JS,
+		nc:       nc,
+		rt:       rt,
+		log:      logger.With("component", "agent", "agent", cfg.AgentID),
+		tracker:  newTracker(terminalRetain),
+		dispatch: newDispatcher(cfg.MaxConcurrentCommands),
+		graces:   map[string]time.Duration{},
+	}, nil
+}
+
+// ID is the agent's id.
+func (a *Agent) ID() string { return a.cfg.AgentID }
+
+// Epoch is the highest scheduler epoch the agent has seen.
+func (a *Agent) Epoch() uint64 { return a.fence.Highest() }
+
+// Stats reports the agent's counters.
+func (a *Agent) Stats() Stats {
+	return Stats{
+		Heartbeats:        a.stats.heartbeats.Load(),
+		CommandsDone:      a.stats.commands.Load(),
+		CommandsMalformed: a.stats.malformed.Load(),
+		CommandsRefused:   a.stats.refused.Load(),
+		StatusesPublished: a.stats.statuses.Load(),
+		StatusErrors:      a.stats.statusErrors.Load(),
+	}
+}
+
+// Run heartbeats, takes commands and reports task states until ctx is done,
+// then waits for its goroutines and returns nil. The durable command
+// consumer stays, so commands sent while the agent is away wait for it;
+// commands interrupted by the stop are handed back for redelivery.
+func (a *Agent) Run(ctx context.Context) error {
+	a.startedAt = time.Now()
+	a.seedEpoch(ctx)
+	a.log.Info("agent starting", "hostname", a.cfg.Hostname, "address", a.cfg.Address, "epoch", a.fence.Highest())
+	var wg sync.WaitGroup
+	for _, f := range []func(context.Context){a.watchLeader, a.runEvents, a.runCommands} {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	a.runHeartbeats(ctx)
+	wg.Wait()
+	a.dispatch.Wait()
+	a.log.Info("agent stopped")
+	return nil
+}
+
+// seedEpoch raises the fence to the current leader's epoch, best effort.
+func (a *Agent) seedEpoch(ctx context.Context) {
+	if a.bus.Leader == nil {
+		return
+	}
+	gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	entry, err := a.bus.Leader.Get(gctx, events.LeaderKey)
+	if err != nil {
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			a.log.Warn("read leader epoch", "error", err)
+		}
+		return
+	}
+	a.observeLeader(entry)
+}
+
+// watchLeader follows the leader key, so that a new leader's epoch fences
+// its predecessor even before the new leader sends this agent anything.
+func (a *Agent) watchLeader(ctx context.Context) {
+	if a.bus.Leader == nil {
+		return
+	}
+	backoff := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		if w, err := a.bus.Leader.Watch(ctx, events.LeaderKey); err != nil {
+			a.log.Warn("watch leader", "error", err, "retry_in", backoff)
+		} else {
+			a.followLeader(ctx, w)
+			_ = w.Stop()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// followLeader reads the watcher until ctx is done or the watcher closes.
+func (a *Agent) followLeader(ctx context.Context, w jetstream.KeyWatcher) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case entry, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if entry != nil {
+				a.observeLeader(entry)
+			}
+		}
+	}
+}
+
+func (a *Agent) observeLeader(entry jetstream.KeyValueEntry) {
+	if entry.Operation() != jetstream.KeyValuePut {
+		return
+	}
+	rec, err := events.Decode[events.LeaderRecord](entry.Value())
+	if err != nil {
+		a.log.Warn("leader record unreadable", "error", err)
+		return
+	}
+	a.fence.Observe(rec.Epoch)
+}

@@ -1,0 +1,69 @@
+package docker
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+)
+
+// Config configures the Docker runtime of one agent.
+type Config struct {
+	// AgentID is the agent whose containers the runtime creates and sees.
+	AgentID string
+	// Host is the daemon's address (unix:///var/run/docker.sock,
+	// tcp://host:2375); "" takes DOCKER_HOST and the other DOCKER_* variables.
+	Host string
+	// PublishIP is the host address ports are published on when the task
+	// names none, so agents sharing a daemon (127.0.0.11, .12, ...) can each
+	// publish the same port; "" publishes on every address.
+	PublishIP string
+	// PullTimeout bounds an image pull.
+	PullTimeout time.Duration
+	// RemoveDelay is how long an ended container stays (listed, ended)
+	// before the runtime removes it.
+	RemoveDelay time.Duration
+	// Privileged is how privileged tasks run: PrivilegedAuto (the default),
+	// PrivilegedFull ("" too) or PrivilegedCaps.
+	Privileged string
+	// EventsBackoffMax bounds the wait between reconnections to the daemon's events.
+	EventsBackoffMax time.Duration
+}
+
+// DefaultConfig is a runtime on the daemon DOCKER_HOST names (or the local one).
+func DefaultConfig() Config {
+	return Config{
+		Privileged:       PrivilegedAuto,
+		PullTimeout:      5 * time.Minute,
+		RemoveDelay:      15 * time.Minute,
+		EventsBackoffMax: 5 * time.Second,
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if !events.ValidAgentID(c.AgentID) {
+		errs = append(errs, fmt.Errorf("agent id %q is not valid", c.AgentID))
+	}
+	if c.PublishIP != "" && net.ParseIP(c.PublishIP) == nil {
+		errs = append(errs, fmt.Errorf("publish IP %q is not an IP address", c.PublishIP))
+	}
+	switch c.Privileged {
+	case "", PrivilegedFull, PrivilegedCaps, PrivilegedAuto:
+	default:
+		errs = append(errs, fmt.Errorf("privileged mode %q: want full, caps or auto", c.Privileged))
+	}
+	if c.PullTimeout <= 0 {
+		errs = append(errs, errors.New("pull timeout must be positive"))
+	}
+	if c.RemoveDelay <= 0 {
+		errs = append(errs, errors.New("remove delay must be positive"))
+	}
+	if c.EventsBackoffMax <= 0 {
+		errs = append(errs, errors.New("events backoff must be positive"))
+	}
+	return errors.Join(errs...)
+}

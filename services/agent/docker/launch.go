@@ -1,0 +1,139 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+
+	"github.com/drover/drover/pkg/events"
+)
+
+// Launch creates and starts a task's container, pulling its image when it
+// is absent or the app forces a pull. A container already there is started
+// if it never was, and reported as it is.
+func (r *Runtime) Launch(ctx context.Context, taskID string, spec events.LaunchSpec) (events.TaskReport, error) {
+	cs, err := buildSpec(r.cfg.AgentID, r.cfg.PublishIP, taskID, spec)
+	if err != nil {
+		return events.TaskReport{}, err
+	}
+	applyPrivileged(cs.Host, r.privMode, r.privDrop)
+	info, err := r.inspectTask(ctx, taskID)
+	switch {
+	case err == nil:
+		return r.adopt(ctx, info)
+	case !errors.Is(err, errNoContainer):
+		return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", cs.Name, err)
+	}
+	if err := r.ensureImage(ctx, cs.Config.Image, spec.App.Container.Docker.ForcePullImage); err != nil {
+		return events.TaskReport{}, err
+	}
+	created, err := r.cli.ContainerCreate(ctx, cs.Config, cs.Host, cs.Network, nil, cs.Name)
+	if isConflict(err) { // created meanwhile by another launch of the task
+		if info, err := r.inspectTask(ctx, taskID); err == nil {
+			return r.adopt(ctx, info)
+		}
+	}
+	if err != nil {
+		return events.TaskReport{}, fmt.Errorf("docker: create %s: %w", cs.Name, err)
+	}
+	for _, w := range created.Warnings {
+		r.log.Warn("docker create warning", "task", taskID, "warning", w)
+	}
+	if err := r.start(ctx, created.ID); err != nil {
+		return events.TaskReport{}, err
+	}
+	info, err = r.cli.ContainerInspect(ctx, created.ID)
+	if err != nil {
+		return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", cs.Name, err)
+	}
+	rep := r.report(info)
+	r.log.Info("task launched", "task", taskID, "app", rep.AppID, "container", created.ID[:12], "state", rep.State)
+	return rep, nil
+}
+
+// adopt reports a task whose container exists, starting it if it was
+// created but never started.
+func (r *Runtime) adopt(ctx context.Context, info container.InspectResponse) (events.TaskReport, error) {
+	if info.State != nil && info.State.Status == container.StateCreated && info.State.Error == "" {
+		if err := r.start(ctx, info.ID); err != nil {
+			return events.TaskReport{}, err
+		}
+		started, err := r.cli.ContainerInspect(ctx, info.ID)
+		if err != nil {
+			return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", info.ID, err)
+		}
+		info = started
+	}
+	return r.report(info), nil
+}
+
+// start starts a container; one that cannot start is removed, so that the
+// failure is the task's end.
+func (r *Runtime) start(ctx context.Context, id string) error {
+	err := r.cli.ContainerStart(ctx, id, container.StartOptions{})
+	if err == nil {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if rmErr := r.cli.ContainerRemove(rctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); rmErr != nil && !isNotFound(rmErr) {
+		r.log.Warn("remove container that did not start", "container", id, "error", rmErr)
+	}
+	return fmt.Errorf("docker: start: %w", err)
+}
+
+// ensureImage pulls ref unless it is present and no pull is forced.
+func (r *Runtime) ensureImage(ctx context.Context, ref string, force bool) error {
+	if !force {
+		_, err := r.cli.ImageInspect(ctx, ref)
+		if err == nil {
+			return nil
+		}
+		if !isNotFound(err) {
+			return fmt.Errorf("docker: inspect image %s: %w", ref, err)
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, r.cfg.PullTimeout)
+	defer cancel()
+	r.log.Info("pulling image", "image", ref, "forced", force)
+	rc, err := r.cli.ImagePull(pctx, ref, image.PullOptions{})
+	if err != nil {
+		return fmt.Errorf("docker: pull %s: %w", ref, err)
+	}
+	defer rc.Close()
+	if err := readPullOutput(rc); err != nil {
+		return fmt.Errorf("docker: pull %s: %w", ref, err)
+	}
+	return nil
+}
+
+// readPullOutput drains a pull's JSON progress stream and returns the error it reports.
+func readPullOutput(rd io.Reader) error {
+	dec := json.NewDecoder(rd)
+	for {
+		var m struct {
+			Error       string `json:"error"`
+			ErrorDetail *struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+			return errors.New(m.ErrorDetail.Message)
+		}
+		if m.Error != "" {
+			return errors.New(m.Error)
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package docker
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/agent"
+)
+
+func TestLaunchBridgeWithReadOnlyVolume(t *testing.T) {
+	cli := requireDocker(t)
+	id := newAgentID(t)
+	r := newRuntime(t, cli, id, "127.0.0.1")
+	ctx := t.Context()
+	port := freePort(t, "127.0.0.1")
+	app := httpdApp(htdocs(t, "hello from drover"))
+	app.Container.PortMappings = []marathon.PortMapping{{ContainerPort: 80, HostPort: ptr(0)}}
+	spec := events.LaunchSpec{App: app, HostPorts: []int{port}, Env: map[string]string{"PORT0": fmt.Sprint(port)}}
+
+	rep, err := r.Launch(ctx, "web.1", spec)
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	if rep.State != events.TaskRunning || rep.TaskID != "web.1" || rep.AppID != "/web" || rep.Version != app.Version ||
+		!slices.Equal(rep.HostPorts, []int{port}) || rep.IPAddress == "" || rep.ContainerID == "" || rep.StartedAt.IsZero() {
+		t.Fatalf("report = %+v", rep)
+	}
+	if body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); body != "hello from drover" {
+		t.Fatalf("body %q", body)
+	}
+
+	info, err := cli.ContainerInspect(ctx, rep.ContainerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Name != "/"+ContainerName(id, "web.1") || info.Config.Labels[LabelAgentID] != id ||
+		len(info.Mounts) != 1 || info.Mounts[0].RW || !slices.Contains(info.Config.Env, fmt.Sprintf("PORT0=%d", port)) ||
+		info.HostConfig.Memory != 32<<20 || info.HostConfig.NanoCPUs != 1e8 {
+		t.Fatalf("container name %s labels %v mounts %+v memory %d", info.Name, info.Config.Labels, info.Mounts, info.HostConfig.Memory)
+	}
+
+	again, err := r.Launch(ctx, "web.1", spec)
+	if err != nil || again.ContainerID != rep.ContainerID {
+		t.Fatalf("second Launch = %+v, %v; want the same container", again, err)
+	}
+	list, err := r.List(ctx)
+	if err != nil || len(list) != 1 || list[0].State != events.TaskRunning || !slices.Equal(list[0].HostPorts, []int{port}) {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+
+	if err := r.Kill(ctx, "web.1", time.Second); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if list, err := r.List(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("List after kill = %+v, %v", list, err)
+	}
+	if err := r.Kill(ctx, "web.1", time.Second); err != nil {
+		t.Fatalf("second Kill: %v", err)
+	}
+}
+
+func TestPullFailureFailsTheLaunch(t *testing.T) {
+	cli := requireDocker(t)
+	r := newRuntime(t, cli, newAgentID(t), "")
+	app := httpdApp(t.TempDir())
+	app.Container.Docker.Image = "drover-test/absent:nope"
+	_, err := r.Launch(t.Context(), "web.1", events.LaunchSpec{App: app})
+	if err == nil || !strings.Contains(err.Error(), "pull") {
+		t.Fatalf("Launch = %v, want a pull error", err)
+	}
+	if list, _ := r.List(t.Context()); len(list) != 0 {
+		t.Fatalf("a failed pull left %+v", list)
+	}
+}
+
+func TestInvalidSpecIsNotLaunched(t *testing.T) {
+	cli := requireDocker(t)
+	r := newRuntime(t, cli, newAgentID(t), "")
+	app := httpdApp(t.TempDir())
+	app.Container.Docker.Parameters = []marathon.Parameter{{Key: "no-such-flag", Value: "x"}}
+	_, err := r.Launch(t.Context(), "web.1", events.LaunchSpec{App: app})
+	if err == nil || !strings.Contains(err.Error(), "no-such-flag") {
+		t.Fatalf("Launch = %v", err)
+	}
+}
+
+func TestInvalidSpecErrorIsTyped(t *testing.T) {
+	_, err := buildSpec("a", "", "bad/id", events.LaunchSpec{})
+	if !errors.Is(err, agent.ErrInvalidSpec) {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestReadPullOutput(t *testing.T) {
+	ok := `{"status":"Pulling from library/httpd"}` + "\n" + `{"status":"Download complete"}`
+	if err := readPullOutput(strings.NewReader(ok)); err != nil {
+		t.Fatalf("ok stream: %v", err)
+	}
+	bad := `{"status":"Pulling"}{"errorDetail":{"message":"manifest unknown"},"error":"manifest unknown"}`
+	if err := readPullOutput(strings.NewReader(bad)); err == nil || err.Error() != "manifest unknown" {
+		t.Fatalf("error stream: %v", err)
+	}
+}

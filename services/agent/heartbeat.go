@@ -1,0 +1,91 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+)
+
+// probeTimeout bounds each runtime call of a heartbeat, so a hung daemon
+// delays a heartbeat by a fraction of the interval, never skips it.
+func (a *Agent) probeTimeout() time.Duration {
+	return min(max(a.cfg.HeartbeatInterval/2, 100*time.Millisecond), 2*time.Second)
+}
+
+// heartbeat composes the agent's heartbeat now. When the runtime cannot list
+// its tasks, the last list it gave stands and Docker is reported unhealthy.
+func (a *Agent) heartbeat(ctx context.Context) events.Heartbeat {
+	pctx, cancel := context.WithTimeout(ctx, a.probeTimeout())
+	health, err := a.rt.Ping(pctx)
+	cancel()
+	if err != nil {
+		health.Healthy = false
+		if health.Error == "" {
+			health.Error = err.Error()
+		}
+	} else {
+		lctx, cancel := context.WithTimeout(ctx, a.probeTimeout())
+		tasks, err := a.rt.List(lctx)
+		cancel()
+		if err != nil {
+			health = events.DockerHealth{Healthy: false, Error: fmt.Sprintf("list tasks: %v", err), APIVersion: health.APIVersion}
+		} else {
+			a.lastTasks = tasks
+		}
+	}
+	tasks := a.lastTasks
+	if tasks == nil {
+		tasks = []events.TaskReport{}
+	}
+	return events.Heartbeat{
+		V:          events.Version,
+		AgentID:    a.cfg.AgentID,
+		Hostname:   a.cfg.Hostname,
+		Address:    a.cfg.Address,
+		Attributes: a.cfg.Attributes,
+		Resources:  a.cfg.Resources,
+		Policy:     a.cfg.Policy,
+		Docker:     health,
+		Tasks:      tasks,
+		Epoch:      a.fence.Highest(),
+		StartedAt:  a.startedAt,
+		SentAt:     time.Now(),
+	}
+}
+
+// runHeartbeats publishes a heartbeat at once and then every interval until
+// ctx is done. Core NATS publishing buffers, so a slow server never blocks it.
+func (a *Agent) runHeartbeats(ctx context.Context) {
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	wasHealthy := true
+	for {
+		hb := a.heartbeat(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if hb.Docker.Healthy != wasHealthy {
+			if hb.Docker.Healthy {
+				a.log.Info("runtime healthy again")
+			} else {
+				a.log.Warn("runtime unhealthy", "error", hb.Docker.Error)
+			}
+			wasHealthy = hb.Docker.Healthy
+		}
+		if data, err := events.Encode(hb); err != nil {
+			a.log.Error("encode heartbeat", "error", err)
+		} else if err := a.nc.Publish(events.AgentHeartbeat(a.cfg.AgentID), data); err != nil {
+			a.log.Warn("publish heartbeat", "error", err)
+		} else {
+			a.stats.heartbeats.Add(1)
+		}
+		a.tracker.Prune(time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

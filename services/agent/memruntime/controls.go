@@ -1,0 +1,83 @@
+package memruntime
+
+import (
+	"fmt"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/agent"
+)
+
+// Exit ends a task as a process exiting with code would: TASK_FINISHED for
+// 0, TASK_FAILED otherwise. The task stays listed, ended.
+func (r *Runtime) Exit(taskID string, code int) error {
+	state, msg := events.TaskFinished, ""
+	if code != 0 {
+		state, msg = events.TaskFailed, fmt.Sprintf("exit code %d", code)
+	}
+	return r.SetState(taskID, state, msg)
+}
+
+// SetState moves a task to any state, with a message, and reports it.
+func (r *Runtime) SetState(taskID string, state events.TaskState, message string) error {
+	r.mu.Lock()
+	t, ok := r.tasks[taskID]
+	if !ok {
+		r.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrNoTask, taskID)
+	}
+	t.State, t.Message = state, message
+	rep := *t
+	r.mu.Unlock()
+	r.hub.Publish(agent.RuntimeEvent{Task: rep, At: r.now()})
+	return nil
+}
+
+// SetDown makes the fake daemon unreachable with err (nil brings it back):
+// every call but Events fails with it meanwhile.
+func (r *Runtime) SetDown(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down = err
+}
+
+// FailLaunches makes Launch return what f returns, when not nil, before
+// creating a task (f nil: launches succeed). Wrap agent.ErrInvalidSpec for
+// TASK_ERROR; any other error is a TASK_FAILED, as a pull failure is.
+func (r *Runtime) FailLaunches(f func(taskID string, spec events.LaunchSpec) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failWith = f
+}
+
+// Adopt puts a task in the runtime as if it had been running before, as a
+// restarted agent finds its containers.
+func (r *Runtime) Adopt(t events.TaskReport) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tasks[t.TaskID] = &t
+}
+
+// Task reports one task.
+func (r *Runtime) Task(taskID string) (events.TaskReport, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.tasks[taskID]
+	if !ok {
+		return events.TaskReport{}, false
+	}
+	return *t, true
+}
+
+// Launches counts the tasks Launch created; Kills the tasks Kill removed.
+func (r *Runtime) Launches() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.launches
+}
+
+// Kills counts the tasks Kill removed.
+func (r *Runtime) Kills() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.kills
+}

@@ -1,0 +1,124 @@
+package memruntime
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/agent"
+)
+
+var _ agent.Runtime = (*Runtime)(nil)
+
+// ErrNoTask is returned by the test controls for a task the runtime does not hold.
+var ErrNoTask = errors.New("memruntime: no such task")
+
+// Runtime holds fake tasks. The zero value is not usable; call New.
+type Runtime struct {
+	mu       sync.Mutex
+	tasks    map[string]*events.TaskReport
+	down     error
+	failWith func(taskID string, spec events.LaunchSpec) error
+	launches int
+	kills    int
+	seq      int
+	hub      agent.EventHub
+	now      func() time.Time
+}
+
+// New makes an empty, healthy runtime.
+func New() *Runtime {
+	return &Runtime{tasks: map[string]*events.TaskReport{}, now: time.Now}
+}
+
+// Ping reports the fake daemon's health.
+func (r *Runtime) Ping(context.Context) (events.DockerHealth, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down != nil {
+		return events.DockerHealth{Healthy: false, Error: r.down.Error()}, r.down
+	}
+	return events.DockerHealth{Healthy: true, APIVersion: "mem"}, nil
+}
+
+// List reports every task, by task id.
+func (r *Runtime) List(context.Context) ([]events.TaskReport, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down != nil {
+		return nil, r.down
+	}
+	out := make([]events.TaskReport, 0, len(r.tasks))
+	for _, t := range r.tasks {
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(a, b events.TaskReport) int { return cmp.Compare(a.TaskID, b.TaskID) })
+	return out, nil
+}
+
+// Launch starts a fake task at once: it is TASK_RUNNING with the spec's host ports.
+func (r *Runtime) Launch(_ context.Context, taskID string, spec events.LaunchSpec) (events.TaskReport, error) {
+	r.mu.Lock()
+	if r.down != nil {
+		r.mu.Unlock()
+		return events.TaskReport{}, r.down
+	}
+	if t, ok := r.tasks[taskID]; ok {
+		r.mu.Unlock()
+		return *t, nil
+	}
+	if r.failWith != nil {
+		if err := r.failWith(taskID, spec); err != nil {
+			r.mu.Unlock()
+			return events.TaskReport{}, err
+		}
+	}
+	r.launches++
+	r.seq++
+	t := &events.TaskReport{
+		TaskID:      taskID,
+		AppID:       spec.App.ID,
+		Version:     spec.App.Version,
+		State:       events.TaskRunning,
+		ContainerID: fmt.Sprintf("mem-%d", r.seq),
+		HostPorts:   slices.Clone(spec.HostPorts),
+		IPAddress:   fmt.Sprintf("10.%d.%d.%d", r.seq>>16&255, r.seq>>8&255, r.seq&255),
+		StartedAt:   r.now(),
+	}
+	r.tasks[taskID] = t
+	rep := *t
+	r.mu.Unlock()
+	r.hub.Publish(agent.RuntimeEvent{Task: rep, At: rep.StartedAt})
+	return rep, nil
+}
+
+// Kill removes a task; a running one is reported TASK_KILLED.
+func (r *Runtime) Kill(_ context.Context, taskID string, _ time.Duration) error {
+	r.mu.Lock()
+	if r.down != nil {
+		r.mu.Unlock()
+		return r.down
+	}
+	t, ok := r.tasks[taskID]
+	delete(r.tasks, taskID)
+	if ok {
+		r.kills++
+	}
+	r.mu.Unlock()
+	if ok && !t.State.Terminal() {
+		rep := *t
+		rep.State = events.TaskKilled
+		r.hub.Publish(agent.RuntimeEvent{Task: rep, At: r.now()})
+	}
+	return nil
+}
+
+// Events streams task state changes until ctx is done.
+func (r *Runtime) Events(ctx context.Context) <-chan agent.RuntimeEvent {
+	return r.hub.Subscribe(ctx)
+}

@@ -1,0 +1,242 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
+	"github.com/labstack/echo/v4"
+)
+
+// appResponse is an app as the /v2/apps reads show it: the definition,
+// then its task counts, deployments and, when embedded, tasks and last failure.
+type appResponse struct {
+	marathon.App
+	TasksStaged     int             `json:"tasksStaged"`
+	TasksRunning    int             `json:"tasksRunning"`
+	TasksHealthy    int             `json:"tasksHealthy"`
+	TasksUnhealthy  int             `json:"tasksUnhealthy"`
+	Deployments     []deploymentRef `json:"deployments"`
+	Tasks           *[]task         `json:"tasks,omitempty"`
+	LastTaskFailure *taskFailure    `json:"lastTaskFailure,omitempty"`
+}
+
+type deploymentRef struct {
+	ID string `json:"id"`
+}
+
+// embeds says which optional parts an app response carries.
+type embeds struct {
+	tasks, lastTaskFailure bool
+}
+
+// parseEmbeds reads ?embed= (repeatable). Counts and deployments are always
+// embedded, as in Marathon; apps.failures is the deprecated tasks+failure.
+func parseEmbeds(values []string) embeds {
+	var e embeds
+	for _, v := range values {
+		for item := range strings.SplitSeq(v, ",") {
+			switch strings.TrimSpace(item) {
+			case "apps.tasks", "app.tasks", "group.apps.tasks":
+				e.tasks = true
+			case "apps.lastTaskFailure", "app.lastTaskFailure":
+				e.lastTaskFailure = true
+			case "apps.failures", "app.failures":
+				e.tasks, e.lastTaskFailure = true, true
+			}
+		}
+	}
+	return e
+}
+
+func newAppResponse(s *state, e appEntry, emb embeds) appResponse {
+	a := e.rec.App
+	r := appResponse{App: a, Deployments: []deploymentRef{}}
+	for _, in := range s.appInstances(a.ID) {
+		switch in.State {
+		case events.TaskStaging, events.TaskStarting:
+			r.TasksStaged++
+		case events.TaskRunning:
+			r.TasksRunning++
+		}
+	}
+	for _, d := range s.appDeployments(a.ID) {
+		r.Deployments = append(r.Deployments, deploymentRef{ID: d.ID})
+	}
+	if emb.tasks {
+		tasks := appTasks(s, &a)
+		r.Tasks = &tasks
+	}
+	if f, ok := s.failures[a.ID]; ok && emb.lastTaskFailure {
+		r.LastTaskFailure = newTaskFailure(f)
+	}
+	return r
+}
+
+// appFilter is GET /v2/apps' ?id=, ?cmd= and ?label= filters.
+type appFilter struct {
+	id, cmd string
+	labels  labelSelector
+}
+
+func (f appFilter) matches(a *marathon.App) bool {
+	if f.id != "" && !strings.Contains(strings.ToLower(a.ID), strings.ToLower(f.id)) {
+		return false
+	}
+	if f.cmd != "" && (a.Cmd == nil || !strings.Contains(strings.ToLower(*a.Cmd), strings.ToLower(f.cmd))) {
+		return false
+	}
+	return f.labels.matches(a.Labels)
+}
+
+// listApps is GET /v2/apps: {"apps": [...]}, sorted by id.
+func (s *Server) listApps(c echo.Context) error {
+	labels, err := parseLabelSelector(c.QueryParam("label"))
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "Invalid label selector: "+c.QueryParam("label")).SetInternal(err)
+	}
+	filter := appFilter{id: c.QueryParam("id"), cmd: c.QueryParam("cmd"), labels: labels}
+	emb := parseEmbeds(c.QueryParams()["embed"])
+	if err := s.awaitReady(c); err != nil {
+		return err
+	}
+	apps := []appResponse{}
+	s.rm.read(func(st *state) {
+		for _, e := range st.sortedApps() {
+			if filter.matches(&e.rec.App) {
+				apps = append(apps, newAppResponse(st, e, emb))
+			}
+		}
+	})
+	return writeJSON(c, http.StatusOK, map[string][]appResponse{"apps": apps})
+}
+
+// appPath routes GET /v2/apps/{id...}: an app, an app's tasks, or a
+// group's apps ("/v2/apps/grp/*") and their tasks.
+func (s *Server) appPath(c echo.Context) error {
+	raw := wildcardPath(c)
+	if raw == "" {
+		return s.listApps(c)
+	}
+	if rest, ok := strings.CutSuffix(raw, "/tasks"); ok {
+		return s.appTasks(c, rest)
+	}
+	if err := s.awaitReady(c); err != nil {
+		return err
+	}
+	all := embeds{tasks: true, lastTaskFailure: true}
+	if prefix, ok := groupPattern(raw); ok {
+		apps := []appResponse{}
+		s.rm.read(func(st *state) {
+			for _, e := range st.sortedApps() {
+				if inGroup(e.rec.App.ID, prefix) {
+					apps = append(apps, newAppResponse(st, e, all))
+				}
+			}
+		})
+		return writeJSON(c, http.StatusOK, map[string][]appResponse{"*": apps})
+	}
+	id, err := pathAppID(raw)
+	if err != nil {
+		return err
+	}
+	var resp appResponse
+	found := false
+	s.rm.read(func(st *state) {
+		if e, ok := st.apps[id]; ok {
+			resp, found = newAppResponse(st, e, all), true
+		}
+	})
+	if !found {
+		return &AppNotFoundError{ID: id}
+	}
+	return writeJSON(c, http.StatusOK, map[string]appResponse{"app": resp})
+}
+
+// appTasks is GET /v2/apps/{id}/tasks (and /v2/apps/grp/*/tasks).
+func (s *Server) appTasks(c echo.Context, raw string) error {
+	if err := s.awaitReady(c); err != nil {
+		return err
+	}
+	selected := func(st *state) ([]appEntry, error) {
+		if prefix, ok := groupPattern(raw); ok {
+			return slices.DeleteFunc(st.sortedApps(), func(e appEntry) bool { return !inGroup(e.rec.App.ID, prefix) }), nil
+		}
+		id, err := pathAppID(raw)
+		if err != nil {
+			return nil, err
+		}
+		if e, ok := st.apps[id]; ok {
+			return []appEntry{e}, nil
+		}
+		return nil, &AppNotFoundError{ID: id}
+	}
+	asText := wantsText(c.Request())
+	tasks := []task{}
+	var text string
+	var err error
+	s.rm.read(func(st *state) {
+		var apps []appEntry
+		if apps, err = selected(st); err != nil {
+			return
+		}
+		if asText {
+			text = endpoints(st, apps)
+			return
+		}
+		for _, e := range apps {
+			tasks = append(tasks, appTasks(st, &e.rec.App)...)
+		}
+	})
+	switch {
+	case err != nil:
+		return err
+	case asText:
+		return c.String(http.StatusOK, text)
+	}
+	return writeJSON(c, http.StatusOK, map[string][]task{"tasks": tasks})
+}
+
+// wildcardPath is the unescaped "*" of a route, without surrounding slashes.
+func wildcardPath(c echo.Context) string {
+	raw := c.Param("*")
+	if u, err := url.PathUnescape(raw); err == nil {
+		raw = u
+	}
+	return strings.Trim(raw, "/")
+}
+
+// pathAppID normalises an app id taken from a URL; an id that cannot be
+// an app's is an app that does not exist.
+func pathAppID(raw string) (string, error) {
+	id, err := marathon.NormalizeID(raw, "/")
+	if err != nil {
+		return "", &AppNotFoundError{ID: "/" + strings.Trim(raw, "/")}
+	}
+	return id, nil
+}
+
+// groupPattern recognises "grp/*" (and "*"): the apps under a group.
+func groupPattern(raw string) (string, bool) {
+	rest, ok := strings.CutSuffix(raw, "*")
+	if !ok {
+		return "", false
+	}
+	rest = strings.Trim(rest, "/")
+	if rest == "" {
+		return "/", true
+	}
+	id, err := marathon.NormalizeID(rest, "/")
+	if err != nil {
+		return "", false
+	}
+	return id, true
+}
+
+// inGroup reports whether an app id lies under a group id.
+func inGroup(appID, group string) bool {
+	return group == "/" || strings.HasPrefix(appID, group+"/")
+}

@@ -1,0 +1,93 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// infoResponse is GET /v2/info. Drover has no ZooKeeper and no Mesos
+// framework: zookeeper_config is {"zk": null} and frameworkId null.
+type infoResponse struct {
+	Name            string         `json:"name"`
+	Version         string         `json:"version"`
+	BuildRef        string         `json:"buildref"`
+	Elected         bool           `json:"elected"`
+	Leader          *string        `json:"leader"`
+	FrameworkID     *string        `json:"frameworkId"`
+	MarathonConfig  marathonConfig `json:"marathon_config"`
+	ZookeeperConfig map[string]any `json:"zookeeper_config"`
+	HTTPConfig      httpConfig     `json:"http_config"`
+}
+
+// marathonConfig is the part of Marathon's marathon_config that means
+// something for Drover, with Marathon's names.
+type marathonConfig struct {
+	Master                         string   `json:"master"`
+	Hostname                       string   `json:"hostname"`
+	FrameworkName                  string   `json:"framework_name"`
+	HA                             bool     `json:"ha"`
+	Checkpoint                     bool     `json:"checkpoint"`
+	Executor                       string   `json:"executor"`
+	Features                       []string `json:"features"`
+	LeaderProxyConnectionTimeoutMS int      `json:"leader_proxy_connection_timeout_ms"`
+	LeaderProxyReadTimeoutMS       int      `json:"leader_proxy_read_timeout_ms"`
+	MesosRole                      *string  `json:"mesos_role"`
+	MesosUser                      *string  `json:"mesos_user"`
+	WebUIURL                       *string  `json:"webui_url"`
+}
+
+type httpConfig struct {
+	HTTPPort   int     `json:"http_port"`
+	HTTPSPort  *int    `json:"https_port"`
+	AssetsPath *string `json:"assets_path"`
+}
+
+// info is GET /v2/info.
+func (s *Server) info(c echo.Context) error {
+	if err := s.awaitReady(c); err != nil {
+		return err
+	}
+	resp := infoResponse{
+		Name:     "drover",
+		Version:  s.cfg.Version,
+		BuildRef: s.cfg.BuildRef,
+		MarathonConfig: marathonConfig{
+			Master:        s.cfg.Master,
+			Hostname:      s.cfg.Hostname,
+			FrameworkName: "drover",
+			HA:            true,
+			Checkpoint:    true,
+			Executor:      "//cmd",
+			Features:      []string{},
+			// Marathon's defaults; Drover never proxies: any replica answers.
+			LeaderProxyConnectionTimeoutMS: 5000,
+			LeaderProxyReadTimeoutMS:       10000,
+		},
+		ZookeeperConfig: map[string]any{"zk": nil},
+		HTTPConfig:      httpConfig{HTTPPort: s.port},
+	}
+	if rec, ok := s.rm.leader(); ok {
+		resp.Elected = true
+		resp.Leader = &rec.Hostname
+	}
+	return writeJSON(c, http.StatusOK, resp)
+}
+
+// getLeader is GET /v2/leader: the scheduler leader's host, or 404.
+func (s *Server) getLeader(c echo.Context) error {
+	if err := s.awaitReady(c); err != nil {
+		return err
+	}
+	rec, ok := s.rm.leader()
+	if !ok {
+		return ErrNoLeader
+	}
+	return writeJSON(c, http.StatusOK, map[string]string{"leader": rec.Hostname})
+}
+
+// ping is GET /ping and /v2/ping: "pong", whatever the state of the cluster.
+func (s *Server) ping(c echo.Context) error {
+	c.Response().Header().Set(echo.HeaderCacheControl, "must-revalidate,no-cache,no-store")
+	return c.String(http.StatusOK, "pong")
+}

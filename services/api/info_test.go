@@ -1,0 +1,106 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/drover/drover/internal/testutil"
+	"github.com/drover/drover/pkg/events"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestPing(t *testing.T) {
+	h := newHarness(t)
+	for _, path := range []string{"/ping", "/v2/ping"} {
+		rec := h.do(http.MethodGet, path, "")
+		if rec.Code != http.StatusOK || rec.Body.String() != "pong" {
+			t.Errorf("%s: %d %q", path, rec.Code, rec.Body.String())
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "text/plain; charset=UTF-8" {
+			t.Errorf("%s: content type %q", path, ct)
+		}
+		if rec := h.do(http.MethodHead, path, ""); rec.Code != http.StatusOK {
+			t.Errorf("HEAD %s: %d", path, rec.Code)
+		}
+	}
+}
+
+func TestInfo(t *testing.T) {
+	h := newHarness(t)
+	info := expect[object](t, h.do(http.MethodGet, "/v2/info", ""), http.StatusOK)
+	want := object{
+		"name": "drover", "version": "1.2.3", "buildref": "unknown", "elected": false, "leader": nil, "frameworkId": nil,
+		"zookeeper_config": object{"zk": nil},
+		"http_config":      object{"http_port": 8080.0, "https_port": nil, "assets_path": nil},
+	}
+	for k, v := range want {
+		if !equalJSON(t, info[k], v) {
+			t.Errorf("%s = %v, want %v", k, info[k], v)
+		}
+	}
+	mc := info["marathon_config"].(object)
+	if mc["master"] != "nats://127.0.0.1:4222" || mc["hostname"] != "master1" || mc["ha"] != true {
+		t.Errorf("marathon_config = %v", mc)
+	}
+
+	h.putLeader("sched1")
+	waitFor(t, func() bool {
+		info = expect[object](t, h.do(http.MethodGet, "/v2/info", ""), http.StatusOK)
+		return info["elected"] == true
+	})
+	if info["leader"] != "sched1" {
+		t.Errorf("leader = %v", info["leader"])
+	}
+}
+
+func TestLeader(t *testing.T) {
+	h := newHarness(t)
+	rec := h.do(http.MethodGet, "/v2/leader", "")
+	if e := expect[errorBody](t, rec, http.StatusNotFound); e.Message != "There is no leader" {
+		t.Errorf("message %q", e.Message)
+	}
+	if v := rec.Header().Get(HeaderLeader); v != "" {
+		t.Errorf("%s = %q without a leader", HeaderLeader, v)
+	}
+
+	h.putLeader("sched1")
+	waitFor(t, func() bool { return h.do(http.MethodGet, "/v2/leader", "").Code == http.StatusOK })
+	rec = h.do(http.MethodGet, "/v2/leader", "")
+	if got := expect[map[string]string](t, rec, http.StatusOK); got["leader"] != "sched1" {
+		t.Errorf("leader = %v", got)
+	}
+	// Every response names the leader, errors and pings included.
+	for _, path := range []string{"/v2/leader", "/ping", "/v2/apps", "/v2/unknown", "/v2/apps/nope"} {
+		if v := h.do(http.MethodGet, path, "").Header().Get(HeaderLeader); v != "http://sched1" {
+			t.Errorf("%s: %s = %q", path, HeaderLeader, v)
+		}
+	}
+
+	if err := h.bus.Leader.Delete(context.Background(), events.LeaderKey); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return h.do(http.MethodGet, "/v2/leader", "").Code == http.StatusNotFound })
+}
+
+func TestLeaderExpiresWithoutRenewal(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	jsc, err := jetstream.New(js.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := events.DefaultConfig()
+	cfg.LeaderTTL = 500 * time.Millisecond
+	bus, err := events.Setup(t.Context(), jsc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, js: js, bus: bus, srv: newTestServer(t, bus)}
+	h.putLeader("sched1")
+	waitFor(t, func() bool { return h.do(http.MethodGet, "/v2/leader", "").Code == http.StatusOK })
+	waitFor(t, func() bool { return h.do(http.MethodGet, "/v2/leader", "").Code == http.StatusNotFound })
+	if v := h.do(http.MethodGet, "/ping", "").Header().Get(HeaderLeader); v != "" {
+		t.Errorf("%s = %q after expiry", HeaderLeader, v)
+	}
+}

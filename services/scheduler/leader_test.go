@@ -1,0 +1,143 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/drover/drover/internal/testutil"
+	"github.com/drover/drover/pkg/events"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+type runningScheduler struct {
+	*Scheduler
+	nc     *nats.Conn
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startScheduler(t *testing.T, js *testutil.JetStream, id string) *runningScheduler {
+	t.Helper()
+	nc := js.Connect(t)
+	jsc, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus, err := events.Setup(t.Context(), jsc, events.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.ID, cfg.Hostname = id, id
+	s, err := New(cfg, bus, nc, testutil.Logger(t).With("test-scheduler", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runningScheduler{Scheduler: s, nc: nc, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(r.done); _ = s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-r.done })
+	return r
+}
+
+func leaderOf(ss ...*runningScheduler) (*runningScheduler, error) {
+	var leaders []*runningScheduler
+	for _, s := range ss {
+		if s.Epoch() > 0 {
+			leaders = append(leaders, s)
+		}
+	}
+	if len(leaders) != 1 {
+		return nil, fmt.Errorf("%d leaders, want 1", len(leaders))
+	}
+	return leaders[0], nil
+}
+
+func TestLeaderFailover(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	a := startScheduler(t, js, "a")
+	b := startScheduler(t, js, "b")
+
+	var first *runningScheduler
+	testutil.Eventually(t, 5*time.Second, 20*time.Millisecond, func() (err error) {
+		first, err = leaderOf(a, b)
+		return err
+	})
+	epoch1 := first.Epoch()
+	other := a
+	if first == a {
+		other = b
+	}
+	leader := readLeader(t, js)
+	if leader.SchedulerID != first.cfg.ID || leader.Epoch != epoch1 {
+		t.Fatalf("leader record = %+v, want scheduler %s epoch %d", leader, first.cfg.ID, epoch1)
+	}
+
+	// A crash: the leader's connection is gone, nothing releases the lock.
+	crashed := time.Now()
+	first.nc.Close()
+	testutil.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if other.Epoch() == 0 {
+			return errors.New("no new leader yet")
+		}
+		return nil
+	})
+	took := time.Since(crashed)
+	t.Logf("new leader after a crash: %s (leader TTL %s)", took, other.cfg.LeaderTTL)
+	if limit := 3 * other.cfg.LeaderTTL; took > limit {
+		t.Errorf("takeover took %s, want under %s", took, limit)
+	}
+	if other.Epoch() <= epoch1 {
+		t.Errorf("new epoch %d is not above the old %d", other.Epoch(), epoch1)
+	}
+	testutil.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if first.Epoch() != 0 {
+			return errors.New("the cut-off leader still believes it leads")
+		}
+		return nil
+	})
+}
+
+func TestLeaderReleasesOnShutdown(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	a := startScheduler(t, js, "a")
+	testutil.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if a.Epoch() == 0 {
+			return errors.New("not leading")
+		}
+		return nil
+	})
+	b := startScheduler(t, js, "b")
+	stopped := time.Now()
+	a.cancel()
+	<-a.done
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if b.Epoch() == 0 {
+			return errors.New("b does not lead yet")
+		}
+		return nil
+	})
+	took := time.Since(stopped)
+	t.Logf("new leader after a clean shutdown: %s", took)
+	if took > b.cfg.LeaderTTL {
+		t.Errorf("takeover after a released lock took %s, want under the TTL %s", took, b.cfg.LeaderTTL)
+	}
+}
+
+func readLeader(t *testing.T, js *testutil.JetStream) events.LeaderRecord {
+	t.Helper()
+	bus := js.Bus(t)
+	e, err := bus.Leader.Get(t.Context(), events.LeaderKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := events.Decode[events.LeaderRecord](e.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
