@@ -84,25 +84,26 @@ func (s *Scheduler) finish(ctx context.Context, inst *events.Instance, state eve
 	}
 }
 
-// backoff applies Marathon's launch delay: a task that died young delays the
-// next launch of its app by backoffSeconds, then by backoffFactor more each
-// time, up to maxLaunchDelaySeconds. A task that ran BackoffResetAfter or
-// longer is replaced at once and starts the delay again.
+// backoff applies Marathon's launch delay, after a first replacement at
+// once: a task that died young delays its app's next launch by the current
+// delay, which starts at backoffSeconds and grows by backoffFactor with each
+// young death, up to maxLaunchDelaySeconds. A task that ran BackoffResetAfter
+// or longer is replaced at once and the delay starts over.
 func (s *Scheduler) backoff(st *appState, inst *events.Instance, now time.Time) {
 	app := st.rec.App
-	if inst.StartedAt.IsZero() || now.Sub(inst.StartedAt) < s.cfg.BackoffResetAfter {
-		if st.delay == 0 {
-			st.delay = seconds(app.BackoffSeconds, 1)
-		} else {
-			st.delay = time.Duration(float64(st.delay) * valueOr(app.BackoffFactor, 1.15))
-		}
-		if limit := seconds(app.MaxLaunchDelaySeconds, 300); st.delay > limit {
-			st.delay = limit
-		}
-		st.notBefore = now.Add(st.delay)
+	if !inst.StartedAt.IsZero() && now.Sub(inst.StartedAt) >= s.cfg.BackoffResetAfter {
+		st.delay, st.notBefore = 0, time.Time{}
 		return
 	}
-	st.delay, st.notBefore = 0, time.Time{}
+	st.notBefore = now.Add(st.delay)
+	if st.delay == 0 {
+		st.delay = seconds(app.BackoffSeconds, 1)
+	} else {
+		st.delay = time.Duration(float64(st.delay) * valueOr(app.BackoffFactor, 1.15))
+	}
+	if limit := seconds(app.MaxLaunchDelaySeconds, 300); st.delay > limit {
+		st.delay = limit
+	}
 }
 
 func valueOr(f *float64, def float64) float64 {

@@ -1,0 +1,241 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/drover/drover/internal/testutil"
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/memruntime"
+)
+
+// fakeHost is an agent on an in-memory runtime.
+type fakeHost struct {
+	id     string
+	rt     *memruntime.Runtime
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startHost(t *testing.T, js *testutil.JetStream, id string, rt *memruntime.Runtime) *fakeHost {
+	t.Helper()
+	cfg := agent.DefaultConfig()
+	cfg.Hostname = id
+	cfg.Resources = events.Resources{Cpus: 4, Mem: 4096, Disk: 10000, Ports: []events.PortRange{{Begin: 31000, End: 31100}}}
+	cfg.HeartbeatInterval = 200 * time.Millisecond
+	a, err := agent.New(cfg, js.Bus(t), js.Connect(t), rt, testutil.Logger(t).With("test-agent", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &fakeHost{id: id, rt: rt, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(h.done); _ = a.Run(ctx) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *fakeHost) stop() { h.cancel(); <-h.done }
+
+func (h *fakeHost) running(t *testing.T) []events.TaskReport {
+	t.Helper()
+	list, err := h.rt.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []events.TaskReport
+	for _, r := range list {
+		if r.State == events.TaskRunning {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func putApp(t *testing.T, bus *events.Bus, app marathon.App) {
+	t.Helper()
+	marathon.ApplyDefaults(&app)
+	app.Version = time.Now().UTC().Format(events.TimeFormat)
+	app.VersionInfo = &marathon.VersionInfo{LastScalingAt: app.Version, LastConfigChangeAt: app.Version}
+	data, err := events.Encode(events.AppRecord{V: events.Version, App: app, DeploymentID: "d-" + app.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.Apps.Put(t.Context(), events.AppKey(app.ID), data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func uniqueApp(id string, n int) marathon.App {
+	cpus, mem := 0.5, 64.0
+	return marathon.App{
+		ID: id, Instances: &n, Cpus: &cpus, Mem: &mem,
+		Constraints: []marathon.Constraint{{"hostname", "UNIQUE"}},
+		Container:   &marathon.Container{Type: "DOCKER", Docker: &marathon.Docker{Image: "httpd", Network: "BRIDGE"}},
+	}
+}
+
+// runningOn waits until exactly n tasks of the app run across the hosts, at
+// most one per host, and returns the host of each task.
+func runningOn(t *testing.T, hosts []*fakeHost, n int) map[string]string {
+	t.Helper()
+	where := map[string]string{}
+	testutil.Eventually(t, 15*time.Second, 20*time.Millisecond, func() error {
+		clear(where)
+		for _, h := range hosts {
+			tasks := h.running(t)
+			if len(tasks) > 1 {
+				return fmt.Errorf("%d tasks on %s", len(tasks), h.id)
+			}
+			for _, tk := range tasks {
+				where[tk.TaskID] = h.id
+			}
+		}
+		if len(where) != n {
+			return fmt.Errorf("%d tasks running, want %d", len(where), n)
+		}
+		return nil
+	})
+	return where
+}
+
+func TestSchedulerReplacesDeadTaskThenBacksOff(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	startScheduler(t, js, "s")
+	hosts := []*fakeHost{
+		startHost(t, js, "h1", memruntime.New()), startHost(t, js, "h2", memruntime.New()), startHost(t, js, "h3", memruntime.New()),
+	}
+	putApp(t, js.Bus(t), uniqueApp("/web", 3))
+	where := runningOn(t, hosts, 3)
+
+	// First death: replaced at once.
+	var victim string
+	for id := range where {
+		victim = id
+		break
+	}
+	host := hostByID(hosts, where[victim])
+	if err := host.rt.Exit(victim, 1); err != nil {
+		t.Fatal(err)
+	}
+	died := time.Now()
+	after := runningOn(t, hosts, 3)
+	if _, still := after[victim]; still {
+		t.Fatalf("dead task %s still counted", victim)
+	}
+	first := time.Since(died)
+
+	// The replacement dies young: the next launch waits backoffSeconds (1 s).
+	var young string
+	for id, h := range after {
+		if h == host.id {
+			young = id
+		}
+	}
+	if young == "" {
+		t.Fatalf("no replacement on %s (the only free host): %v", host.id, after)
+	}
+	if err := host.rt.Exit(young, 1); err != nil {
+		t.Fatal(err)
+	}
+	died = time.Now()
+	runningOn(t, hosts, 3)
+	second := time.Since(died)
+	t.Logf("replacement after a first death: %s; after a young death: %s", first, second)
+	if second < 900*time.Millisecond {
+		t.Errorf("a young death was replaced after %s, want the 1 s launch backoff", second)
+	}
+}
+
+func hostByID(hosts []*fakeHost, id string) *fakeHost {
+	for _, h := range hosts {
+		if h.id == id {
+			return h
+		}
+	}
+	return nil
+}
+
+func TestSchedulerMovesTasksOffDockerDownAgent(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	startScheduler(t, js, "s")
+	var hosts []*fakeHost
+	for i := range 4 {
+		hosts = append(hosts, startHost(t, js, fmt.Sprintf("h%d", i+1), memruntime.New()))
+	}
+	putApp(t, js.Bus(t), uniqueApp("/web", 3))
+	where := runningOn(t, hosts, 3)
+	var down *fakeHost
+	for _, h := range where {
+		down = hostByID(hosts, h)
+		break
+	}
+	down.rt.SetDown(errors.New("Cannot connect to the Docker daemon"))
+	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+		n, spare := 0, false
+		for _, h := range hosts {
+			if h == down {
+				continue
+			}
+			if c := len(h.running(t)); c == 1 {
+				n++
+			} else if c == 0 {
+				spare = true
+			}
+		}
+		if n != 3 || spare {
+			return fmt.Errorf("%d hosts with a live daemon run a task, want 3", n)
+		}
+		return nil
+	})
+}
+
+func TestSchedulerReplacesLostAgentAndKillsSupersededOnReturn(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	startScheduler(t, js, "s")
+	var hosts []*fakeHost
+	for i := range 4 {
+		hosts = append(hosts, startHost(t, js, fmt.Sprintf("h%d", i+1), memruntime.New()))
+	}
+	putApp(t, js.Bus(t), uniqueApp("/web", 3))
+	where := runningOn(t, hosts, 3)
+	var lost *fakeHost
+	for _, h := range where {
+		lost = hostByID(hosts, h)
+		break
+	}
+	// The agent dies; its container runs on, out of sight.
+	lost.stop()
+	cut := time.Now()
+	testutil.Eventually(t, 15*time.Second, 20*time.Millisecond, func() error {
+		n := 0
+		for _, h := range hosts {
+			if h != lost && len(h.running(t)) == 1 {
+				n++
+			}
+		}
+		if n != 3 {
+			return fmt.Errorf("%d other hosts run a task, want 3", n)
+		}
+		return nil
+	})
+	t.Logf("tasks of a silent agent replaced after %s (unreachable after %s)", time.Since(cut), DefaultConfig().UnreachableAfter)
+	if len(lost.running(t)) != 1 {
+		t.Fatal("the lost host's container should still be running while its agent is away")
+	}
+
+	// It comes back: the superseded task is killed, 3 run, no more.
+	back := startHost(t, js, lost.id, lost.rt)
+	hosts = append(hosts, back)
+	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n := len(back.running(t)); n != 0 {
+			return fmt.Errorf("returned host still runs %d tasks", n)
+		}
+		return nil
+	})
+	runningOn(t, hosts[:4], 3)
+}
