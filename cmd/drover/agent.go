@@ -29,6 +29,7 @@ type agentFlags struct {
 	AllowPrivileged   bool          `default:"true" negatable:"" help:"Allow privileged containers on this host."`
 	HostPathPrefixes  []string      `help:"Host paths containers may mount, as prefixes (default: any)."`
 	HeartbeatInterval time.Duration `default:"1s" help:"How often the agent reports to the scheduler."`
+	PrivilegedMode    string        `default:"auto" enum:"auto,full,caps" help:"How privileged containers run: full (docker run --privileged), caps (every capability the host grants, seccomp and AppArmor off; for daemons that cannot grant --privileged, such as one inside a container), or auto (full unless this process lacks capabilities, then caps)."`
 }
 
 func (f agentFlags) config() (agent.Config, docker.Config, error) {
@@ -58,6 +59,7 @@ func (f agentFlags) config() (agent.Config, docker.Config, error) {
 		dc.AgentID = events.AgentIDFromHostname(cfg.Hostname)
 	}
 	dc.Host = f.DockerHost
+	dc.Privileged = f.PrivilegedMode
 	if ip := net.ParseIP(f.Address); ip != nil {
 		dc.PublishIP = ip.String()
 	}
