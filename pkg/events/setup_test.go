@@ -1,0 +1,55 @@
+package events_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/drover/drover/internal/testutil"
+	"github.com/drover/drover/pkg/events"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestSetupIsIdempotent(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	jsc, err := jetstream.New(js.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := events.DefaultConfig()
+	for range 2 {
+		if _, err := events.Setup(t.Context(), jsc, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A changed setting is applied to the existing bucket.
+	cfg.LeaderTTL = 5 * time.Second
+	bus, err := events.Setup(t.Context(), jsc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := bus.Leader.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TTL() != 5*time.Second {
+		t.Errorf("leader TTL = %s, want 5s", st.TTL())
+	}
+	for _, name := range []string{events.StreamHeartbeats, events.StreamCommands, events.StreamStatus, events.StreamEvents} {
+		if _, err := jsc.Stream(t.Context(), name); err != nil {
+			t.Errorf("stream %s: %v", name, err)
+		}
+	}
+}
+
+func TestSetupRefusesBadConfig(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	jsc, err := jetstream.New(js.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := events.DefaultConfig()
+	cfg.Replicas = 0
+	if _, err := events.Setup(t.Context(), jsc, cfg); err == nil {
+		t.Error("Setup accepted 0 replicas")
+	}
+}
