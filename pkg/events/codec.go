@@ -8,7 +8,8 @@ import (
 
 // Message is any of the versioned message types of this package.
 type Message interface {
-	Heartbeat | Command | TaskStatus | Instance | AgentRecord | AppRecord | Deployment | LeaderRecord
+	Heartbeat | Command | TaskStatus | Instance | AgentRecord | AppRecord | Deployment | LeaderRecord |
+		QueueEntry | SchedulerRequest
 	version() int
 }
 

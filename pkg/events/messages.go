@@ -78,6 +78,23 @@ type TaskReport struct {
 	IPAddress   string    `json:"ipAddress,omitempty"`
 	StartedAt   time.Time `json:"startedAt,omitzero"`
 	Message     string    `json:"message,omitempty"`
+	// Health holds the latest result of each of the app's health checks.
+	Health []HealthResult `json:"health,omitempty"`
+	// Ready is the readiness checks' verdict; nil when the app has none.
+	Ready *bool `json:"ready,omitempty"`
+}
+
+// HealthResult is the state of one health check of one task, as Marathon
+// reports it in healthCheckResults. Failures during the check's grace period
+// (before the first success) are not counted.
+type HealthResult struct {
+	Index               int       `json:"index"` // in the app's healthChecks
+	Alive               bool      `json:"alive"`
+	ConsecutiveFailures int       `json:"consecutiveFailures"`
+	FirstSuccess        time.Time `json:"firstSuccess,omitzero"`
+	LastSuccess         time.Time `json:"lastSuccess,omitzero"`
+	LastFailure         time.Time `json:"lastFailure,omitzero"`
+	LastFailureCause    string    `json:"lastFailureCause,omitempty"`
 }
 
 // Heartbeat is what an agent publishes every second on AgentHeartbeat.
@@ -142,6 +159,10 @@ type TaskStatus struct {
 	HostPorts   []int     `json:"hostPorts,omitempty"`
 	IPAddress   string    `json:"ipAddress,omitempty"`
 	At          time.Time `json:"at"`
+	// Health, when set, is a health report of a task whose state did not
+	// change; the agent sends one whenever a check's result changes.
+	Health []HealthResult `json:"health,omitempty"`
+	Ready  *bool          `json:"ready,omitempty"`
 }
 
 // Instance is one task as the scheduler records it in BucketInstances.
@@ -159,6 +180,23 @@ type Instance struct {
 	StagedAt  time.Time `json:"stagedAt"`
 	StartedAt time.Time `json:"startedAt,omitzero"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Health is the latest result of each health check; empty without checks.
+	Health []HealthResult `json:"health,omitempty"`
+	// Ready is the readiness checks' verdict; nil when the app has none.
+	Ready *bool `json:"ready,omitempty"`
+}
+
+// Healthy is Marathon's view of an instance's health: nil when its app has no
+// health checks or no result is in yet, else whether every check is alive.
+func (i Instance) Healthy() *bool {
+	if len(i.Health) == 0 {
+		return nil
+	}
+	ok := true
+	for _, h := range i.Health {
+		ok = ok && h.Alive
+	}
+	return &ok
 }
 
 // Agent states in BucketAgents.
@@ -228,12 +266,61 @@ type LeaderRecord struct {
 	Since       time.Time `json:"since"`
 }
 
+// QueueEntry is an app that is not fully placed, as the scheduler leader
+// records it in BucketQueue (key: AppKey) for /v2/queue; deleted once placed.
+type QueueEntry struct {
+	V     int    `json:"v"`
+	AppID string `json:"appId"`
+	// Count is how many instances still wait for an agent.
+	Count int `json:"count"`
+	// Since is when the app began to wait.
+	Since time.Time `json:"since"`
+	// DelayUntil is when the launch backoff lets the app launch again.
+	DelayUntil time.Time `json:"delayUntil,omitzero"`
+	// Rejected counts, per reason (placement.Reason names), the agents that
+	// could not take the next instance at the last placement.
+	Rejected map[string]int `json:"rejected,omitempty"`
+	// Agents is how many agents the last placement looked at.
+	Agents    int       `json:"agents"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// RequestKind says what a SchedulerRequest asks.
+type RequestKind string
+
+// Request kinds.
+const (
+	// RequestKillTasks kills TaskIDs; the scheduler replaces them unless the
+	// app wants fewer (the api lowers instances first for scale=true).
+	RequestKillTasks RequestKind = "killTasks"
+	// RequestResetDelay resets AppID's launch backoff (DELETE /v2/queue/{id}/delay).
+	RequestResetDelay RequestKind = "resetDelay"
+	// RequestAbdicate makes the leader step down (DELETE /v2/leader).
+	RequestAbdicate RequestKind = "abdicate"
+)
+
+// SchedulerRequest is what the api asks of the scheduler leader on
+// SchedulerRequests; the api never commands agents itself.
+type SchedulerRequest struct {
+	V       int         `json:"v"`
+	ID      string      `json:"id"`
+	Kind    RequestKind `json:"kind"`
+	AppID   string      `json:"appId,omitempty"`
+	TaskIDs []string    `json:"taskIds,omitempty"`
+	// Wipe forgets the tasks instead of letting them be replaced in place
+	// (Marathon's wipe=true, for resident tasks); Drover replaces either way.
+	Wipe bool      `json:"wipe,omitempty"`
+	At   time.Time `json:"at"`
+}
+
 // Version reports each message's schema version; Decode checks it.
-func (m Heartbeat) version() int    { return m.V }
-func (m Command) version() int      { return m.V }
-func (m TaskStatus) version() int   { return m.V }
-func (m Instance) version() int     { return m.V }
-func (m AgentRecord) version() int  { return m.V }
-func (m AppRecord) version() int    { return m.V }
-func (m Deployment) version() int   { return m.V }
-func (m LeaderRecord) version() int { return m.V }
+func (m Heartbeat) version() int        { return m.V }
+func (m Command) version() int          { return m.V }
+func (m TaskStatus) version() int       { return m.V }
+func (m Instance) version() int         { return m.V }
+func (m AgentRecord) version() int      { return m.V }
+func (m AppRecord) version() int        { return m.V }
+func (m Deployment) version() int       { return m.V }
+func (m LeaderRecord) version() int     { return m.V }
+func (m QueueEntry) version() int       { return m.V }
+func (m SchedulerRequest) version() int { return m.V }

@@ -11,6 +11,7 @@ const (
 	StreamCommands   = "DROVER_COMMANDS"
 	StreamStatus     = "DROVER_STATUS"
 	StreamEvents     = "DROVER_EVENTS"
+	StreamRequests   = "DROVER_REQUESTS"
 )
 
 // Bucket names.
@@ -20,6 +21,7 @@ const (
 	BucketInstances   = "instances"
 	BucketAgents      = "agents"
 	BucketLeader      = "leader"
+	BucketQueue       = "queue"
 )
 
 // LeaderKey is the key in BucketLeader that schedulers race for.
@@ -28,6 +30,9 @@ const LeaderKey = "scheduler"
 // StatusConsumer is the durable consumer of StreamStatus that the leading
 // scheduler reads; only one scheduler consumes it at a time.
 const StatusConsumer = "scheduler-status"
+
+// RequestsConsumer is the durable consumer of StreamRequests the leader reads.
+const RequestsConsumer = "scheduler-requests"
 
 // AgentCommandConsumer is the durable consumer name of an agent's commands.
 func AgentCommandConsumer(agentID string) string { return "agent-" + agentID }

@@ -60,6 +60,7 @@ type Bus struct {
 	Instances   jetstream.KeyValue
 	Agents      jetstream.KeyValue
 	Leader      jetstream.KeyValue
+	Queue       jetstream.KeyValue
 }
 
 // Setup creates or updates every stream and bucket. It is idempotent: every
@@ -94,6 +95,14 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Bus, error
 		Storage:    jetstream.FileStorage,
 		Replicas:   r,
 	}, {
+		Name:       StreamRequests,
+		Subjects:   []string{SchedulerRequests},
+		Retention:  jetstream.WorkQueuePolicy,
+		MaxAge:     10 * time.Minute,
+		Duplicates: 2 * time.Minute,
+		Storage:    jetstream.FileStorage,
+		Replicas:   r,
+	}, {
 		Name:     StreamEvents,
 		Subjects: []string{EventAll},
 		MaxAge:   cfg.EventsMaxAge,
@@ -113,6 +122,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Bus, error
 		{Bucket: BucketInstances, Replicas: r, Description: "tasks as the scheduler records them"},
 		{Bucket: BucketAgents, Replicas: r, Description: "agents as the scheduler records them"},
 		{Bucket: BucketLeader, Replicas: r, TTL: cfg.LeaderTTL, Description: "the scheduler leader lock"},
+		{Bucket: BucketQueue, Replicas: r, Storage: jetstream.MemoryStorage, Description: "apps waiting for placement"},
 	}
 	kvs := make([]jetstream.KeyValue, len(buckets))
 	for i, bc := range buckets {
@@ -122,5 +132,5 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Bus, error
 		}
 		kvs[i] = kv
 	}
-	return &Bus{JS: js, Apps: kvs[0], Deployments: kvs[1], Instances: kvs[2], Agents: kvs[3], Leader: kvs[4]}, nil
+	return &Bus{JS: js, Apps: kvs[0], Deployments: kvs[1], Instances: kvs[2], Agents: kvs[3], Leader: kvs[4], Queue: kvs[5]}, nil
 }

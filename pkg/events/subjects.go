@@ -14,6 +14,9 @@ const (
 	AgentCommandAll = "drover.agent.*.cmd"
 	// AgentStatusAll matches every agent's status reports: drover.agent.*.status
 	AgentStatusAll = "drover.agent.*.status"
+	// SchedulerRequests is where the api asks the scheduler leader for
+	// actions on tasks and itself: drover.scheduler.requests
+	SchedulerRequests = "drover.scheduler.requests"
 	// EventAll matches every Marathon event: drover.events.>
 	EventAll = "drover.events.>"
 
