@@ -8,7 +8,34 @@ const (
 	EventDeploymentSuccess = "deployment_success"
 	EventDeploymentFailed  = "deployment_failed"
 	EventAppTerminated     = "app_terminated_event"
+
+	EventHealthStatusChanged   = "health_status_changed_event"
+	EventUnhealthyInstanceKill = "unhealthy_instance_kill_event"
 )
+
+// HealthStatusChangedEvent is Marathon's health_status_changed_event.
+type HealthStatusChangedEvent struct {
+	EventType  string `json:"eventType"`
+	Timestamp  string `json:"timestamp"`
+	AppID      string `json:"appId"`
+	TaskID     string `json:"taskId"`
+	InstanceID string `json:"instanceId"`
+	Version    string `json:"version"`
+	Alive      bool   `json:"alive"`
+}
+
+// UnhealthyInstanceKillEvent is Marathon's unhealthy_instance_kill_event.
+type UnhealthyInstanceKillEvent struct {
+	EventType  string `json:"eventType"`
+	Timestamp  string `json:"timestamp"`
+	AppID      string `json:"appId"`
+	TaskID     string `json:"taskId"`
+	InstanceID string `json:"instanceId"`
+	Version    string `json:"version"`
+	Reason     string `json:"reason"`
+	Host       string `json:"host"`
+	SlaveID    string `json:"slaveId"`
+}
 
 // IPAddress is Marathon's {ipAddress, protocol} pair.
 type IPAddress struct {

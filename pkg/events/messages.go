@@ -184,6 +184,8 @@ type Instance struct {
 	Health []HealthResult `json:"health,omitempty"`
 	// Ready is the readiness checks' verdict; nil when the app has none.
 	Ready *bool `json:"ready,omitempty"`
+	// UnreachableSince is when its agent went silent (State TASK_UNREACHABLE).
+	UnreachableSince time.Time `json:"unreachableSince,omitzero"`
 }
 
 // Healthy is Marathon's view of an instance's health: nil when its app has no

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,12 +25,35 @@ type appEntry struct {
 // so what a reader copies out stays valid after the lock is released.
 type state struct {
 	apps        map[string]appEntry            // by app id ("/web")
+	ids         []string                       // the keys of apps, sorted
 	instances   map[string]events.Instance     // by task id
 	byApp       map[string]map[string]struct{} // app id -> its task ids
 	deployments map[string]events.Deployment   // by deployment id
+	depsByApp   map[string]map[string]struct{} // app id -> the deployments affecting it
 	failures    map[string]events.Instance     // app id -> its last failed task
+	versions    map[string]*appVersions        // app id -> its versions, oldest first
+	queue       map[string]events.QueueEntry   // app id -> why it waits
 	leader      *events.LeaderRecord
 	leaderSeen  time.Time // when this replica last saw the leader record written
+	// changedAt is the version of the last change to any app, deletes
+	// included: the root group's version.
+	changedAt string
+}
+
+// versionRef is one stored version of an app: enough to list it, and to
+// fetch its definition from the apps bucket by revision.
+type versionRef struct {
+	version      string
+	rev          uint64
+	deploymentID string
+}
+
+// appVersions is an app's version index. Once the app is deleted, gone is
+// set and refs are kept (for a rollback of the deletion) until it is
+// created again, when its history starts over, as in Marathon.
+type appVersions struct {
+	refs []versionRef
+	gone bool
 }
 
 // readModel follows the apps, instances, deployments and leader buckets with
@@ -37,6 +61,7 @@ type state struct {
 type readModel struct {
 	logger    *slog.Logger
 	leaderTTL time.Duration // the leader bucket's TTL; 0: records never expire
+	history   int           // how many versions of an app the apps bucket keeps
 	now       func() time.Time
 
 	mu      sync.RWMutex
@@ -56,7 +81,11 @@ type feed struct {
 	kv     jetstream.KeyValue
 	reset  func()
 	apply  func(jetstream.KeyValueEntry)
+	opts   []jetstream.WatchOpt
 }
+
+// followed are the buckets the read model follows, all loaded before it is ready.
+var followed = []string{events.BucketApps, events.BucketInstances, events.BucketDeployments, events.BucketLeader, events.BucketQueue}
 
 // newReadModel starts watching the buckets; close stops it.
 func newReadModel(ctx context.Context, bus *events.Bus, logger *slog.Logger) (*readModel, error) {
@@ -70,23 +99,32 @@ func newReadModel(ctx context.Context, bus *events.Bus, logger *slog.Logger) (*r
 	rm.s = state{
 		apps: map[string]appEntry{}, instances: map[string]events.Instance{},
 		byApp: map[string]map[string]struct{}{}, deployments: map[string]events.Deployment{},
-		failures: map[string]events.Instance{},
+		depsByApp: map[string]map[string]struct{}{}, failures: map[string]events.Instance{},
+		versions: map[string]*appVersions{}, queue: map[string]events.QueueEntry{},
 	}
 	if st, err := bus.Leader.Status(ctx); err == nil {
 		rm.leaderTTL = st.TTL()
 	} else {
 		return nil, fmt.Errorf("api: leader bucket status: %w", err)
 	}
+	if st, err := bus.Apps.Status(ctx); err == nil {
+		rm.history = max(1, int(st.History()))
+	} else {
+		return nil, fmt.Errorf("api: apps bucket status: %w", err)
+	}
 	feeds := []feed{
-		{events.BucketApps, bus.Apps, rm.resetApps, rm.applyApp},
-		{events.BucketInstances, bus.Instances, rm.resetInstances, rm.applyInstance},
-		{events.BucketDeployments, bus.Deployments, rm.resetDeployments, rm.applyDeployment},
-		{events.BucketLeader, bus.Leader, rm.resetLeader, rm.applyLeader},
+		// The apps' history feeds the version index; later entries replace
+		// earlier ones, so the current values come out right.
+		{events.BucketApps, bus.Apps, rm.resetApps, rm.applyApp, []jetstream.WatchOpt{jetstream.IncludeHistory()}},
+		{events.BucketInstances, bus.Instances, rm.resetInstances, rm.applyInstance, nil},
+		{events.BucketDeployments, bus.Deployments, rm.resetDeployments, rm.applyDeployment, nil},
+		{events.BucketLeader, bus.Leader, rm.resetLeader, rm.applyLeader, nil},
+		{events.BucketQueue, bus.Queue, rm.resetQueue, rm.applyQueue, nil},
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	rm.cancel = cancel
 	for _, f := range feeds {
-		w, err := f.kv.WatchAll(runCtx)
+		w, err := f.kv.WatchAll(runCtx, f.opts...)
 		if err != nil {
 			rm.close()
 			return nil, fmt.Errorf("api: watch %s: %w", f.bucket, err)
@@ -120,7 +158,7 @@ func (rm *readModel) follow(ctx context.Context, f feed, w jetstream.KeyWatcher)
 				return
 			case <-time.After(time.Second):
 			}
-			if w, err = f.kv.WatchAll(ctx); err == nil {
+			if w, err = f.kv.WatchAll(ctx, f.opts...); err == nil {
 				break
 			}
 			rm.logger.Warn("watch bucket", "bucket", f.bucket, "error", err)
@@ -193,7 +231,7 @@ func (rm *readModel) waitFor(ctx context.Context, cond func() bool) error {
 // ready waits until every bucket's current values are loaded.
 func (rm *readModel) ready(ctx context.Context) error {
 	err := rm.waitFor(ctx, func() bool {
-		for _, b := range []string{events.BucketApps, events.BucketInstances, events.BucketDeployments, events.BucketLeader} {
+		for _, b := range followed {
 			if !rm.loaded[b] {
 				return false
 			}
@@ -231,22 +269,53 @@ func (rm *readModel) leader() (events.LeaderRecord, bool) {
 
 // The reset and apply functions below run with the lock held.
 
-func (rm *readModel) resetApps() { rm.s.apps = map[string]appEntry{} }
+func (rm *readModel) resetApps() {
+	rm.s.apps, rm.s.ids, rm.s.versions, rm.s.changedAt = map[string]appEntry{}, nil, map[string]*appVersions{}, ""
+}
 
 func (rm *readModel) applyApp(e jetstream.KeyValueEntry) {
 	id := events.AppIDFromKey(e.Key())
+	vs := rm.s.versions[id]
 	if e.Operation() != jetstream.KeyValuePut {
-		delete(rm.s.apps, id)
+		rm.removeApp(id)
+		if vs != nil {
+			vs.gone = true
+		}
+		rm.s.changedAt = max(rm.s.changedAt, formatTime(e.Created()))
 		return
 	}
 	rec, err := events.Decode[events.AppRecord](e.Value())
 	if err != nil {
 		rm.logger.Warn("skipping app record", "key", e.Key(), "revision", e.Revision(), "error", err)
-		delete(rm.s.apps, id)
+		rm.removeApp(id)
 		return
 	}
 	rec.App.ID = id
+	if _, ok := rm.s.apps[id]; !ok {
+		i, _ := slices.BinarySearch(rm.s.ids, id)
+		rm.s.ids = slices.Insert(rm.s.ids, i, id)
+	}
 	rm.s.apps[id] = appEntry{rec: rec, rev: e.Revision()}
+	if vs == nil || vs.gone {
+		vs = &appVersions{}
+		rm.s.versions[id] = vs
+	}
+	refs := append(slices.Clip(vs.refs), versionRef{version: rec.App.Version, rev: e.Revision(), deploymentID: rec.DeploymentID})
+	if len(refs) > rm.history {
+		refs = refs[len(refs)-rm.history:]
+	}
+	vs.refs = refs
+	rm.s.changedAt = max(rm.s.changedAt, rec.App.Version)
+}
+
+func (rm *readModel) removeApp(id string) {
+	if _, ok := rm.s.apps[id]; !ok {
+		return
+	}
+	delete(rm.s.apps, id)
+	if i, found := slices.BinarySearch(rm.s.ids, id); found {
+		rm.s.ids = slices.Delete(slices.Clip(rm.s.ids), i, i+1)
+	}
 }
 
 func (rm *readModel) resetInstances() {
@@ -293,21 +362,53 @@ func failed(s events.TaskState) bool {
 	return false
 }
 
-func (rm *readModel) resetDeployments() { rm.s.deployments = map[string]events.Deployment{} }
+func (rm *readModel) resetDeployments() {
+	rm.s.deployments, rm.s.depsByApp = map[string]events.Deployment{}, map[string]map[string]struct{}{}
+}
 
 func (rm *readModel) applyDeployment(e jetstream.KeyValueEntry) {
 	key := e.Key()
-	if e.Operation() != jetstream.KeyValuePut {
+	if old, ok := rm.s.deployments[key]; ok {
+		for _, app := range old.AffectedApps {
+			delete(rm.s.depsByApp[app], key)
+			if len(rm.s.depsByApp[app]) == 0 {
+				delete(rm.s.depsByApp, app)
+			}
+		}
 		delete(rm.s.deployments, key)
+	}
+	if e.Operation() != jetstream.KeyValuePut {
 		return
 	}
 	d, err := events.Decode[events.Deployment](e.Value())
 	if err != nil {
 		rm.logger.Warn("skipping deployment record", "key", key, "revision", e.Revision(), "error", err)
-		delete(rm.s.deployments, key)
 		return
 	}
 	rm.s.deployments[key] = d
+	for _, app := range d.AffectedApps {
+		if rm.s.depsByApp[app] == nil {
+			rm.s.depsByApp[app] = map[string]struct{}{}
+		}
+		rm.s.depsByApp[app][key] = struct{}{}
+	}
+}
+
+func (rm *readModel) resetQueue() { rm.s.queue = map[string]events.QueueEntry{} }
+
+func (rm *readModel) applyQueue(e jetstream.KeyValueEntry) {
+	id := events.AppIDFromKey(e.Key())
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(rm.s.queue, id)
+		return
+	}
+	q, err := events.Decode[events.QueueEntry](e.Value())
+	if err != nil {
+		rm.logger.Warn("skipping queue entry", "key", e.Key(), "revision", e.Revision(), "error", err)
+		delete(rm.s.queue, id)
+		return
+	}
+	rm.s.queue[id] = q
 }
 
 func (rm *readModel) resetLeader() { rm.s.leader = nil }
@@ -333,11 +434,24 @@ func (rm *readModel) applyLeader(e jetstream.KeyValueEntry) {
 
 // sortedApps is every app, by id.
 func (s *state) sortedApps() []appEntry {
-	out := make([]appEntry, 0, len(s.apps))
-	for _, e := range s.apps {
-		out = append(out, e)
+	out := make([]appEntry, 0, len(s.ids))
+	for _, id := range s.ids {
+		out = append(out, s.apps[id])
 	}
-	slices.SortFunc(out, func(a, b appEntry) int { return cmp.Compare(a.rec.App.ID, b.rec.App.ID) })
+	return out
+}
+
+// appsUnder is every app under a group ("/" for all), by id.
+func (s *state) appsUnder(group string) []appEntry {
+	if group == "/" {
+		return s.sortedApps()
+	}
+	prefix := group + "/"
+	i, _ := slices.BinarySearch(s.ids, prefix)
+	var out []appEntry
+	for ; i < len(s.ids) && strings.HasPrefix(s.ids[i], prefix); i++ {
+		out = append(out, s.apps[s.ids[i]])
+	}
 	return out
 }
 
@@ -354,10 +468,8 @@ func (s *state) appInstances(appID string) []events.Instance {
 // appDeployments is every running deployment that affects an app, oldest first.
 func (s *state) appDeployments(appID string) []events.Deployment {
 	var out []events.Deployment
-	for _, d := range s.deployments {
-		if slices.Contains(d.AffectedApps, appID) {
-			out = append(out, d)
-		}
+	for key := range s.depsByApp[appID] {
+		out = append(out, s.deployments[key])
 	}
 	slices.SortFunc(out, func(a, b events.Deployment) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))

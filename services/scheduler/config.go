@@ -27,6 +27,9 @@ type Config struct {
 	BackoffResetAfter time.Duration
 	// KillRetry is how long before a kill command for the same task is resent.
 	KillRetry time.Duration
+	// DeploymentTimeout is how long a deployment may take before it fails
+	// with a reason (deployment_failed) instead of hanging.
+	DeploymentTimeout time.Duration
 }
 
 // DefaultConfig is the configuration of a scheduler on this host.
@@ -41,6 +44,7 @@ func DefaultConfig() Config {
 		StagingTimeout:    2 * time.Minute,
 		BackoffResetAfter: 5 * time.Second,
 		KillRetry:         5 * time.Second,
+		DeploymentTimeout: 15 * time.Minute,
 	}
 }
 
@@ -56,6 +60,7 @@ func (c Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"reconcile interval": c.ReconcileInterval, "unreachable after": c.UnreachableAfter,
 		"staging timeout": c.StagingTimeout, "kill retry": c.KillRetry,
+		"deployment timeout": c.DeploymentTimeout,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))

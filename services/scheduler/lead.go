@@ -18,11 +18,21 @@ func (s *Scheduler) lead(t term) {
 		s.logger.Error("leader: cannot load instances, giving up this term", "error", err)
 		return
 	}
+	queued, err := s.loadQueue(ctx)
+	if err != nil {
+		s.logger.Error("leader: cannot load the queue, giving up this term", "error", err)
+		return
+	}
 	s.mu.Lock()
 	s.instances = instances
+	s.queue = queued
 	s.killSent = map[string]time.Time{}
 	s.epoch = t.Epoch
 	s.mu.Unlock()
+	select {
+	case <-s.abdicate: // a request to a previous term
+	default:
+	}
 	defer func() {
 		s.mu.Lock()
 		s.epoch = 0
@@ -35,6 +45,12 @@ func (s *Scheduler) lead(t term) {
 		return
 	}
 	defer stop()
+	stopRequests, err := s.consumeRequests(ctx)
+	if err != nil {
+		s.logger.Error("leader: cannot consume requests, giving up this term", "error", err)
+		return
+	}
+	defer stopRequests()
 
 	tick := time.NewTicker(s.cfg.ReconcileInterval)
 	defer tick.Stop()
@@ -43,9 +59,87 @@ func (s *Scheduler) lead(t term) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.abdicate:
+			s.logger.Info("abdicating on request", "epoch", t.Epoch)
+			return
 		case <-tick.C:
 		case <-s.trigger:
 		}
+	}
+}
+
+// loadQueue reads the queue bucket's keys, so entries a previous leader left
+// are cleared when their apps no longer wait.
+func (s *Scheduler) loadQueue(ctx context.Context) (map[string]events.QueueEntry, error) {
+	out := map[string]events.QueueEntry{}
+	lister, err := s.bus.Queue.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list queue: %w", err)
+	}
+	for k := range lister.Keys() {
+		id := events.AppIDFromKey(k)
+		out[id] = events.QueueEntry{AppID: id}
+	}
+	return out, nil
+}
+
+// consumeRequests takes the api's requests while leading.
+func (s *Scheduler) consumeRequests(ctx context.Context) (func(), error) {
+	cons, err := s.bus.JS.CreateOrUpdateConsumer(ctx, events.StreamRequests, jetstream.ConsumerConfig{
+		Durable:       events.RequestsConsumer,
+		FilterSubject: events.SchedulerRequests,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       10 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("requests consumer: %w", err)
+	}
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		req, err := events.Decode[events.SchedulerRequest](msg.Data())
+		if err != nil {
+			s.logger.Warn("terminating bad scheduler request", "error", err)
+			_ = msg.Term()
+			return
+		}
+		if ctx.Err() != nil {
+			_ = msg.Nak()
+			return
+		}
+		s.applyRequest(ctx, req)
+		_ = msg.Ack()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consume requests: %w", err)
+	}
+	return cc.Stop, nil
+}
+
+// applyRequest does what the api asked.
+func (s *Scheduler) applyRequest(ctx context.Context, req events.SchedulerRequest) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	switch req.Kind {
+	case events.RequestKillTasks:
+		for _, id := range req.TaskIDs {
+			if inst, ok := s.instances[id]; ok {
+				s.kill(ctx, s.epoch, inst, now)
+			}
+		}
+		s.poke()
+	case events.RequestResetDelay:
+		if st, ok := s.apps[req.AppID]; ok {
+			st.delay, st.notBefore = 0, time.Time{}
+			s.poke()
+		}
+	case events.RequestAbdicate:
+		s.abdicatedUntil = now.Add(2 * s.cfg.LeaderTTL)
+		select {
+		case s.abdicate <- struct{}{}:
+		default:
+		}
+	default:
+		s.logger.Warn("ignoring unknown scheduler request", "kind", req.Kind, "id", req.ID)
 	}
 }
 
@@ -128,6 +222,8 @@ func (s *Scheduler) applyStatus(ctx context.Context, st events.TaskStatus) {
 	case st.State.Terminal():
 		s.finish(ctx, inst, st.State, st.Message, now)
 		s.poke()
+	case st.State == events.TaskRunning && inst.State == events.TaskRunning && (st.Health != nil || st.Ready != nil):
+		s.applyHealth(ctx, inst, st, now)
 	case st.State == events.TaskRunning && inst.State != events.TaskRunning && inst.State != events.TaskKilling:
 		inst.State = events.TaskRunning
 		inst.StartedAt = now
@@ -138,9 +234,56 @@ func (s *Scheduler) applyStatus(ctx context.Context, st events.TaskStatus) {
 		inst.IPAddress = st.IPAddress
 		inst.Message = st.Message
 		inst.UpdatedAt = now
+		inst.UnreachableSince = time.Time{}
+		if st.Health != nil || st.Ready != nil {
+			inst.Health, inst.Ready = st.Health, st.Ready
+		}
 		s.putInstance(ctx, inst)
 		s.statusEvent(inst, st.Message)
 		s.poke()
+	}
+}
+
+// applyHealth records a running task's health and readiness, tells the world
+// when its health changes, and kills it once a check has failed
+// maxConsecutiveFailures times in a row (the agent does not count failures
+// within the grace period). Callers hold s.mu.
+func (s *Scheduler) applyHealth(ctx context.Context, inst *events.Instance, st events.TaskStatus, now time.Time) {
+	was := inst.Healthy()
+	if st.Health != nil {
+		inst.Health = st.Health
+	}
+	if st.Ready != nil {
+		inst.Ready = st.Ready
+	}
+	inst.UpdatedAt = now
+	s.putInstance(ctx, inst)
+	if is := inst.Healthy(); is != nil && (was == nil || *was != *is) {
+		s.publishEvent(events.EventHealthStatusChanged, events.HealthStatusChangedEvent{
+			EventType: events.EventHealthStatusChanged, Timestamp: now.UTC().Format(events.TimeFormat),
+			AppID: inst.AppID, TaskID: inst.TaskID, InstanceID: inst.TaskID, Version: inst.Version, Alive: *is,
+		})
+	}
+	s.poke()
+	app, ok := s.apps[inst.AppID]
+	if !ok {
+		return
+	}
+	for _, h := range inst.Health {
+		if h.Index < 0 || h.Index >= len(app.rec.App.HealthChecks) {
+			continue
+		}
+		limit := app.rec.App.HealthChecks[h.Index].MaxConsecutiveFailures
+		if limit > 0 && !h.Alive && h.ConsecutiveFailures >= limit {
+			s.logger.Info("killing unhealthy task", "app", inst.AppID, "task", inst.TaskID, "failures", h.ConsecutiveFailures, "cause", h.LastFailureCause)
+			s.publishEvent(events.EventUnhealthyInstanceKill, events.UnhealthyInstanceKillEvent{
+				EventType: events.EventUnhealthyInstanceKill, Timestamp: now.UTC().Format(events.TimeFormat),
+				AppID: inst.AppID, TaskID: inst.TaskID, InstanceID: inst.TaskID, Version: inst.Version,
+				Reason: h.LastFailureCause, Host: inst.Host, SlaveID: inst.AgentID,
+			})
+			s.kill(ctx, s.epoch, inst, now)
+			return
+		}
 	}
 }
 

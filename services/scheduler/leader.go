@@ -21,6 +21,9 @@ type elector struct {
 	ttl      time.Duration
 	logger   *slog.Logger
 	now      func() time.Time
+	// mayCampaign, when set and false, keeps this scheduler out of the race
+	// for a while (after it abdicated).
+	mayCampaign func() bool
 }
 
 // term is one period of leadership. Its context ends when leadership is lost.
@@ -42,8 +45,10 @@ func (e *elector) run(ctx context.Context, lead func(term)) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
-		if epoch, rev, ok := e.campaign(ctx); ok {
-			e.hold(ctx, epoch, rev, lead)
+		if e.mayCampaign == nil || e.mayCampaign() {
+			if epoch, rev, ok := e.campaign(ctx); ok {
+				e.hold(ctx, epoch, rev, lead)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -81,7 +86,8 @@ func (e *elector) campaign(ctx context.Context) (epoch, rev uint64, ok bool) {
 
 // hold renews the lock while leading, and runs lead with a context that is
 // cancelled the moment the lock can no longer be trusted: a failed renewal,
-// or the local deadline (last renewal sent + 3/4 TTL) passing first.
+// or the local deadline (last renewal sent + 3/4 TTL) passing first. When
+// lead returns by itself (abdication), the lock is released.
 func (e *elector) hold(ctx context.Context, epoch, rev uint64, lead func(term)) {
 	e.logger.Info("became leader", "epoch", epoch)
 	termCtx, endTerm := context.WithCancel(ctx)
@@ -110,12 +116,13 @@ func (e *elector) hold(ctx context.Context, epoch, rev uint64, lead func(term)) 
 			watchdog.Stop()
 			endTerm()
 			<-done
-			// Release the lock so another scheduler takes over at once.
-			rctx, rcancel := context.WithTimeout(context.Background(), time.Second)
-			_ = e.kv.Delete(rctx, events.LeaderKey, jetstream.LastRevision(rev))
-			rcancel()
+			e.release(rev)
 			return
 		case <-termCtx.Done():
+			return
+		case <-done:
+			watchdog.Stop()
+			e.release(rev)
 			return
 		case <-t.C:
 		}
@@ -129,5 +136,15 @@ func (e *elector) hold(ctx context.Context, epoch, rev uint64, lead func(term)) 
 		}
 		rev = newRev
 		watchdog.Reset(e.ttl*3/4 - e.now().Sub(sent))
+	}
+}
+
+// release deletes the lock at our revision, so another scheduler takes over
+// at once instead of after the TTL.
+func (e *elector) release(rev uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := e.kv.Delete(ctx, events.LeaderKey, jetstream.LastRevision(rev)); err != nil {
+		e.logger.Warn("leader: could not release the lock", "error", err)
 	}
 }

@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -28,7 +30,7 @@ func (s *Scheduler) reconcile(ctx context.Context, epoch uint64) {
 	s.killUnknown(ctx, epoch, now)
 	requests := s.scale(ctx, epoch, now)
 	s.place(ctx, epoch, requests, now)
-	s.finishDeployments(ctx)
+	s.finishDeployments(ctx, now)
 }
 
 // judgeAgents sets every agent's state and records it in the agents bucket
@@ -63,7 +65,7 @@ func (s *Scheduler) settleInstances(ctx context.Context, now time.Time) {
 		switch {
 		case a == nil || a.state == events.AgentUnreachable:
 			if warm {
-				s.finish(ctx, inst, events.TaskLost, "agent "+inst.AgentID+" is unreachable", now)
+				s.unreachable(ctx, inst, now)
 			}
 			continue
 		case a.state == events.AgentDockerDown:
@@ -74,6 +76,10 @@ func (s *Scheduler) settleInstances(ctx context.Context, now time.Time) {
 		switch {
 		case reported && rep.State.Terminal():
 			s.finish(ctx, inst, rep.State, rep.Message, now)
+		case reported && rep.State == events.TaskRunning && inst.State == events.TaskUnreachable:
+			inst.State, inst.UnreachableSince, inst.UpdatedAt = events.TaskRunning, time.Time{}, now
+			s.putInstance(ctx, inst)
+			s.statusEvent(inst, "agent "+inst.AgentID+" is reachable again")
 		case reported && rep.State == events.TaskRunning && inst.State == events.TaskStaging:
 			s.applyStatus(ctx, events.TaskStatus{V: events.Version, AgentID: inst.AgentID, TaskID: inst.TaskID,
 				State: events.TaskRunning, HostPorts: rep.HostPorts, IPAddress: rep.IPAddress, At: rep.StartedAt})
@@ -88,6 +94,31 @@ func (s *Scheduler) settleInstances(ctx context.Context, now time.Time) {
 				s.finish(ctx, inst, events.TaskLost, "task is gone from agent "+inst.AgentID, now)
 			}
 		}
+	}
+}
+
+// unreachable handles an instance whose agent went silent, as its app's
+// unreachableStrategy says: lost and replaced at once (the default), or
+// TASK_UNREACHABLE, replaced after inactiveAfterSeconds and forgotten after
+// expungeAfterSeconds, or never replaced ("disabled").
+func (s *Scheduler) unreachable(ctx context.Context, inst *events.Instance, now time.Time) {
+	msg := "agent " + inst.AgentID + " is unreachable"
+	var us unreachable
+	if st, ok := s.apps[inst.AppID]; ok {
+		us = unreachableStrategy(st.rec.App)
+	}
+	if !us.disabled && us.inactiveAfter == 0 || inst.State == events.TaskStaging || inst.State == events.TaskKilling {
+		s.finish(ctx, inst, events.TaskLost, msg, now)
+		return
+	}
+	if inst.State != events.TaskUnreachable {
+		inst.State, inst.UnreachableSince, inst.UpdatedAt = events.TaskUnreachable, now, now
+		s.putInstance(ctx, inst)
+		s.statusEvent(inst, msg)
+		return
+	}
+	if !us.disabled && now.Sub(inst.UnreachableSince) >= max(us.expungeAfter, us.inactiveAfter) {
+		s.finish(ctx, inst, events.TaskLost, msg+" for longer than expungeAfterSeconds", now)
 	}
 }
 
@@ -117,9 +148,9 @@ func (s *Scheduler) killUnknown(ctx context.Context, epoch uint64, now time.Time
 	}
 }
 
-// scale kills what no app wants any more and returns how many instances each
-// app still lacks. An instance of an older version is replaced: killed
-// first, so a one-per-host app can take its host again.
+// scale kills what no app wants any more, takes each app one step toward
+// its definition (planApp: scaling, or a rolling upgrade), and returns how
+// many instances each app still lacks and may launch now.
 func (s *Scheduler) scale(ctx context.Context, epoch uint64, now time.Time) []want {
 	byApp := map[string][]*events.Instance{}
 	for _, inst := range s.instances {
@@ -135,79 +166,168 @@ func (s *Scheduler) scale(ctx context.Context, epoch uint64, now time.Time) []wa
 	var wants []want
 	for appID, st := range s.apps {
 		app := st.rec.App
-		version := appVersion(app)
-		var current []*events.Instance
-		for _, inst := range byApp[appID] {
-			switch {
-			case inst.State == events.TaskKilling:
-			case inst.Version != version:
-				s.kill(ctx, epoch, inst, now)
-			default:
-				current = append(current, inst)
+		field := groupByField(app)
+		groupOf := func(inst *events.Instance) string {
+			if a := s.agents[inst.AgentID]; a != nil {
+				if v, ok := fieldOf(a.hb, field); ok {
+					return v
+				}
 			}
+			return ""
 		}
-		desired := 0
-		if app.Instances != nil {
-			desired = *app.Instances
+		next := planApp(app, byApp[appID], now, groupOf)
+		for _, inst := range next.kill {
+			s.kill(ctx, epoch, inst, now)
 		}
-		if extra := len(current) - desired; extra > 0 {
-			// YOUNGEST_FIRST (Marathon's default) unless OLDEST_FIRST.
-			sort.Slice(current, func(i, j int) bool { return current[i].StagedAt.After(current[j].StagedAt) })
-			if app.KillSelection == "OLDEST_FIRST" {
-				sort.Slice(current, func(i, j int) bool { return current[i].StagedAt.Before(current[j].StagedAt) })
-			}
-			for _, inst := range current[:extra] {
-				s.kill(ctx, epoch, inst, now)
-			}
+		if next.launch <= 0 || s.waitsForDependencies(appID) {
 			continue
 		}
-		if missing := desired - len(current); missing > 0 {
-			if now.Before(st.notBefore) {
-				continue
-			}
-			wants = append(wants, want{appID: appID, count: missing})
-		}
+		wants = append(wants, want{appID: appID, count: next.launch, delayed: now.Before(st.notBefore)})
 	}
 	sort.Slice(wants, func(i, j int) bool { return wants[i].appID < wants[j].appID })
 	return wants
 }
 
+func fieldOf(hb events.Heartbeat, field string) (string, bool) {
+	if field == "hostname" || field == "@hostname" {
+		return hb.Hostname, true
+	}
+	v, ok := hb.Attributes[field]
+	return v, ok
+}
+
+// waitsForDependencies: a deployment puts the app in a later step than an app
+// that has not converged yet (group dependencies deploy in order).
+func (s *Scheduler) waitsForDependencies(appID string) bool {
+	for _, ds := range s.deployments {
+		for i, stepActions := range ds.d.Steps {
+			if !stepHas(stepActions, appID) {
+				continue
+			}
+			for _, earlier := range ds.d.Steps[:i] {
+				for _, a := range earlier {
+					if a.App != appID && !s.appConverged(a.App, a.Action == events.ActionStop) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+func stepHas(actions []events.DeploymentAction, appID string) bool {
+	for _, a := range actions {
+		if a.App == appID {
+			return true
+		}
+	}
+	return false
+}
+
 type want struct {
-	appID string
-	count int
+	appID   string
+	count   int
+	delayed bool // held back by the app's launch backoff
 }
 
 // place asks the placement function for the wanted instances and launches
-// what it placed; what it could not place is kept for /v2/queue.
+// what it placed. What waits — for backoff, or for an agent that can take
+// it — goes to the queue bucket with the reasons.
 func (s *Scheduler) place(ctx context.Context, epoch uint64, wants []want, now time.Time) {
-	s.unplaced = map[string]placement.Unplaced{}
-	if len(wants) == 0 {
-		return
-	}
 	var agents []placement.Agent
 	for id, a := range s.agents {
 		agents = append(agents, toPlacementAgent(id, a))
 	}
-	var tasks []placement.Task
-	for _, inst := range s.instances {
-		var res placement.Resources
-		if st, ok := s.apps[inst.AppID]; ok {
-			res = appResources(st.rec.App)
-		}
-		tasks = append(tasks, placement.Task{ID: inst.TaskID, AppID: inst.AppID, AgentID: inst.AgentID, Resources: res, HostPorts: inst.HostPorts})
-	}
 	var requests []placement.Request
+	waiting := map[string]int{}
 	for _, w := range wants {
-		requests = append(requests, placementRequest(s.apps[w.appID].rec.App, w.count))
+		waiting[w.appID] = w.count
+		if !w.delayed {
+			requests = append(requests, placementRequest(s.apps[w.appID].rec.App, w.count))
+		}
 	}
-	plan := placement.Place(agents, tasks, requests)
+	var plan placement.Plan
+	if len(requests) > 0 {
+		var tasks []placement.Task
+		for _, inst := range s.instances {
+			var res placement.Resources
+			if st, ok := s.apps[inst.AppID]; ok {
+				res = appResources(st.rec.App)
+			}
+			tasks = append(tasks, placement.Task{ID: inst.TaskID, AppID: inst.AppID, AgentID: inst.AgentID, Resources: res, HostPorts: inst.HostPorts})
+		}
+		plan = placement.Place(agents, tasks, requests)
+	}
 	for _, l := range plan.Launches {
 		s.launch(ctx, epoch, s.apps[l.AppID].rec.App, s.agents[l.AgentID].hb, l.HostPorts, now)
+		waiting[l.AppID]--
 	}
+	rejected := map[string]map[placement.Reason]int{}
 	for _, u := range plan.Unplaced {
-		s.unplaced[u.AppID] = u
-		s.logger.Debug("cannot place", "app", u.AppID, "count", u.Count, "rejected", u.Rejected)
+		rejected[u.AppID] = u.Rejected
 	}
+	s.recordQueue(ctx, waiting, rejected, len(agents), now)
+}
+
+// recordQueue keeps the queue bucket equal to the apps still waiting.
+func (s *Scheduler) recordQueue(ctx context.Context, waiting map[string]int, rejected map[string]map[placement.Reason]int, agents int, now time.Time) {
+	for appID := range s.queue {
+		if waiting[appID] > 0 {
+			continue
+		}
+		delete(s.queue, appID)
+		dctx, cancel := context.WithTimeout(ctx, ioTimeout)
+		if err := s.bus.Queue.Delete(dctx, events.AppKey(appID)); err != nil {
+			s.logger.Warn("cannot clear queue entry", "app", appID, "error", err)
+		}
+		cancel()
+	}
+	for appID, count := range waiting {
+		if count <= 0 {
+			continue
+		}
+		entry := events.QueueEntry{V: events.Version, AppID: appID, Count: count, Since: now, Agents: agents, UpdatedAt: now}
+		if prev, ok := s.queue[appID]; ok {
+			entry.Since = prev.Since
+		}
+		if st := s.apps[appID]; st != nil && now.Before(st.notBefore) {
+			entry.DelayUntil = st.notBefore
+		}
+		if r := rejected[appID]; len(r) > 0 {
+			entry.Rejected = map[string]int{}
+			for reason, n := range r {
+				entry.Rejected[string(reason)] = n
+			}
+		} else if prev, ok := s.queue[appID]; ok && !entry.DelayUntil.IsZero() {
+			entry.Rejected = prev.Rejected // not placed this pass: the last reasons stand
+		}
+		if prev, ok := s.queue[appID]; ok && sameQueueEntry(prev, entry) && now.Sub(prev.UpdatedAt) < 5*time.Second {
+			continue
+		}
+		s.queue[appID] = entry
+		data, err := events.Encode(entry)
+		if err == nil {
+			pctx, cancel := context.WithTimeout(ctx, ioTimeout)
+			_, err = s.bus.Queue.Put(pctx, events.AppKey(appID), data)
+			cancel()
+		}
+		if err != nil {
+			s.logger.Warn("cannot record queue entry", "app", appID, "error", err)
+		}
+	}
+}
+
+func sameQueueEntry(a, b events.QueueEntry) bool {
+	if a.Count != b.Count || a.Agents != b.Agents || !a.DelayUntil.Equal(b.DelayUntil) || len(a.Rejected) != len(b.Rejected) {
+		return false
+	}
+	for k, v := range a.Rejected {
+		if b.Rejected[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 func toPlacementAgent(id string, a *agentState) placement.Agent {
@@ -228,16 +348,18 @@ func toPlacementAgent(id string, a *agentState) placement.Agent {
 	return pa
 }
 
-// finishDeployments removes every deployment whose apps have converged, and
-// every one a later deployment of the same apps superseded.
-func (s *Scheduler) finishDeployments(ctx context.Context) {
+// finishDeployments removes every deployment whose apps have converged, every
+// one a later deployment of the same apps superseded, and fails every one that
+// made no end within the deployment timeout.
+func (s *Scheduler) finishDeployments(ctx context.Context, now time.Time) {
 	for key, ds := range s.deployments {
-		var outcome string
+		var outcome, reason string
 		switch {
 		case s.superseded(ds.d):
-			outcome = ""
 		case s.converged(ds.d):
 			outcome = events.EventDeploymentSuccess
+		case now.Sub(ds.d.CreatedAt) > s.cfg.DeploymentTimeout:
+			outcome, reason = events.EventDeploymentFailed, s.stuckReason(ds.d)
 		default:
 			continue
 		}
@@ -246,14 +368,32 @@ func (s *Scheduler) finishDeployments(ctx context.Context) {
 			continue
 		}
 		delete(s.deployments, key)
-		s.logger.Info("deployment finished", "deployment", key, "apps", ds.d.AffectedApps, "superseded", outcome == "")
+		s.logger.Info("deployment finished", "deployment", key, "apps", ds.d.AffectedApps, "outcome", outcome, "reason", reason)
 		if outcome != "" {
 			s.publishEvent(outcome, events.DeploymentEvent{
-				EventType: outcome, Timestamp: s.now().UTC().Format(events.TimeFormat),
-				ID: ds.d.ID, Plan: planOf(ds.d),
+				EventType: outcome, Timestamp: now.UTC().Format(events.TimeFormat),
+				ID: ds.d.ID, Plan: planOf(ds.d), Reason: reason,
 			})
 		}
 	}
+}
+
+// stuckReason says why a deployment could not finish.
+func (s *Scheduler) stuckReason(d events.Deployment) string {
+	for _, appID := range d.AffectedApps {
+		if q, ok := s.queue[appID]; ok {
+			if len(q.Rejected) > 0 {
+				return fmt.Sprintf("%s: %d instance(s) could not be placed on any of %d agents (rejected: %v)", appID, q.Count, q.Agents, q.Rejected)
+			}
+			if !q.DelayUntil.IsZero() {
+				return fmt.Sprintf("%s: launches delayed by backoff after repeated task failures", appID)
+			}
+		}
+		if !s.appConverged(appID, false) {
+			return fmt.Sprintf("%s: new instances did not become healthy and ready within %s", appID, s.cfg.DeploymentTimeout)
+		}
+	}
+	return fmt.Sprintf("not finished within %s", s.cfg.DeploymentTimeout)
 }
 
 // superseded: a later deployment affects one of the same apps.
@@ -263,18 +403,16 @@ func (s *Scheduler) superseded(d events.Deployment) bool {
 			continue
 		}
 		for _, a := range other.d.AffectedApps {
-			for _, b := range d.AffectedApps {
-				if a == b {
-					return true
-				}
+			if slices.Contains(d.AffectedApps, a) {
+				return true
 			}
 		}
 	}
 	return false
 }
 
-// converged: every affected app runs exactly its instances at its version,
-// or, where the deployment stops it, is gone and runs nothing.
+// converged: every affected app has converged; apps the deployment stops
+// must be gone.
 func (s *Scheduler) converged(d events.Deployment) bool {
 	stops := map[string]bool{}
 	for _, step := range d.Steps {
@@ -285,29 +423,33 @@ func (s *Scheduler) converged(d events.Deployment) bool {
 		}
 	}
 	for _, appID := range d.AffectedApps {
-		st, exists := s.apps[appID]
-		if exists == stops[appID] {
-			return false // not yet written, or not yet deleted, as this watcher sees it
-		}
-		running, other := 0, 0
-		for _, inst := range s.instances {
-			if inst.AppID != appID {
-				continue
-			}
-			if exists && inst.State == events.TaskRunning && inst.Version == appVersion(st.rec.App) {
-				running++
-			} else {
-				other++
-			}
-		}
-		if other > 0 {
-			return false
-		}
-		if exists && (st.rec.App.Instances == nil || running != *st.rec.App.Instances) {
+		if !s.appConverged(appID, stops[appID]) {
 			return false
 		}
 	}
 	return true
+}
+
+// appConverged: the app runs exactly its instances at its version, each
+// serving (healthy and ready where it has checks), and nothing else; or, when
+// stopped, it is gone and runs nothing.
+func (s *Scheduler) appConverged(appID string, stopped bool) bool {
+	st, exists := s.apps[appID]
+	if exists == stopped {
+		return false // not yet written, or not yet deleted, as this watcher sees it
+	}
+	serving, other := 0, 0
+	for _, inst := range s.instances {
+		if inst.AppID != appID {
+			continue
+		}
+		if exists && inst.Version == appVersion(st.rec.App) && serves(st.rec.App, inst, true) {
+			serving++
+		} else {
+			other++
+		}
+	}
+	return other == 0 && (!exists || serving == intValue(st.rec.App.Instances))
 }
 
 func planOf(d events.Deployment) events.DeploymentPlan {

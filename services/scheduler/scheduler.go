@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
-	"github.com/drover/drover/services/scheduler/placement"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -32,8 +31,12 @@ type Scheduler struct {
 	agents      map[string]*agentState
 	instances   map[string]*events.Instance
 	killSent    map[string]time.Time
-	unplaced    map[string]placement.Unplaced
-	epoch       uint64 // the current term's epoch; 0 when not leading
+	queue       map[string]events.QueueEntry // as last written to the queue bucket
+	epoch       uint64                       // the current term's epoch; 0 when not leading
+	// abdicatedUntil keeps this scheduler from campaigning after it stepped
+	// down on request, so another one takes over.
+	abdicatedUntil time.Time
+	abdicate       chan struct{}
 }
 
 type appState struct {
@@ -71,12 +74,13 @@ func New(cfg Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) (*Sche
 		logger:      logger.With("component", "scheduler", "scheduler", cfg.ID),
 		now:         time.Now,
 		trigger:     make(chan struct{}, 1),
+		abdicate:    make(chan struct{}, 1),
 		apps:        map[string]*appState{},
 		deployments: map[string]deploymentState{},
 		agents:      map[string]*agentState{},
 		instances:   map[string]*events.Instance{},
 		killSent:    map[string]time.Time{},
-		unplaced:    map[string]placement.Unplaced{},
+		queue:       map[string]events.QueueEntry{},
 	}, nil
 }
 
@@ -92,7 +96,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.followHeartbeats(ctx); err != nil {
 		return err
 	}
-	e := &elector{kv: s.bus.Leader, id: s.cfg.ID, hostname: s.cfg.Hostname, ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now}
+	e := &elector{kv: s.bus.Leader, id: s.cfg.ID, hostname: s.cfg.Hostname, ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now,
+		mayCampaign: func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return !s.now().Before(s.abdicatedUntil)
+		}}
 	e.run(ctx, s.lead)
 	return nil
 }
