@@ -56,18 +56,28 @@ func (h *fakeHost) running(t *testing.T) []events.TaskReport {
 	return out
 }
 
-func putApp(t *testing.T, bus *events.Bus, app marathon.App) {
+// putApp writes an app version and its deployment, as the api does.
+func putApp(t *testing.T, bus *events.Bus, app marathon.App) events.Deployment {
 	t.Helper()
 	marathon.ApplyDefaults(&app)
-	app.Version = time.Now().UTC().Format(events.TimeFormat)
+	if app.Version == "" {
+		app.Version = time.Now().UTC().Format(time.RFC3339Nano)
+	}
 	app.VersionInfo = &marathon.VersionInfo{LastScalingAt: app.Version, LastConfigChangeAt: app.Version}
-	data, err := events.Encode(events.AppRecord{V: events.Version, App: app, DeploymentID: "d-" + app.ID})
+	d := events.Deployment{V: events.Version, ID: fmt.Sprintf("d-%d", time.Now().UnixNano()), Version: app.Version, AffectedApps: []string{app.ID},
+		Steps: [][]events.DeploymentAction{{{Action: events.ActionStart, App: app.ID}}}, CreatedAt: time.Now()}
+	data, err := events.Encode(events.AppRecord{V: events.Version, App: app, DeploymentID: d.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bus.Apps.Put(t.Context(), events.AppKey(app.ID), data); err != nil {
 		t.Fatal(err)
 	}
+	data, _ = events.Encode(d)
+	if _, err := bus.Deployments.Put(t.Context(), d.ID, data); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func uniqueApp(id string, n int) marathon.App {

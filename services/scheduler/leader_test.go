@@ -22,6 +22,11 @@ type runningScheduler struct {
 
 func startScheduler(t *testing.T, js *testutil.JetStream, id string) *runningScheduler {
 	t.Helper()
+	return startSchedulerWith(t, js, id, nil)
+}
+
+func startSchedulerWith(t *testing.T, js *testutil.JetStream, id string, tune func(*Config)) *runningScheduler {
+	t.Helper()
 	nc := js.Connect(t)
 	jsc, err := jetstream.New(nc)
 	if err != nil {
@@ -33,6 +38,9 @@ func startScheduler(t *testing.T, js *testutil.JetStream, id string) *runningSch
 	}
 	cfg := DefaultConfig()
 	cfg.ID, cfg.Hostname = id, id
+	if tune != nil {
+		tune(&cfg)
+	}
 	s, err := New(cfg, bus, nc, testutil.Logger(t).With("test-scheduler", id))
 	if err != nil {
 		t.Fatal(err)

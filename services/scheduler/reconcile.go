@@ -80,6 +80,10 @@ func (s *Scheduler) settleInstances(ctx context.Context, now time.Time) {
 			inst.State, inst.UnreachableSince, inst.UpdatedAt = events.TaskRunning, time.Time{}, now
 			s.putInstance(ctx, inst)
 			s.statusEvent(inst, "agent "+inst.AgentID+" is reachable again")
+		case reported && rep.State == events.TaskRunning && inst.State == events.TaskRunning && healthChanged(inst, rep):
+			// A health report the status stream did not bring (a previous
+			// leader took it): the heartbeat carries the latest results.
+			s.applyHealth(ctx, inst, events.TaskStatus{Health: rep.Health, Ready: rep.Ready}, now)
 		case reported && rep.State == events.TaskRunning && inst.State == events.TaskStaging:
 			s.applyStatus(ctx, events.TaskStatus{V: events.Version, AgentID: inst.AgentID, TaskID: inst.TaskID,
 				State: events.TaskRunning, HostPorts: rep.HostPorts, IPAddress: rep.IPAddress, At: rep.StartedAt})
@@ -120,6 +124,25 @@ func (s *Scheduler) unreachable(ctx context.Context, inst *events.Instance, now 
 	if !us.disabled && now.Sub(inst.UnreachableSince) >= max(us.expungeAfter, us.inactiveAfter) {
 		s.finish(ctx, inst, events.TaskLost, msg+" for longer than expungeAfterSeconds", now)
 	}
+}
+
+// healthChanged: the agent reports health or readiness the instance lacks.
+func healthChanged(inst *events.Instance, rep events.TaskReport) bool {
+	if (rep.Ready == nil) != (inst.Ready == nil) || rep.Ready != nil && *rep.Ready != *inst.Ready {
+		return rep.Ready != nil
+	}
+	if len(rep.Health) == 0 {
+		return false
+	}
+	if len(rep.Health) != len(inst.Health) {
+		return true
+	}
+	for i, h := range rep.Health {
+		if h.Alive != inst.Health[i].Alive || h.ConsecutiveFailures != inst.Health[i].ConsecutiveFailures {
+			return true
+		}
+	}
+	return false
 }
 
 func findTask(tasks []events.TaskReport, id string) (events.TaskReport, bool) {

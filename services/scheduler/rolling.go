@@ -27,9 +27,11 @@ func planApp(app marathon.App, insts []*events.Instance, now time.Time, groupOf 
 	version := appVersion(app)
 	n := intValue(app.Instances)
 	var old, cur []*events.Instance
+	killing := 0
 	for _, inst := range insts {
 		switch {
 		case inst.State == events.TaskKilling:
+			killing++
 		case !activeUnreachable(app, inst, now):
 		case inst.Version != version:
 			old = append(old, inst)
@@ -46,7 +48,6 @@ func planApp(app marathon.App, insts []*events.Instance, now time.Time, groupOf 
 
 	minServing, maxTotal := capacity(app, n)
 	var st step
-	st.launch = max(0, min(n-len(cur), maxTotal-len(old)-len(cur)))
 	servingCur := 0
 	for _, inst := range cur {
 		if serves(app, inst, true) {
@@ -71,9 +72,12 @@ func planApp(app marathon.App, insts []*events.Instance, now time.Time, groupOf 
 	}
 	// With no room over capacity and no spare health (minimumHealthCapacity 1,
 	// maximumOverCapacity 0) the only way forward is to replace one at a time.
-	if len(st.kill) == 0 && st.launch == 0 && len(cur) < n && len(old)+len(cur) >= maxTotal {
+	if minServing >= maxTotal && len(st.kill) == 0 && killing == 0 && len(cur) < n && len(old)+len(cur) >= maxTotal {
 		st.kill = pickVictims(app, servingOld, 1, groupOf)
 	}
+	// Tasks being killed still run until their agent says otherwise, so
+	// they count against the ceiling.
+	st.launch = max(0, min(n-len(cur), maxTotal-len(old)-len(cur)-killing))
 	return st
 }
 

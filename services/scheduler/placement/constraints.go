@@ -13,21 +13,14 @@ type groupIndex struct {
 	constraints []marathon.Constraint
 	// counts[i][value] is the number of the app's instances on agents whose
 	// value of constraints[i]'s field is value.
-	counts []map[string]int
-	// values[i] is every value of that field among usable agents (GROUP_BY).
-	values  []map[string]bool
+	counts  []map[string]int
 	regexps []*regexp.Regexp
 }
 
 func newGroupIndex(req Request, agents []*agentState, byID map[string]*agentState, tasks []Task) *groupIndex {
 	g := &groupIndex{constraints: req.Constraints}
 	for _, c := range req.Constraints {
-		counts, values := map[string]int{}, map[string]bool{}
-		for _, a := range agents {
-			if v, ok := fieldValue(a.Agent, c.Field()); ok && a.Unavailable == "" {
-				values[v] = true
-			}
-		}
+		counts := map[string]int{}
 		for _, t := range tasks {
 			if t.AppID != req.AppID {
 				continue
@@ -44,11 +37,23 @@ func newGroupIndex(req Request, agents []*agentState, byID map[string]*agentStat
 			re, _ = regexp.Compile("^(?:" + c.Value() + ")$")
 		}
 		g.counts = append(g.counts, counts)
-		g.values = append(g.values, values)
 		g.regexps = append(g.regexps, re)
 	}
 	return g
 }
+
+// groupBy is the index of the request's first GROUP_BY constraint, or -1.
+func (g *groupIndex) groupBy() int {
+	for i, c := range g.constraints {
+		if c.Operator() == "GROUP_BY" {
+			return i
+		}
+	}
+	return -1
+}
+
+// count is the app's instances on agents whose value of constraint i's field is v.
+func (g *groupIndex) count(i int, v string) int { return g.counts[i][v] }
 
 func (g *groupIndex) add(a *agentState) {
 	for i, c := range g.constraints {
@@ -113,13 +118,8 @@ func (g *groupIndex) satisfies(req Request, a *agentState) bool {
 				return false
 			}
 		case "GROUP_BY":
-			// Spread evenly: this value may take one more only while no
-			// other known value has fewer.
-			for other := range g.values[i] {
-				if counts[other] < counts[v] {
-					return false
-				}
-			}
+			// Balance is kept by Place, which fills the value with the
+			// fewest instances first; here only the attribute matters.
 		default:
 			return false // validated away by the api; refuse rather than guess
 		}

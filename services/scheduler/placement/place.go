@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"container/heap"
 	"sort"
 	"strings"
 )
@@ -44,6 +45,15 @@ func (s *agentState) take(appID string, r Resources, ports []int) {
 
 // Place finds an agent for every instance the requests ask for. Requests are
 // served in order; each launch it plans counts against later ones.
+//
+// For each instance it takes the best feasible agent: the fewest instances of
+// the app, then the least loaded (cpus), then the lowest id, so plans are
+// deterministic and spread. Agents wait in a heap on that order; an agent
+// found infeasible for a request never becomes feasible again within it
+// (resources, ports, UNIQUE, MAX_PER and CLUSTER only tighten), so it is
+// dropped, and a request costs O((instances + agents) log agents). With
+// GROUP_BY, agents are bucketed by the field's value and each instance goes to
+// the value with the fewest instances that still has a feasible agent.
 func Place(agents []Agent, tasks []Task, requests []Request) Plan {
 	list, byID := newAgentStates(agents, tasks)
 	var plan Plan
@@ -52,47 +62,127 @@ func Place(agents []Agent, tasks []Task, requests []Request) Plan {
 			continue
 		}
 		groups := newGroupIndex(req, list, byID, tasks)
-		for n := 0; n < req.Count; n++ {
-			best, ports, rejected := choose(req, list, groups)
-			if best == nil {
-				plan.Unplaced = append(plan.Unplaced, Unplaced{AppID: req.AppID, Count: req.Count - n, Rejected: rejected})
-				break
-			}
-			best.take(req.AppID, req.Resources, append(ports, req.ReservedPorts...))
-			groups.add(best)
-			plan.Launches = append(plan.Launches, Launch{AppID: req.AppID, AgentID: best.ID, HostPorts: ports})
+		placed := placeRequest(req, list, groups, &plan)
+		if placed < req.Count {
+			plan.Unplaced = append(plan.Unplaced, Unplaced{AppID: req.AppID, Count: req.Count - placed, Rejected: rejections(req, list, groups)})
 		}
 	}
 	return plan
 }
 
-// choose picks the best agent for one instance: among the feasible ones, the
-// one with the fewest instances of the app, then the least loaded (cpus),
-// then the lowest id, so a plan is deterministic.
-func choose(req Request, agents []*agentState, groups *groupIndex) (*agentState, []int, map[Reason]int) {
-	var best *agentState
-	var bestPorts []int
-	var bestLoad float64
-	var rejected map[Reason]int
+func placeRequest(req Request, agents []*agentState, groups *groupIndex, plan *Plan) int {
+	gb := groups.groupBy()
+	buckets := map[string]*agentHeap{}
 	for _, a := range agents {
-		ports, reason := feasible(req, a, groups)
-		if reason != "" {
-			if rejected == nil {
-				rejected = map[Reason]int{}
-			}
-			rejected[reason]++
+		if a.Unavailable != "" || !allowed(req, a.Policy) {
 			continue
 		}
-		load := 0.0
-		if a.Total.Cpus > 0 {
-			load = a.used.Cpus / a.Total.Cpus
+		key := ""
+		if gb >= 0 {
+			v, ok := fieldValue(a.Agent, req.Constraints[gb].Field())
+			if !ok {
+				continue
+			}
+			key = v
 		}
-		if best == nil || a.perApp[req.AppID] < best.perApp[req.AppID] ||
-			(a.perApp[req.AppID] == best.perApp[req.AppID] && load < bestLoad) {
-			best, bestPorts, bestLoad = a, ports, load
+		h := buckets[key]
+		if h == nil {
+			h = &agentHeap{app: req.AppID}
+			buckets[key] = h
+		}
+		h.items = append(h.items, a)
+	}
+	for _, h := range buckets {
+		heap.Init(h)
+	}
+	for n := 0; n < req.Count; n++ {
+		a, ports := next(req, buckets, groups, gb)
+		if a == nil {
+			return n
+		}
+		a.take(req.AppID, req.Resources, append(ports, req.ReservedPorts...))
+		groups.add(a)
+		plan.Launches = append(plan.Launches, Launch{AppID: req.AppID, AgentID: a.ID, HostPorts: ports})
+		heap.Push(buckets[bucketOf(a, req, gb)], a)
+	}
+	return req.Count
+}
+
+func bucketOf(a *agentState, req Request, gb int) string {
+	if gb < 0 {
+		return ""
+	}
+	v, _ := fieldValue(a.Agent, req.Constraints[gb].Field())
+	return v
+}
+
+// next pops the best feasible agent, dropping infeasible ones on the way.
+func next(req Request, buckets map[string]*agentHeap, groups *groupIndex, gb int) (*agentState, []int) {
+	for {
+		var h *agentHeap
+		var key string
+		for k, b := range buckets {
+			if b.Len() == 0 {
+				continue
+			}
+			if h == nil || (gb >= 0 && (groups.count(gb, k) < groups.count(gb, key) ||
+				groups.count(gb, k) == groups.count(gb, key) && k < key)) {
+				h, key = b, k
+			}
+		}
+		if h == nil {
+			return nil, nil
+		}
+		for h.Len() > 0 {
+			a := heap.Pop(h).(*agentState)
+			if ports, reason := feasible(req, a, groups); reason == "" {
+				return a, ports
+			}
 		}
 	}
-	return best, bestPorts, rejected
+}
+
+// rejections counts, per reason, the agents that cannot take one more instance.
+func rejections(req Request, agents []*agentState, groups *groupIndex) map[Reason]int {
+	out := map[Reason]int{}
+	for _, a := range agents {
+		if _, reason := feasible(req, a, groups); reason != "" {
+			out[reason]++
+		}
+	}
+	return out
+}
+
+// agentHeap orders agents by instances of the app, then load, then id.
+type agentHeap struct {
+	app   string
+	items []*agentState
+}
+
+func (h *agentHeap) Len() int { return len(h.items) }
+func (h *agentHeap) Less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	if a.perApp[h.app] != b.perApp[h.app] {
+		return a.perApp[h.app] < b.perApp[h.app]
+	}
+	if la, lb := a.load(), b.load(); la != lb {
+		return la < lb
+	}
+	return a.ID < b.ID
+}
+func (h *agentHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *agentHeap) Push(x any)    { h.items = append(h.items, x.(*agentState)) }
+func (h *agentHeap) Pop() any {
+	last := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return last
+}
+
+func (s *agentState) load() float64 {
+	if s.Total.Cpus <= 0 {
+		return 0
+	}
+	return s.used.Cpus / s.Total.Cpus
 }
 
 const epsilon = 1e-9
