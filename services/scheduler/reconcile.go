@@ -202,7 +202,7 @@ func (s *Scheduler) scale(ctx context.Context, epoch uint64, now time.Time) []wa
 		for _, inst := range next.kill {
 			s.kill(ctx, epoch, inst, now)
 		}
-		if next.launch <= 0 || s.waitsForDependencies(appID) {
+		if next.launch <= 0 || s.waitsForDeployment(st, now) || s.waitsForDependencies(appID) {
 			continue
 		}
 		wants = append(wants, want{appID: appID, count: next.launch, delayed: now.Before(st.notBefore)})
@@ -217,6 +217,19 @@ func fieldOf(hb events.Heartbeat, field string) (string, bool) {
 	}
 	v, ok := hb.Attributes[field]
 	return v, ok
+}
+
+// deploymentGrace is how long an app's new record waits for the deployment
+// record written with it: the two buckets' watchers may deliver them in
+// either order, and the deployment's steps may hold the app back.
+const deploymentGrace = time.Second
+
+func (s *Scheduler) waitsForDeployment(st *appState, now time.Time) bool {
+	if st.rec.DeploymentID == "" || now.Sub(st.changed) >= deploymentGrace {
+		return false
+	}
+	_, known := s.deployments[st.rec.DeploymentID]
+	return !known
 }
 
 // waitsForDependencies: a deployment puts the app in a later step than an app

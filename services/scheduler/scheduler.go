@@ -42,6 +42,8 @@ type Scheduler struct {
 type appState struct {
 	rec events.AppRecord
 	rev uint64
+	// changed is when this scheduler saw the current record arrive.
+	changed time.Time
 	// Launch backoff: the next delay, and no launch before notBefore.
 	delay     time.Duration
 	notBefore time.Time
@@ -144,7 +146,7 @@ func (s *Scheduler) followApps(ctx context.Context) error {
 		if appVersion(st.rec.App) != appVersion(rec.App) {
 			st.delay, st.notBefore = 0, time.Time{} // a new version starts without delay
 		}
-		st.rec, st.rev = rec, e.Revision()
+		st.rec, st.rev, st.changed = rec, e.Revision(), s.now()
 		s.poke()
 	})
 }

@@ -1,0 +1,70 @@
+package scheduler
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/drover/drover/pkg/marathon"
+)
+
+func intp(i int) *int { return &i }
+
+func TestHostPortSlots(t *testing.T) {
+	yes := true
+	tests := []struct {
+		name string
+		app  marathon.App
+		want []int
+	}{
+		{"BRIDGE: a mapping without host port gets any, a fixed one itself", marathon.App{Container: &marathon.Container{
+			Docker: &marathon.Docker{Network: "BRIDGE"}, PortMappings: []marathon.PortMapping{{ContainerPort: 80}, {ContainerPort: 81, HostPort: intp(8081)}, {ContainerPort: 82, HostPort: intp(0)}}}},
+			[]int{0, 8081, 0}},
+		{"BRIDGE: deprecated docker.portMappings", marathon.App{Container: &marathon.Container{
+			Docker: &marathon.Docker{Network: "BRIDGE", PortMappings: []marathon.PortMapping{{ContainerPort: 80}}}}}, []int{0}},
+		{"USER: no host port unless asked", marathon.App{Networks: []marathon.Network{{Mode: "container", Name: "n"}}, Container: &marathon.Container{
+			Docker: &marathon.Docker{}, PortMappings: []marathon.PortMapping{{ContainerPort: 80}, {ContainerPort: 81, HostPort: intp(0)}}}}, []int{-1, 0}},
+		{"HOST: port definitions are dynamic", marathon.App{PortDefinitions: []marathon.PortDefinition{{Port: 10000}, {Port: 0}}}, []int{0, 0}},
+		{"HOST with requirePorts: fixed", marathon.App{RequirePorts: &yes, PortDefinitions: []marathon.PortDefinition{{Port: 10000}}}, []int{10000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hostPortSlots(tt.app); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("slots = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAssignPortsAndEnv(t *testing.T) {
+	app := marathon.App{ID: "/grp/web", Version: "v1", Container: &marathon.Container{Docker: &marathon.Docker{Image: "httpd", Network: "USER"},
+		PortMappings: []marathon.PortMapping{{ContainerPort: 80}, {ContainerPort: 81, HostPort: intp(0)}}},
+		Networks: []marathon.Network{{Mode: "container", Name: "n"}}}
+	ports := assignPorts(app, []int{31005})
+	if !reflect.DeepEqual(ports, []int{0, 31005}) {
+		t.Fatalf("ports = %v, want [0 31005]", ports)
+	}
+	id := newTaskID(app.ID)
+	if !strings.HasPrefix(id, "grp_web.instance-") || !strings.HasSuffix(id, "._app.1") {
+		t.Errorf("task id %q is not Marathon's shape", id)
+	}
+	env := taskEnv(app, id, "host1", ports)
+	want := map[string]string{"HOST": "host1", "PORT1": "31005", "PORT": "31005", "PORTS": "31005",
+		"MARATHON_APP_ID": "/grp/web", "MESOS_TASK_ID": id, "MARATHON_APP_DOCKER_IMAGE": "httpd", "MARATHON_APP_VERSION": "v1"}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("env %s = %q, want %q", k, env[k], v)
+		}
+	}
+	if _, ok := env["PORT0"]; ok {
+		t.Error("PORT0 set for a mapping without a host port")
+	}
+}
+
+func TestPublishedPortsAreReserved(t *testing.T) {
+	app := marathon.App{Container: &marathon.Container{Docker: &marathon.Docker{Parameters: []marathon.Parameter{
+		{Key: "publish", Value: "80:80"}, {Key: "publish", Value: "127.0.0.1:9000-9001:9000-9001/udp"}, {Key: "publish", Value: "8080"}}}}}
+	if got := publishedPorts(app); !reflect.DeepEqual(got, []int{80, 9000, 9001}) {
+		t.Errorf("published = %v, want [80 9000 9001]", got)
+	}
+}
