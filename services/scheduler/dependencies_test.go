@@ -45,7 +45,7 @@ func TestDependenciesDeployInOrder(t *testing.T) {
 		}
 	}
 	d := events.Deployment{V: events.Version, ID: "d-grp", Version: "v1", AffectedApps: []string{"/grp/db", "/grp/web"},
-		Steps: [][]events.DeploymentAction{{{Action: events.ActionStart, App: "/grp/db"}}, {{Action: events.ActionStart, App: "/grp/web"}}},
+		Steps:     [][]events.DeploymentAction{{{Action: events.ActionStart, App: "/grp/db"}}, {{Action: events.ActionStart, App: "/grp/web"}}},
 		CreatedAt: time.Now()}
 	data, _ := events.Encode(d)
 	if _, err := bus.Deployments.Put(t.Context(), d.ID, data); err != nil {
