@@ -1,6 +1,11 @@
 // Command httpd is a static file server, the stand-in for the "httpd" image of
 // Drover's example app: it serves a directory and answers /healthz. It builds
 // into a static binary (CGO_ENABLED=0) for an image FROM scratch.
+//
+// For health check tests, POST /fail makes /healthz answer 500 from then on,
+// and POST /recover makes it answer 200 again:
+//
+//	curl -X POST http://host:port/fail
 package main
 
 import (
@@ -11,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -51,11 +57,25 @@ func run(ctx context.Context, addr, dir string, logger *slog.Logger) error {
 }
 
 func newHandler(dir string) http.Handler {
+	var failing atomic.Bool
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
+		if failing.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte("failing\n"))
+			return
+		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	flip := func(fail bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			failing.Store(fail)
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}
+	mux.HandleFunc("POST /fail", flip(true))
+	mux.HandleFunc("POST /recover", flip(false))
 	mux.Handle("/", http.FileServer(http.Dir(dir)))
 	return mux
 }

@@ -68,3 +68,39 @@ func TestRunStopsOnCancel(t *testing.T) {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestFailFlipsHealth(t *testing.T) {
+	srv := httptest.NewServer(newHandler(t.TempDir()))
+	defer srv.Close()
+	status := func(method, path string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	steps := []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/healthz", 200},
+		{"GET", "/fail", 404}, // only POST flips it; GET looks for a file
+		{"GET", "/healthz", 200},
+		{"POST", "/fail", 204},
+		{"GET", "/healthz", 500},
+		{"GET", "/healthz", 500},
+		{"POST", "/recover", 204},
+		{"GET", "/healthz", 200},
+	}
+	for i, s := range steps {
+		if got := status(s.method, s.path); got != s.want {
+			t.Fatalf("step %d: %s %s = %d, want %d", i, s.method, s.path, got, s.want)
+		}
+	}
+}

@@ -42,13 +42,8 @@ func (v *validator) healthChecks(a *App) {
 		if !slices.Contains(healthProtocols, proto) {
 			v.add(p+"/protocol", oneOf(healthProtocols...))
 		}
-		if proto == HealthCommand {
-			var cmd struct {
-				Value string `json:"value"`
-			}
-			if !isSet(h.Command) || json.Unmarshal(h.Command, &cmd) != nil || cmd.Value == "" {
-				v.add(p+"/command", msgNotEmpty)
-			}
+		if proto == HealthCommand && h.CommandValue() == "" {
+			v.add(p+"/command", msgNotEmpty)
 		}
 		v.minInt(p+"/gracePeriodSeconds", h.GracePeriodSeconds, 0)
 		v.minInt(p+"/intervalSeconds", h.IntervalSeconds, 0)
@@ -90,14 +85,6 @@ func (v *validator) minInt(path string, got, min int) {
 	}
 }
 
-// readinessCheck is the part of a readiness check that validation reads.
-type readinessCheck struct {
-	Protocol        string `json:"protocol"`
-	PortName        string `json:"portName"`
-	IntervalSeconds int    `json:"intervalSeconds"`
-	TimeoutSeconds  int    `json:"timeoutSeconds"`
-}
-
 func (v *validator) readinessChecks(a *App) {
 	if len(a.ReadinessChecks) > 1 {
 		v.add("/readinessChecks", gotMax(float64(len(a.ReadinessChecks)), 1, true))
@@ -113,7 +100,7 @@ func (v *validator) readinessChecks(a *App) {
 	}
 	for i, raw := range a.ReadinessChecks {
 		p := fmt.Sprintf("/readinessChecks(%d)", i)
-		rc := readinessCheck{Protocol: HealthHTTP, PortName: "http-api", IntervalSeconds: 30, TimeoutSeconds: 10}
+		var rc ReadinessCheck
 		if err := json.Unmarshal(raw, &rc); err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 			v.add(p, "must be an object")
 			continue

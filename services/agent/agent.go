@@ -30,6 +30,8 @@ type Agent struct {
 	fence    fence
 	tracker  *tracker
 	dispatch *dispatcher
+	checks   *checker
+	dirty    dirtyTasks // tasks whose check results are not reported yet
 
 	pubMu sync.Mutex // serialises status publishing with the tracker
 
@@ -68,17 +70,27 @@ func New(cfg Config, bus *events.Bus, nc *nats.Conn, rt Runtime, logger *slog.Lo
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
-	return &Agent{
+	logger = logger.With("agent", cfg.AgentID)
+	a := &Agent{
 		cfg:      cfg,
 		bus:      bus,
 		js:       bus.JS,
 		nc:       nc,
 		rt:       rt,
-		log:      logger.With("component", "agent", "agent", cfg.AgentID),
+		log:      logger.With("component", "agent"),
 		tracker:  newTracker(terminalRetain),
 		dispatch: newDispatcher(cfg.MaxConcurrentCommands),
 		graces:   map[string]time.Duration{},
-	}, nil
+		dirty:    newDirtyTasks(),
+	}
+	exec, _ := rt.(Execer)
+	recall, _ := rt.(CheckRecaller)
+	a.checks = newChecker(checkerConfig{
+		maxConcurrent: cfg.MaxConcurrentChecks,
+		minInterval:   cfg.MinCheckInterval,
+		address:       cfg.Address,
+	}, exec, recall, a.dirty.Mark, logger.With("component", "checks"))
+	return a, nil
 }
 
 // ID is the agent's id.
@@ -99,7 +111,7 @@ func (a *Agent) Stats() Stats {
 	}
 }
 
-// Run heartbeats, takes commands and reports task states until ctx is done,
+// Run heartbeats, takes commands, checks tasks and reports task states until ctx is done,
 // then waits for its goroutines and returns nil. The durable command
 // consumer stays, so commands sent while the agent is away wait for it;
 // commands interrupted by the stop are handed back for redelivery.
@@ -108,13 +120,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.seedEpoch(ctx)
 	a.log.Info("agent starting", "hostname", a.cfg.Hostname, "address", a.cfg.Address, "epoch", a.fence.Highest())
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){a.watchLeader, a.runEvents, a.runCommands} {
+	for _, f := range []func(context.Context){a.watchLeader, a.runEvents, a.runCommands, a.runHealthReports} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
 	a.runHeartbeats(ctx)
 	wg.Wait()
 	a.dispatch.Wait()
+	a.checks.Close()
 	a.log.Info("agent stopped")
 	return nil
 }

@@ -47,6 +47,7 @@ func newHarness(t testing.TB, before ...func(*harness)) *harness {
 	cfg.Attributes = map[string]string{"rack": "r1"}
 	cfg.Resources = events.Resources{Cpus: 4, Mem: 4096, Ports: []events.PortRange{{Begin: 31000, End: 31999}}}
 	cfg.HeartbeatInterval = 50 * time.Millisecond
+	cfg.MinCheckInterval = 50 * time.Millisecond
 	a, err := agent.New(cfg, h.bus, h.nc, h.rt, testutil.Logger(t))
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)

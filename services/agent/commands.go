@@ -222,6 +222,11 @@ func (a *Agent) launch(ctx context.Context, cmd events.Command) error {
 		st.State, st.Message = events.TaskError, err.Error()
 		return a.publishStatus(ctx, st, false)
 	}
+	checks, err := CheckSpecOf(spec)
+	if err != nil {
+		a.log.Warn("launch: checks left out", "task", cmd.TaskID, "error", err)
+	}
+	a.checks.Remember(cmd.TaskID, checks)
 	rep, err := a.rt.Launch(ctx, cmd.TaskID, spec)
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -238,12 +243,17 @@ func (a *Agent) launch(ctx context.Context, cmd events.Command) error {
 	if err != nil {
 		a.log.Warn("launch failed", "task", cmd.TaskID, "app", st.AppID, "state", st.State, "error", err)
 	}
-	return a.publishStatus(ctx, st, false)
+	perr := a.publishStatus(ctx, st, false)
+	if err == nil {
+		a.checks.Start(rep) // after its status, so that health follows the news of its start
+	}
+	return perr
 }
 
 // kill runs a kill command and reports TASK_KILLED.
 func (a *Agent) kill(ctx context.Context, cmd events.Command) error {
 	grace := a.graceOf(cmd)
+	a.checks.Forget(cmd.TaskID) // a task being stopped is no longer checked
 	if err := a.rt.Kill(ctx, cmd.TaskID, grace); err != nil {
 		return fmt.Errorf("kill %s: %w", cmd.TaskID, err)
 	}

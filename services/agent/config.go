@@ -38,6 +38,11 @@ type Config struct {
 	CommandAckWait time.Duration
 	// CommandMaxDeliver is how many times a command is delivered at most.
 	CommandMaxDeliver int
+	// MaxConcurrentChecks bounds the health and readiness probes run at once.
+	MaxConcurrentChecks int
+	// MinCheckInterval is the shortest time between two runs of one check:
+	// an app's intervalSeconds below it (0) runs at it.
+	MinCheckInterval time.Duration
 }
 
 // DefaultConfig is an agent named after this host, offering what it is told.
@@ -51,6 +56,8 @@ func DefaultConfig() Config {
 		MaxConcurrentCommands: 8,
 		CommandAckWait:        30 * time.Second,
 		CommandMaxDeliver:     10,
+		MaxConcurrentChecks:   32,
+		MinCheckInterval:      time.Second,
 	}
 }
 
@@ -61,6 +68,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Address == "" {
 		c.Address = c.Hostname
+	}
+	if c.MaxConcurrentChecks == 0 {
+		c.MaxConcurrentChecks = 32
+	}
+	if c.MinCheckInterval == 0 {
+		c.MinCheckInterval = time.Second
 	}
 	return c
 }
@@ -99,6 +112,12 @@ func (c Config) Validate() error {
 	}
 	if c.CommandAckWait < time.Second {
 		errs = append(errs, fmt.Errorf("command ack wait must be at least 1s, got %s", c.CommandAckWait))
+	}
+	if c.MaxConcurrentChecks < 1 {
+		errs = append(errs, fmt.Errorf("max concurrent checks must be at least 1, got %d", c.MaxConcurrentChecks))
+	}
+	if c.MinCheckInterval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("min check interval must be at least 10ms, got %s", c.MinCheckInterval))
 	}
 	if c.CommandMaxDeliver < 1 {
 		errs = append(errs, fmt.Errorf("command max deliver must be at least 1, got %d", c.CommandMaxDeliver))

@@ -30,6 +30,9 @@ func TestConfigDerivesIDAndAddress(t *testing.T) {
 	if cfg.AgentID != "a1" || cfg.Address != "10.0.0.1" {
 		t.Fatalf("kept id %q address %q", cfg.AgentID, cfg.Address)
 	}
+	if cfg.MaxConcurrentChecks != 32 || cfg.MinCheckInterval != time.Second {
+		t.Fatalf("check defaults: %d, %s", cfg.MaxConcurrentChecks, cfg.MinCheckInterval)
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -51,6 +54,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no workers", func(c *Config) { c.MaxConcurrentCommands = 0 }, "concurrent"},
 		{"short ack wait", func(c *Config) { c.CommandAckWait = time.Millisecond }, "ack wait"},
 		{"no deliveries", func(c *Config) { c.CommandMaxDeliver = 0 }, "max deliver"},
+		{"no check slots", func(c *Config) { c.MaxConcurrentChecks = -1 }, "concurrent checks"},
+		{"fast checks", func(c *Config) { c.MinCheckInterval = time.Millisecond }, "check interval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

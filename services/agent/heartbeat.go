@@ -14,8 +14,10 @@ func (a *Agent) probeTimeout() time.Duration {
 	return min(max(a.cfg.HeartbeatInterval/2, 100*time.Millisecond), 2*time.Second)
 }
 
-// heartbeat composes the agent's heartbeat now. When the runtime cannot list
-// its tasks, the last list it gave stands and Docker is reported unhealthy.
+// heartbeat composes the agent's heartbeat now, with the latest check
+// results of its running tasks, and has the checker follow the list. When
+// the runtime cannot list its tasks, the last list it gave stands and
+// Docker is reported unhealthy.
 func (a *Agent) heartbeat(ctx context.Context) events.Heartbeat {
 	pctx, cancel := context.WithTimeout(ctx, a.probeTimeout())
 	health, err := a.rt.Ping(pctx)
@@ -27,17 +29,22 @@ func (a *Agent) heartbeat(ctx context.Context) events.Heartbeat {
 		}
 	} else {
 		lctx, cancel := context.WithTimeout(ctx, a.probeTimeout())
+		listedAt := time.Now()
 		tasks, err := a.rt.List(lctx)
 		cancel()
 		if err != nil {
 			health = events.DockerHealth{Healthy: false, Error: fmt.Sprintf("list tasks: %v", err), APIVersion: health.APIVersion}
 		} else {
 			a.lastTasks = tasks
+			a.checks.Sync(tasks, listedAt)
 		}
 	}
-	tasks := a.lastTasks
-	if tasks == nil {
-		tasks = []events.TaskReport{}
+	tasks := make([]events.TaskReport, len(a.lastTasks))
+	for i, t := range a.lastTasks {
+		if t.State == events.TaskRunning {
+			t.Health, t.Ready = a.checks.Snapshot(t.TaskID)
+		}
+		tasks[i] = t
 	}
 	return events.Heartbeat{
 		V:          events.Version,

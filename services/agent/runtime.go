@@ -42,4 +42,6 @@ var (
 	ErrInvalidSpec = errors.New("invalid launch spec")
 	// ErrPolicy is wrapped by CheckPolicy errors: the agent's policy forbids the app.
 	ErrPolicy = errors.New("refused by agent policy")
+	// ErrNoExec fails the COMMAND health checks of a runtime that is not an Execer.
+	ErrNoExec = errors.New("the runtime cannot run commands in containers")
 )

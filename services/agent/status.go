@@ -33,14 +33,37 @@ func (a *Agent) statusOf(r events.TaskReport, at time.Time) events.TaskStatus {
 
 // publishStatus reports a task state change on the agent's status subject,
 // unless it is no news (see tracker); force reports it regardless and does
-// not record it (a refusal says nothing new about the task). It waits for
-// JetStream's acknowledgement, retrying a few times.
+// not record it (a refusal says nothing new about the task). A running
+// task's status carries its check results; an ended task is no longer
+// checked. It waits for JetStream's acknowledgement, retrying a few times.
 func (a *Agent) publishStatus(ctx context.Context, st events.TaskStatus, force bool) error {
+	if st.State.Terminal() && !force {
+		a.checks.Forget(st.TaskID)
+	}
+	if st.State == events.TaskRunning && st.Health == nil && st.Ready == nil {
+		st.Health, st.Ready = a.checks.Snapshot(st.TaskID)
+	}
 	a.pubMu.Lock()
 	defer a.pubMu.Unlock()
 	if !force && !a.tracker.ShouldPublish(st.TaskID, st.State) {
 		return nil
 	}
+	if err := a.sendStatus(ctx, st); err != nil {
+		return err
+	}
+	if !force {
+		a.tracker.Record(st, time.Now())
+		if st.State.Terminal() {
+			a.forgetGrace(st.TaskID)
+		}
+	}
+	a.log.Info("task status", "task", st.TaskID, "app", st.AppID, "state", st.State, "message", st.Message)
+	return nil
+}
+
+// sendStatus publishes st and waits for JetStream's acknowledgement,
+// retrying a few times. The caller holds pubMu.
+func (a *Agent) sendStatus(ctx context.Context, st events.TaskStatus) error {
 	if st.At.IsZero() {
 		st.At = time.Now()
 	}
@@ -69,13 +92,6 @@ func (a *Agent) publishStatus(ctx context.Context, st events.TaskStatus, force b
 		backoff *= 2
 	}
 	a.stats.statuses.Add(1)
-	if !force {
-		a.tracker.Record(st, time.Now())
-		if st.State.Terminal() {
-			a.forgetGrace(st.TaskID)
-		}
-	}
-	a.log.Info("task status", "task", st.TaskID, "app", st.AppID, "state", st.State, "message", st.Message)
 	return nil
 }
 
@@ -88,6 +104,12 @@ func (a *Agent) runEvents(ctx context.Context) {
 		}
 		if err := a.publishStatus(ctx, a.statusOf(ev.Task, at), false); err != nil && ctx.Err() == nil {
 			a.log.Warn("runtime event not reported", "task", ev.Task.TaskID, "state", ev.Task.State, "error", err)
+		}
+		switch {
+		case ev.Task.State == events.TaskRunning:
+			a.checks.Start(ev.Task)
+		case !ev.Task.State.Terminal():
+			a.checks.Stop(ev.Task.TaskID) // staging again, or being killed
 		}
 	}
 }

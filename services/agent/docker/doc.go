@@ -11,5 +11,7 @@
 // spec.go maps a Marathon app onto a container (image, network, privileged,
 // port mappings, volumes, env, labels, cmd/args, cpu and memory limits, the
 // docker parameters); events.go turns the daemon's event stream into task
-// state changes, reconnecting with backoff and resynchronising from a list.
+// state changes, reconnecting with backoff and resynchronising from a list;
+// checks.go runs COMMAND health checks (docker exec) and gives back the
+// checks a container was launched with (LabelChecks) to a restarted agent.
 package docker

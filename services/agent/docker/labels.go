@@ -17,6 +17,10 @@ const (
 	LabelPorts = "drover.ports"
 	// LabelHostPorts lists the host ports of a task on the host network.
 	LabelHostPorts = "drover.host-ports"
+	// LabelChecks holds the task's agent.CheckSpec as JSON, when its app
+	// has health or readiness checks, so that a restarted agent keeps
+	// checking the task.
+	LabelChecks = "drover.checks"
 )
 
 // ContainerName is the name of a task's container: drover.<agentId>.<taskId>.

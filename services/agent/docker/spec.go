@@ -60,6 +60,15 @@ func buildSpec(agentID, publishIP, taskID string, spec events.LaunchSpec) (conta
 	maps.Copy(labels, map[string]string{
 		LabelTaskID: taskID, LabelAppID: app.ID, LabelAppVersion: app.Version, LabelAgentID: agentID,
 	})
+	delete(labels, LabelChecks)
+	if checks, _ := agent.CheckSpecOf(spec); !checks.Empty() {
+		// Unreadable readiness checks are left out here as the agent leaves them out.
+		b, err := json.Marshal(checks)
+		if err != nil {
+			return invalid("checks: %v", err)
+		}
+		labels[LabelChecks] = string(b)
+	}
 
 	cfg := &container.Config{
 		Image:      c.Docker.Image,

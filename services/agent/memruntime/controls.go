@@ -57,6 +57,22 @@ func (r *Runtime) Adopt(t events.TaskReport) {
 	r.tasks[t.TaskID] = &t
 }
 
+// AdoptLaunched is Adopt of a task launched from spec, whose checks
+// RecallChecks gives back as Docker's container labels do.
+func (r *Runtime) AdoptLaunched(t events.TaskReport, spec events.LaunchSpec) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tasks[t.TaskID] = &t
+	r.specs[t.TaskID] = spec
+}
+
+// SetExec makes Exec return what f returns (f nil: exit code 0).
+func (r *Runtime) SetExec(f func(taskID string, cmd []string) (agent.ExecResult, error)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.exec = f
+}
+
 // Task reports one task.
 func (r *Runtime) Task(taskID string) (events.TaskReport, bool) {
 	r.mu.Lock()

@@ -13,7 +13,11 @@ import (
 	"github.com/drover/drover/services/agent"
 )
 
-var _ agent.Runtime = (*Runtime)(nil)
+var (
+	_ agent.Runtime       = (*Runtime)(nil)
+	_ agent.Execer        = (*Runtime)(nil)
+	_ agent.CheckRecaller = (*Runtime)(nil)
+)
 
 // ErrNoTask is returned by the test controls for a task the runtime does not hold.
 var ErrNoTask = errors.New("memruntime: no such task")
@@ -22,6 +26,8 @@ var ErrNoTask = errors.New("memruntime: no such task")
 type Runtime struct {
 	mu       sync.Mutex
 	tasks    map[string]*events.TaskReport
+	specs    map[string]events.LaunchSpec // what each task was launched (or adopted) with
+	exec     func(taskID string, cmd []string) (agent.ExecResult, error)
 	down     error
 	failWith func(taskID string, spec events.LaunchSpec) error
 	launches int
@@ -33,7 +39,7 @@ type Runtime struct {
 
 // New makes an empty, healthy runtime.
 func New() *Runtime {
-	return &Runtime{tasks: map[string]*events.TaskReport{}, now: time.Now}
+	return &Runtime{tasks: map[string]*events.TaskReport{}, specs: map[string]events.LaunchSpec{}, now: time.Now}
 }
 
 // Ping reports the fake daemon's health.
@@ -91,6 +97,7 @@ func (r *Runtime) Launch(_ context.Context, taskID string, spec events.LaunchSpe
 		StartedAt:   r.now(),
 	}
 	r.tasks[taskID] = t
+	r.specs[taskID] = spec
 	rep := *t
 	r.mu.Unlock()
 	r.hub.Publish(agent.RuntimeEvent{Task: rep, At: rep.StartedAt})
@@ -106,6 +113,7 @@ func (r *Runtime) Kill(_ context.Context, taskID string, _ time.Duration) error 
 	}
 	t, ok := r.tasks[taskID]
 	delete(r.tasks, taskID)
+	delete(r.specs, taskID)
 	if ok {
 		r.kills++
 	}
@@ -121,4 +129,40 @@ func (r *Runtime) Kill(_ context.Context, taskID string, _ time.Duration) error 
 // Events streams task state changes until ctx is done.
 func (r *Runtime) Events(ctx context.Context) <-chan agent.RuntimeEvent {
 	return r.hub.Subscribe(ctx)
+}
+
+// Exec runs a fake command in a task: what SetExec's function says, else
+// exit code 0. A task that is not running cannot run commands.
+func (r *Runtime) Exec(_ context.Context, taskID string, cmd []string) (agent.ExecResult, error) {
+	r.mu.Lock()
+	t, ok := r.tasks[taskID]
+	down, exec := r.down, r.exec
+	r.mu.Unlock()
+	switch {
+	case down != nil:
+		return agent.ExecResult{}, down
+	case !ok || t.State != events.TaskRunning:
+		return agent.ExecResult{}, fmt.Errorf("%w: %s is not running", ErrNoTask, taskID)
+	case exec != nil:
+		return exec(taskID, cmd)
+	}
+	return agent.ExecResult{}, nil
+}
+
+// RecallChecks is the check spec of the spec a task was launched or adopted with.
+func (r *Runtime) RecallChecks(_ context.Context, taskID string) (agent.CheckSpec, error) {
+	r.mu.Lock()
+	spec, ok := r.specs[taskID]
+	_, exists := r.tasks[taskID]
+	down := r.down
+	r.mu.Unlock()
+	switch {
+	case down != nil:
+		return agent.CheckSpec{}, down
+	case !exists:
+		return agent.CheckSpec{}, fmt.Errorf("%w: %s", ErrNoTask, taskID)
+	case !ok:
+		return agent.CheckSpec{}, nil
+	}
+	return agent.CheckSpecOf(spec)
 }

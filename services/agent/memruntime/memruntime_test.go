@@ -98,3 +98,40 @@ func TestFailLaunchesAndAdopt(t *testing.T) {
 		t.Fatalf("Task(old) = %+v, %v", got, ok)
 	}
 }
+
+func TestExecAndRecallChecks(t *testing.T) {
+	r := New()
+	ctx := t.Context()
+	s := spec()
+	s.App.HealthChecks = []marathon.HealthCheck{{Protocol: "COMMAND", Command: []byte(`{"value":"true"}`)}}
+	if _, err := r.Launch(ctx, "t1", s); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := r.Exec(ctx, "t1", []string{"true"}); err != nil || res.ExitCode != 0 {
+		t.Fatalf("Exec = %+v, %v", res, err)
+	}
+	r.SetExec(func(string, []string) (agent.ExecResult, error) { return agent.ExecResult{ExitCode: 3}, nil })
+	if res, _ := r.Exec(ctx, "t1", []string{"false"}); res.ExitCode != 3 {
+		t.Fatalf("Exec after SetExec = %+v", res)
+	}
+	if _, err := r.Exec(ctx, "nope", nil); !errors.Is(err, ErrNoTask) {
+		t.Fatalf("Exec(nope) = %v", err)
+	}
+	if cs, err := r.RecallChecks(ctx, "t1"); err != nil || len(cs.HealthChecks) != 1 {
+		t.Fatalf("RecallChecks = %+v, %v", cs, err)
+	}
+	r.Adopt(events.TaskReport{TaskID: "old", State: events.TaskRunning})
+	if cs, err := r.RecallChecks(ctx, "old"); err != nil || !cs.Empty() {
+		t.Fatalf("RecallChecks(adopted without spec) = %+v, %v", cs, err)
+	}
+	r.AdoptLaunched(events.TaskReport{TaskID: "old2", State: events.TaskRunning}, s)
+	if cs, err := r.RecallChecks(ctx, "old2"); err != nil || len(cs.HealthChecks) != 1 {
+		t.Fatalf("RecallChecks(adopted with spec) = %+v, %v", cs, err)
+	}
+	if err := r.Kill(ctx, "t1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RecallChecks(ctx, "t1"); !errors.Is(err, ErrNoTask) {
+		t.Fatalf("RecallChecks of a killed task = %v", err)
+	}
+}
