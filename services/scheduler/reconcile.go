@@ -280,7 +280,10 @@ func (s *Scheduler) place(ctx context.Context, epoch uint64, wants []want, now t
 	for _, w := range wants {
 		waiting[w.appID] = w.count
 		if !w.delayed {
-			requests = append(requests, placementRequest(s.apps[w.appID].rec.App, w.count))
+			req := placementRequest(s.apps[w.appID].rec.App, w.count)
+			s.passes++
+			req.PortSeed = s.passes // a retried launch seeks other ports
+			requests = append(requests, req)
 		}
 	}
 	var plan placement.Plan

@@ -37,6 +37,7 @@ type Scheduler struct {
 	// down on request, so another one takes over.
 	abdicatedUntil time.Time
 	abdicate       chan struct{}
+	passes         uint64 // placement requests made, the seed of their ports
 }
 
 type appState struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +23,8 @@ import (
 // cluster is NATS, one api, schedulers and agents, each its own process.
 type cluster struct {
 	api        api
+	nats       *process
+	natsArgs   []string
 	schedulers []*process
 	agents     []*process
 	hosts      []string // agent hostnames
@@ -31,22 +34,27 @@ type cluster struct {
 func startCluster(t *testing.T, cli *client.Client, schedulers, agents int) *cluster {
 	t.Helper()
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))
-	start(t, "nats", "nats", "--name", "e2e", "--listen", strings.TrimPrefix(natsURL, "nats://"),
-		"--data-dir", filepath.Join(t.TempDir(), "nats"))
+	natsArgs := []string{"nats", "--name", "e2e", "--listen", strings.TrimPrefix(natsURL, "nats://"),
+		"--data-dir", filepath.Join(t.TempDir(), "nats")}
+	natsProc := start(t, "nats", natsArgs...)
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	start(t, "api", "api", "--nats", natsURL, "--http-addr", httpAddr)
-	c := &cluster{api: api{t: t, base: "http://" + httpAddr}}
+	c := &cluster{api: api{t: t, base: "http://" + httpAddr}, nats: natsProc, natsArgs: natsArgs}
 	for i := range schedulers {
 		c.schedulers = append(c.schedulers, start(t, fmt.Sprintf("scheduler%d", i+1), "scheduler",
 			"--nats", natsURL, "--scheduler-id", fmt.Sprintf("s%d", i+1), "--hostname", fmt.Sprintf("scheduler%d", i+1)))
 	}
 	suffix := strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
+	// Loopback addresses and host ports of this test process alone, so that
+	// other test packages running at the same time never collide with it.
+	octet := 100 + os.Getpid()%100
+	ports := 20000 + rand.IntN(200)*50
 	for i := range agents {
 		host := fmt.Sprintf("host%d-%s", i+1, suffix)
-		addr := fmt.Sprintf("127.0.0.%d", 11+i)
+		addr := fmt.Sprintf("127.%d.%d.%d", octet, rand.IntN(250), 11+i)
 		c.hosts, c.addrs = append(c.hosts, host), append(c.addrs, addr)
 		c.agents = append(c.agents, start(t, host, "agent", "--nats", natsURL, "--hostname", host,
-			"--address", addr, "--resources", "cpus=2,mem=1024,disk=1000,ports=[31000-31100]"))
+			"--address", addr, "--resources", fmt.Sprintf("cpus=2,mem=1024,disk=1000,ports=[%d-%d]", ports, ports+49)))
 		removeContainers(t, cli, "drover.agent-id="+host)
 	}
 	eventually(t, 20*time.Second, func() error {

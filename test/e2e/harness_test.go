@@ -202,12 +202,16 @@ func (a api) do(method, path string, body any) (int, []byte, error) {
 }
 
 type task struct {
-	ID      string `json:"id"`
-	AppID   string `json:"appId"`
-	Host    string `json:"host"`
-	SlaveID string `json:"slaveId"`
-	State   string `json:"state"`
-	Ports   []int  `json:"ports"`
+	ID                 string `json:"id"`
+	AppID              string `json:"appId"`
+	Host               string `json:"host"`
+	SlaveID            string `json:"slaveId"`
+	State              string `json:"state"`
+	Ports              []int  `json:"ports"`
+	HealthCheckResults []struct {
+		Alive               bool `json:"alive"`
+		ConsecutiveFailures int  `json:"consecutiveFailures"`
+	} `json:"healthCheckResults"`
 }
 
 type appStatus struct {

@@ -237,7 +237,8 @@ func allowed(req Request, p Policy) bool {
 }
 
 // pickPorts assigns the request's host ports on the agent: fixed ones must be
-// free, dynamic ones come from the agent's ranges, lowest free first.
+// free, dynamic ones come from the agent's ranges: the first free port at or
+// after an offset drawn from the request's PortSeed, wrapping around.
 func pickPorts(req Request, a *agentState) ([]int, bool) {
 	if len(req.Ports) == 0 && len(req.ReservedPorts) == 0 {
 		return nil, true
@@ -253,13 +254,17 @@ func pickPorts(req Request, a *agentState) ([]int, bool) {
 		taken[p] = true
 	}
 	out := make([]int, len(req.Ports))
+	size := rangeSize(a.Ports)
 	next := 0
+	if size > 0 {
+		next = int(mix(req.PortSeed, a.ID) % uint64(size))
+	}
 	for i, p := range req.Ports {
 		if p != 0 {
 			out[i] = p
 			continue
 		}
-		port, ok := nextFree(a, taken, &next)
+		port, ok := nextFree(a, taken, &next, size)
 		if !ok {
 			return nil, false
 		}
@@ -269,30 +274,54 @@ func pickPorts(req Request, a *agentState) ([]int, bool) {
 	return out, true
 }
 
-// nextFree finds the lowest free port in the agent's ranges at or after
-// *from (a position over the concatenated ranges), and advances *from.
-func nextFree(a *agentState, taken map[int]bool, from *int) (int, bool) {
-	pos := 0
-	for _, r := range a.Ports {
-		size := r.End - r.Begin + 1
-		if size <= 0 {
-			continue
+func rangeSize(ranges []PortRange) int {
+	n := 0
+	for _, r := range ranges {
+		if r.End >= r.Begin {
+			n += r.End - r.Begin + 1
 		}
-		if *from >= pos+size {
-			pos += size
-			continue
+	}
+	return n
+}
+
+// mix hashes a seed with an agent id (FNV-1a); seed 0 starts at the bottom.
+func mix(seed uint64, id string) uint64 {
+	if seed == 0 {
+		return 0
+	}
+	h := uint64(14695981039346656037) ^ seed
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// nextFree finds the first free port at position *from or after it over the
+// concatenated ranges, wrapping around once, and moves *from past it.
+func nextFree(a *agentState, taken map[int]bool, from *int, size int) (int, bool) {
+	for i := 0; i < size; i++ {
+		pos := (*from + i) % size
+		p := portAt(a.Ports, pos)
+		if !a.usedPorts[p] && !taken[p] {
+			*from = pos + 1
+			return p, true
 		}
-		start := r.Begin
-		if *from > pos {
-			start = r.Begin + (*from - pos)
-		}
-		for p := start; p <= r.End; p++ {
-			if !a.usedPorts[p] && !taken[p] {
-				*from = pos + (p - r.Begin) + 1
-				return p, true
-			}
-		}
-		pos += size
 	}
 	return 0, false
+}
+
+// portAt is the port at a position over the concatenated ranges.
+func portAt(ranges []PortRange, pos int) int {
+	for _, r := range ranges {
+		if r.End < r.Begin {
+			continue
+		}
+		if n := r.End - r.Begin + 1; pos >= n {
+			pos -= n
+			continue
+		}
+		return r.Begin + pos
+	}
+	return 0
 }

@@ -58,6 +58,10 @@ type Request struct {
 	Constraints   []marathon.Constraint
 	Privileged    bool
 	HostPaths     []string
+	// PortSeed varies where in an agent's ranges dynamic ports are sought,
+	// so a launch retried after a port clash (a port taken by something
+	// Drover does not know) tries other ports. Same seed, same plan.
+	PortSeed uint64
 }
 
 // Reason is why an agent was rejected for an instance.
