@@ -12,9 +12,9 @@ import (
 // does not act on are held as raw JSON and echoed back unchanged.
 type App struct {
 	ID                         string              `json:"id"`
-	Cmd                        *string             `json:"cmd"`
-	Args                       []string            `json:"args"`
-	User                       *string             `json:"user"`
+	Cmd                        *string             `json:"cmd,omitempty"`
+	Args                       []string            `json:"args,omitempty"`
+	User                       *string             `json:"user,omitempty"`
 	Env                        map[string]EnvValue `json:"env"`
 	Instances                  *int                `json:"instances"`
 	Cpus                       *float64            `json:"cpus"`
@@ -29,13 +29,13 @@ type App struct {
 	BackoffSeconds             *float64            `json:"backoffSeconds"`
 	BackoffFactor              *float64            `json:"backoffFactor"`
 	MaxLaunchDelaySeconds      *float64            `json:"maxLaunchDelaySeconds"`
-	Container                  *Container          `json:"container"`
+	Container                  *Container          `json:"container,omitempty"`
 	HealthChecks               []HealthCheck       `json:"healthChecks"`
 	ReadinessChecks            []json.RawMessage   `json:"readinessChecks"`
 	Dependencies               []string            `json:"dependencies"`
 	UpgradeStrategy            *UpgradeStrategy    `json:"upgradeStrategy"`
 	Labels                     map[string]string   `json:"labels"`
-	AcceptedResourceRoles      []string            `json:"acceptedResourceRoles"`
+	AcceptedResourceRoles      []string            `json:"acceptedResourceRoles,omitempty"`
 	IPAddress                  json.RawMessage     `json:"ipAddress,omitempty"`
 	Networks                   []Network           `json:"networks,omitempty"`
 	Ports                      []int               `json:"ports,omitempty"`

@@ -185,7 +185,8 @@ func ParseDockerParameters(ps []Parameter) (DockerOptions, error) {
 		key := strings.TrimLeft(p.Key, "-")
 		f, ok := paramFuncs[key]
 		if !ok {
-			errs = append(errs, &ParameterError{Index: i, Key: p.Key, Reason: "unknown docker parameter", Err: ErrUnknownParameter})
+			errs = append(errs, &ParameterError{Index: i, Key: p.Key, Err: ErrUnknownParameter,
+				Reason: fmt.Sprintf("unknown docker parameter %q: Drover supports %s", p.Key, strings.Join(SupportedParameters(), ", "))})
 			continue
 		}
 		if err := f(&o, p.Value); err != nil {

@@ -1,6 +1,10 @@
 package marathon
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func TestValidateContainer(t *testing.T) {
 	runValidationCases(t, []validationCase{
@@ -21,7 +25,7 @@ func TestValidateContainer(t *testing.T) {
 		{name: "empty parameter key", js: `{"id":"/a","container":{"docker":{"image":"x","parameters":[{"key":"","value":"v"}]}}}`,
 			path: "/container/docker/parameters(0)/key", msg: msgNotEmpty},
 		{name: "unknown parameter", js: `{"id":"/a","container":{"docker":{"image":"x","parameters":[{"key":"no-such-flag","value":"v"}]}}}`,
-			path: "/container/docker/parameters(0)/key", msg: "unknown docker parameter"},
+			path: "/container/docker/parameters(0)/key", msg: unknownParam("no-such-flag")},
 		{name: "pull config", js: `{"id":"/a","container":{"docker":{"image":"x","pullConfig":{"secret":"s"}}}}`,
 			path: "/container/docker/pullConfig", msg: "pullConfig is not supported with Docker containerizer"},
 		{name: "volume mode", js: `{"id":"/a","container":{"docker":{"image":"x"},"volumes":[{"containerPath":"/c","hostPath":"/h","mode":"RX"}]}}`,
@@ -86,4 +90,9 @@ func TestValidatePorts(t *testing.T) {
 		{name: "ip discovery on docker", js: `{"id":"/a","ipAddress":{"discovery":{"ports":[]}},"container":{"docker":{"image":"x"}}}`,
 			path: "/ipAddress", msg: "ipAddress/discovery is not allowed for Docker containers"},
 	})
+}
+
+// unknownParam is the refusal of an unknown docker parameter: it names it.
+func unknownParam(key string) string {
+	return fmt.Sprintf("unknown docker parameter %q: Drover supports %s", key, strings.Join(SupportedParameters(), ", "))
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
@@ -22,6 +23,26 @@ type appResponse struct {
 	Deployments     []deploymentRef `json:"deployments"`
 	Tasks           *[]task         `json:"tasks,omitempty"`
 	LastTaskFailure *taskFailure    `json:"lastTaskFailure,omitempty"`
+	// TaskStats and ReadinessCheckResults come with apps.taskStats and
+	// apps.readiness.
+	TaskStats             map[string]taskStats `json:"taskStats,omitempty"`
+	ReadinessCheckResults *[]readinessCheck    `json:"readinessCheckResults,omitempty"`
+}
+
+// taskStats is Marathon's statistics of one set of an app's tasks.
+type taskStats struct {
+	Stats struct {
+		Counts struct {
+			Staged    int `json:"staged"`
+			Running   int `json:"running"`
+			Healthy   int `json:"healthy"`
+			Unhealthy int `json:"unhealthy"`
+		} `json:"counts"`
+		LifeTime *struct {
+			AverageSeconds float64 `json:"averageSeconds"`
+			MedianSeconds  float64 `json:"medianSeconds"`
+		} `json:"lifeTime,omitempty"`
+	} `json:"stats"`
 }
 
 type deploymentRef struct {
@@ -30,7 +51,7 @@ type deploymentRef struct {
 
 // embeds says which optional parts an app response carries.
 type embeds struct {
-	tasks, lastTaskFailure bool
+	tasks, lastTaskFailure, taskStats, readiness bool
 }
 
 // parseEmbeds reads ?embed= (repeatable). Counts and deployments are always
@@ -46,6 +67,10 @@ func parseEmbeds(values []string) embeds {
 				e.lastTaskFailure = true
 			case "apps.failures", "app.failures":
 				e.tasks, e.lastTaskFailure = true, true
+			case "apps.taskStats", "app.taskStats", "group.apps.taskStats":
+				e.taskStats = true
+			case "apps.readiness", "app.readiness", "group.apps.readiness":
+				e.readiness = true
 			}
 		}
 	}
@@ -55,13 +80,28 @@ func parseEmbeds(values []string) embeds {
 func newAppResponse(s *state, e appEntry, emb embeds) appResponse {
 	a := e.rec.App
 	r := appResponse{App: a, Deployments: []deploymentRef{}}
-	for _, in := range s.appInstances(a.ID) {
+	instances := s.appInstances(a.ID)
+	for _, in := range instances {
 		switch in.State {
 		case events.TaskStaging, events.TaskStarting:
 			r.TasksStaged++
 		case events.TaskRunning:
 			r.TasksRunning++
 		}
+		if h := in.Healthy(); h != nil && !in.State.Terminal() {
+			if *h {
+				r.TasksHealthy++
+			} else {
+				r.TasksUnhealthy++
+			}
+		}
+	}
+	if emb.taskStats {
+		r.TaskStats = newTaskStats(&a, instances, time.Now())
+	}
+	if emb.readiness {
+		rc := readinessResults(s, a.ID)
+		r.ReadinessCheckResults = &rc
 	}
 	for _, d := range s.appDeployments(a.ID) {
 		r.Deployments = append(r.Deployments, deploymentRef{ID: d.ID})
@@ -127,7 +167,10 @@ func (s *Server) appPath(c echo.Context) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
-	all := embeds{tasks: true, lastTaskFailure: true}
+	// A single app (or /grp/*) always comes with its tasks and last
+	// failure; ?embed= may add taskStats and readiness.
+	all := parseEmbeds(c.QueryParams()["embed"])
+	all.tasks, all.lastTaskFailure = true, true
 	if prefix, ok := groupPattern(raw); ok {
 		apps := []appResponse{}
 		s.rm.read(func(st *state) {
@@ -239,4 +282,64 @@ func groupPattern(raw string) (string, bool) {
 // inGroup reports whether an app id lies under a group id.
 func inGroup(appID, group string) bool {
 	return group == "/" || strings.HasPrefix(appID, group+"/")
+}
+
+// newTaskStats is Marathon's taskStats of an app's live tasks: all of
+// them, those with its latest config, those with an older one, and those
+// started after its last scaling. A set without tasks is left out.
+func newTaskStats(a *marathon.App, instances []events.Instance, now time.Time) map[string]taskStats {
+	config := appConfigVersion(a)
+	scaledAt := a.Version
+	if a.VersionInfo != nil && a.VersionInfo.LastScalingAt != "" {
+		scaledAt = a.VersionInfo.LastScalingAt
+	}
+	sets := map[string]func(events.Instance) bool{
+		"totalSummary":            func(events.Instance) bool { return true },
+		"withLatestConfig":        func(in events.Instance) bool { return in.Version == config },
+		"withOutdatedConfig":      func(in events.Instance) bool { return in.Version != config },
+		"startedAfterLastScaling": func(in events.Instance) bool { return formatTime(in.StagedAt) >= scaledAt },
+	}
+	out := map[string]taskStats{}
+	for name, in := range sets {
+		var ts taskStats
+		var lives []float64
+		for _, i := range instances {
+			if i.State.Terminal() || !in(i) {
+				continue
+			}
+			switch i.State {
+			case events.TaskStaging, events.TaskStarting:
+				ts.Stats.Counts.Staged++
+			case events.TaskRunning:
+				ts.Stats.Counts.Running++
+			}
+			if h := i.Healthy(); h != nil {
+				if *h {
+					ts.Stats.Counts.Healthy++
+				} else {
+					ts.Stats.Counts.Unhealthy++
+				}
+			}
+			if !i.StartedAt.IsZero() {
+				lives = append(lives, now.Sub(i.StartedAt).Seconds())
+			}
+		}
+		c := ts.Stats.Counts
+		if c.Staged+c.Running == 0 && len(lives) == 0 {
+			continue
+		}
+		if len(lives) > 0 {
+			slices.Sort(lives)
+			sum := 0.0
+			for _, l := range lives {
+				sum += l
+			}
+			ts.Stats.LifeTime = &struct {
+				AverageSeconds float64 `json:"averageSeconds"`
+				MedianSeconds  float64 `json:"medianSeconds"`
+			}{sum / float64(len(lives)), lives[len(lives)/2]}
+		}
+		out[name] = ts
+	}
+	return out
 }

@@ -1,26 +1,24 @@
 package api
 
 import (
-	"context"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
-	"time"
+	"strings"
 
-	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // HeaderDeploymentID carries the id of the deployment a change started.
 const HeaderDeploymentID = "Marathon-Deployment-Id"
 
-// deleteAttempts bounds the compare-and-set retries of a delete racing
-// with other writers of the same app.
-const deleteAttempts = 3
+// msgVersionAlone is Marathon's refusal of a version (a rollback) mixed
+// with other changes.
+const msgVersionAlone = "The 'version' field may only be combined with the 'id' field."
 
 // ConflictError is a write that lost a race with another one: 409.
 type ConflictError struct{ Message string }
@@ -34,77 +32,92 @@ type changeResult struct {
 	Version      string `json:"version"`
 }
 
-// createApp is POST /v2/apps: validate, then create the app with KV Create
-// and the deployment that starts it.
-func (s *Server) createApp(c echo.Context) error {
-	body, err := readBody(c, s.cfg.BodyLimit)
-	if err != nil {
-		return err
-	}
-	app, err := parseNewApp(body)
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	version := formatTime(now)
-	app.Version = version
-	app.VersionInfo = &marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: version}
-	deployment := events.Deployment{
-		V: events.Version, ID: uuid.NewString(), Version: version, AffectedApps: []string{app.ID},
-		Steps: [][]events.DeploymentAction{
-			{{Action: events.ActionStart, App: app.ID}},
-			{{Action: events.ActionScale, App: app.ID}},
-		},
-		CreatedAt: now,
-	}
-	data, err := events.Encode(events.AppRecord{V: events.Version, App: *app, DeploymentID: deployment.ID})
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	appRev, err := s.bus.Apps.Create(ctx, events.AppKey(app.ID), data)
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return &AppExistsError{ID: app.ID}
-	}
-	if err != nil {
-		return fmt.Errorf("api: create app %s: %w", app.ID, err)
-	}
-	s.logger.Info("app created", "app", app.ID, "deployment", deployment.ID, "revision", appRev)
-	depRev := s.recordDeployment(ctx, deployment)
-	s.awaitWrites(ctx, map[string]uint64{events.BucketApps: appRev, events.BucketDeployments: depRev})
-	s.publishAPIPost(ctx, c, app)
-
-	c.Response().Header().Set(echo.HeaderLocation, "/v2/apps"+app.ID)
-	c.Response().Header().Set(HeaderDeploymentID, deployment.ID)
-	tasks := []task{}
-	return writeJSON(c, http.StatusCreated, appResponse{
-		App: *app, Deployments: []deploymentRef{{ID: deployment.ID}}, Tasks: &tasks,
-	})
+// appBody is an app definition as a request sent it: decoded, and as raw
+// top-level fields, for merging into the app it updates.
+type appBody struct {
+	app    marathon.App
+	fields map[string]json.RawMessage
 }
 
-// parseNewApp decodes, normalises, defaults and validates a POSTed app.
-func parseNewApp(body []byte) (*marathon.App, error) {
-	var app marathon.App
-	if err := decodeJSON(body, &app); err != nil {
+// decodeAppBody decodes one app definition. JSON that is malformed, not an
+// object, or of the wrong types is an *InvalidJSONError (400).
+func decodeAppBody(data []byte) (*appBody, error) {
+	var b appBody
+	if err := decodeJSON(data, &b.app); err != nil {
 		return nil, err
 	}
-	if app.ID == "" {
-		var probe struct {
-			ID *string `json:"id"`
-		}
-		_ = json.Unmarshal(body, &probe)
-		if probe.ID == nil {
-			return nil, &InvalidJSONError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{"error.path.missing"}}}}
-		}
-	}
-	id, err := marathon.NormalizeID(app.ID, "/")
-	if err != nil {
-		var ie *marathon.IDError
-		if errors.As(err, &ie) {
-			return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{ie.Reason}}}}
-		}
+	if err := decodeJSON(data, &b.fields); err != nil {
 		return nil, err
 	}
+	return &b, nil
+}
+
+// decodeAppList decodes the array body of PUT and PATCH /v2/apps.
+func decodeAppList(data []byte) ([]*appBody, error) {
+	var raws []json.RawMessage
+	if err := decodeJSON(data, &raws); err != nil {
+		return nil, err
+	}
+	out := make([]*appBody, 0, len(raws))
+	for i, raw := range raws {
+		b, err := decodeAppBody(raw)
+		if err != nil {
+			var bad *InvalidJSONError
+			if errors.As(err, &bad) {
+				for j := range bad.Details {
+					bad.Details[j].Path = fmt.Sprintf("/%d%s", i, strings.TrimSuffix(bad.Details[j].Path, "/"))
+				}
+			}
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// has reports whether the body set a top-level field (null counts as set).
+func (b *appBody) has(field string) bool { _, ok := b.fields[field]; return ok }
+
+// rollbackVersion is the version a body of only id and version rolls back
+// to; "" when it is no rollback. A version with other fields is a 422.
+func (b *appBody) rollbackVersion() (string, error) {
+	if !b.has("version") {
+		return "", nil
+	}
+	for k := range b.fields {
+		if k != "id" && k != "version" {
+			return "", &ValidationError{Details: []marathon.FieldError{{Path: "/version", Errors: []string{msgVersionAlone}}}}
+		}
+	}
+	var v string
+	if err := json.Unmarshal(b.fields["version"], &v); err != nil || v == "" {
+		return "", &InvalidJSONError{Details: []marathon.FieldError{{Path: "/version", Errors: []string{"error.expected.jsstring"}}}}
+	}
+	return v, nil
+}
+
+// bodyID is the normalised id a body names, "" when it names none.
+func (b *appBody) bodyID() (string, error) {
+	if !b.has("id") || b.app.ID == "" {
+		return "", nil
+	}
+	return normalizeAppID(b.app.ID)
+}
+
+// normalizeAppID resolves an id against the root; a bad one is a 422 on /id.
+func normalizeAppID(raw string) (string, error) {
+	id, err := marathon.NormalizeID(raw, "/")
+	var ie *marathon.IDError
+	if errors.As(err, &ie) {
+		return "", &ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{ie.Reason}}}}
+	}
+	return id, err
+}
+
+// finishApp completes a definition for writing: resolves its
+// dependencies against its group, fills Marathon's defaults, and
+// validates it (a 422 with Marathon's details when invalid).
+func finishApp(app *marathon.App, id string) error {
 	app.ID = id
 	var details []marathon.FieldError
 	for i, dep := range app.Dependencies {
@@ -117,148 +130,363 @@ func parseNewApp(body []byte) (*marathon.App, error) {
 		app.Dependencies[i] = norm
 	}
 	if len(details) > 0 {
-		return nil, &ValidationError{Details: details}
+		return &ValidationError{Details: details}
 	}
-	marathon.ApplyDefaults(&app)
-	if errs := marathon.Validate(&app); errs != nil {
-		return nil, &ValidationError{Details: errs}
+	marathon.ApplyDefaults(app)
+	if errs := marathon.Validate(app); errs != nil {
+		return &ValidationError{Details: errs}
 	}
-	return &app, nil
+	return nil
+}
+
+// merged is the app that a partial update makes of prev: the body's
+// top-level fields replace prev's, the others stay.
+func merged(prev *marathon.App, b *appBody, id string) (*marathon.App, error) {
+	base, err := json.Marshal(prev)
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(base, &fields); err != nil {
+		return nil, err
+	}
+	// Fields that stand for one another: setting one drops the other.
+	for k, alt := range map[string]string{"cmd": "args", "args": "cmd", "ports": "portDefinitions", "portDefinitions": "ports"} {
+		if v, ok := b.fields[k]; ok && string(v) != "null" {
+			delete(fields, alt)
+		}
+	}
+	for k, v := range b.fields {
+		switch k {
+		case "id", "version", "versionInfo":
+			continue
+		}
+		fields[k] = v
+	}
+	data, err := json.Marshal(fields)
+	if err != nil {
+		return nil, err
+	}
+	var app marathon.App
+	if err := decodeJSON(data, &app); err != nil {
+		return nil, err
+	}
+	return &app, finishApp(&app, id)
+}
+
+// fresh is the app a full replacement (or a creation) makes of a body.
+func fresh(b *appBody, id string) (*marathon.App, error) {
+	app := b.app
+	// The body's slices and maps are shared by retries: copy what
+	// finishApp rewrites in place.
+	app.Dependencies = append([]string(nil), b.app.Dependencies...)
+	app.Labels = maps.Clone(b.app.Labels)
+	app.Version, app.VersionInfo = "", nil
+	return &app, finishApp(&app, id)
+}
+
+// createApp is POST /v2/apps: validate, then create the app with KV
+// Create and the deployment that starts it; 201 with the app echoed.
+func (s *Server) createApp(c echo.Context) error {
+	force, err := boolParam(c, "force", false)
+	if err != nil {
+		return err
+	}
+	data, err := readBody(c, s.cfg.BodyLimit)
+	if err != nil {
+		return err
+	}
+	b, err := decodeAppBody(bytes.TrimSpace(data))
+	if err != nil {
+		return err
+	}
+	if !b.has("id") || string(b.fields["id"]) == "null" {
+		return &InvalidJSONError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{"error.path.missing"}}}}
+	}
+	id, err := normalizeAppID(b.app.ID)
+	if err != nil {
+		return err
+	}
+	app, err := fresh(b, id)
+	if err != nil {
+		return err
+	}
+	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
+		if _, ok := st.apps[id]; ok {
+			return nil, &AppExistsError{ID: id}
+		}
+		if err := idClash(st, id); err != nil {
+			return nil, err
+		}
+		next := *app
+		return &changeSpec{ops: []appOp{{id: id, next: &next, mustBeNew: true}}, group: marathon.ParentID(id), posted: true}, nil
+	})
+	if err != nil {
+		return err
+	}
+	setChangeHeaders(c, p)
+	c.Response().Header().Set(echo.HeaderLocation, "/v2/apps"+id)
+	tasks := []task{}
+	return writeJSON(c, http.StatusCreated, appResponse{
+		App: *p.ops[0].next, Deployments: []deploymentRef{{ID: p.deployment.ID}}, Tasks: &tasks,
+	})
+}
+
+// updateMode says how PUT and PATCH treat a body.
+type updateMode struct {
+	partial     bool // merge into the existing app (else replace it)
+	allowCreate bool // an unknown app is created (PUT) rather than a 404 (PATCH)
+}
+
+// updateOp is the op a body makes of the app it names, as it is now. A
+// rollback body (only id and version) restores a stored version, read
+// beforehand into rollbacks.
+func updateOp(st *state, id string, b *appBody, mode updateMode, rollbacks map[string]*marathon.App) (appOp, error) {
+	op := appOp{id: id}
+	if e, ok := st.apps[id]; ok {
+		op.prev = &e
+	}
+	if target, ok := rollbacks[id]; ok {
+		if op.prev == nil {
+			return op, &AppNotFoundError{ID: id}
+		}
+		next := *target
+		vi := deref(target.VersionInfo)
+		op.next, op.versionInfo = &next, &vi
+		return op, nil
+	}
+	var err error
+	switch {
+	case op.prev == nil && !mode.allowCreate:
+		return op, &AppNotFoundError{ID: id}
+	case op.prev == nil:
+		if err := idClash(st, id); err != nil {
+			return op, err
+		}
+		op.next, err = fresh(b, id)
+	case !mode.partial:
+		op.next, err = fresh(b, id)
+	default:
+		op.next, err = merged(&op.prev.rec.App, b, id)
+	}
+	return op, err
+}
+
+// rollbackTargets reads, for every rollback body, the version it names.
+func (s *Server) rollbackTargets(c echo.Context, ids []string, bodies []*appBody) (map[string]*marathon.App, error) {
+	out := map[string]*marathon.App{}
+	for i, b := range bodies {
+		version, err := b.rollbackVersion()
+		if err != nil {
+			return nil, err
+		}
+		if version == "" {
+			continue
+		}
+		app, err := s.appVersion(c, ids[i], version)
+		if err != nil {
+			return nil, err
+		}
+		out[ids[i]] = app
+	}
+	return out, nil
+}
+
+// updateApp is PUT and PATCH /v2/apps/{id}: PUT creates (201) or updates
+// (200), merging the body into the app unless partialUpdate=false; PATCH
+// only updates, always merging. A body of only id and version rolls back.
+func (s *Server) updateApp(c echo.Context, raw string, mode updateMode) error {
+	force, err := boolParam(c, "force", false)
+	if err != nil {
+		return err
+	}
+	if mode.allowCreate {
+		if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
+			return err
+		}
+	}
+	id, err := pathAppID(raw)
+	if err != nil {
+		return err
+	}
+	data, err := readBody(c, s.cfg.BodyLimit)
+	if err != nil {
+		return err
+	}
+	b, err := decodeAppBody(bytes.TrimSpace(data))
+	if err != nil {
+		return err
+	}
+	if err := s.awaitReady(c); err != nil {
+		return err
+	}
+	rollbacks, err := s.rollbackTargets(c, []string{id}, []*appBody{b})
+	if err != nil {
+		return err
+	}
+	created := false
+	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
+		op, err := updateOp(st, id, b, mode, rollbacks)
+		if err != nil {
+			return nil, err
+		}
+		created = op.prev == nil
+		return &changeSpec{ops: []appOp{op}, group: marathon.ParentID(id), posted: true}, nil
+	})
+	if err != nil {
+		return err
+	}
+	setChangeHeaders(c, p)
+	if created {
+		c.Response().Header().Set(echo.HeaderLocation, "/v2/apps"+id)
+		return writeJSON(c, http.StatusCreated, p.result())
+	}
+	return writeJSON(c, http.StatusOK, p.result())
+}
+
+// updateApps is PUT and PATCH /v2/apps: an array of (partial) definitions,
+// each with its id, changed in one deployment; 200 with its change result.
+func (s *Server) updateApps(c echo.Context, mode updateMode) error {
+	force, err := boolParam(c, "force", false)
+	if err != nil {
+		return err
+	}
+	if mode.allowCreate {
+		if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
+			return err
+		}
+	}
+	data, err := readBody(c, s.cfg.BodyLimit)
+	if err != nil {
+		return err
+	}
+	bodies, err := decodeAppList(bytes.TrimSpace(data))
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(bodies))
+	seen := map[string]bool{}
+	for i, b := range bodies {
+		id, err := b.bodyID()
+		if err != nil {
+			return prefixDetails(err, i)
+		}
+		if id == "" {
+			return &InvalidJSONError{Details: []marathon.FieldError{{Path: fmt.Sprintf("/%d/id", i), Errors: []string{"error.path.missing"}}}}
+		}
+		if seen[id] {
+			return &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"Application ids must be unique."}}}}
+		}
+		ids[i], seen[id] = id, true
+	}
+	if len(bodies) == 0 {
+		return &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"must not be empty"}}}}
+	}
+	if err := s.awaitReady(c); err != nil {
+		return err
+	}
+	rollbacks, err := s.rollbackTargets(c, ids, bodies)
+	if err != nil {
+		return err
+	}
+	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
+		spec := &changeSpec{group: "/", posted: true}
+		for i, b := range bodies {
+			op, err := updateOp(st, ids[i], b, mode, rollbacks)
+			if err != nil {
+				return nil, prefixDetails(err, i)
+			}
+			spec.ops = append(spec.ops, op)
+		}
+		return spec, nil
+	})
+	if err != nil {
+		return err
+	}
+	setChangeHeaders(c, p)
+	return writeJSON(c, http.StatusOK, p.result())
+}
+
+// prefixDetails puts the index of an app in a list before its error paths.
+func prefixDetails(err error, i int) error {
+	var invalid *ValidationError
+	if errors.As(err, &invalid) {
+		details := make([]marathon.FieldError, len(invalid.Details))
+		for j, d := range invalid.Details {
+			details[j] = marathon.FieldError{Path: fmt.Sprintf("/%d%s", i, strings.TrimSuffix(d.Path, "/")), Errors: d.Errors}
+		}
+		return &ValidationError{Details: details}
+	}
+	return err
 }
 
 // deleteApp is DELETE /v2/apps/{id}: delete the app's key at the revision
-// read (compare-and-set), and record the deployment that stops it.
-func (s *Server) deleteApp(c echo.Context) error {
-	raw := wildcardPath(c)
-	if raw == "" {
-		return echo.ErrMethodNotAllowed
-	}
-	if err := s.awaitReady(c); err != nil {
+// read (compare-and-set), and record the deployment that stops it. Its
+// force defaults to true, as in Marathon.
+func (s *Server) deleteApp(c echo.Context, raw string) error {
+	force, err := boolParam(c, "force", true)
+	if err != nil {
 		return err
 	}
 	id, err := pathAppID(raw)
 	if err != nil {
 		return err
 	}
-	var rev uint64
-	s.rm.read(func(st *state) {
-		if e, ok := st.apps[id]; ok {
-			rev = e.rev
+	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
+		e, ok := st.apps[id]
+		if !ok {
+			return nil, &AppNotFoundError{ID: id}
 		}
+		return &changeSpec{ops: []appOp{{id: id, prev: &e}}, group: marathon.ParentID(id)}, nil
 	})
-	if rev == 0 {
-		return &AppNotFoundError{ID: id}
-	}
-	ctx := c.Request().Context()
-	if err := s.casDelete(ctx, id, rev); err != nil {
+	if err != nil {
 		return err
 	}
-	// The delete marker's revision is not returned: the bucket's last
-	// sequence now is at least that.
-	var appsRev uint64
-	if st, err := s.bus.Apps.Status(ctx); err == nil {
-		if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok && bs.StreamInfo() != nil {
-			appsRev = bs.StreamInfo().State.LastSeq
-		}
-	}
-	now := s.now()
-	deployment := events.Deployment{
-		V: events.Version, ID: uuid.NewString(), Version: formatTime(now), AffectedApps: []string{id},
-		Steps:     [][]events.DeploymentAction{{{Action: events.ActionStop, App: id}}},
-		CreatedAt: now,
-	}
-	s.logger.Info("app deleted", "app", id, "deployment", deployment.ID)
-	depRev := s.recordDeployment(ctx, deployment)
-	s.awaitWrites(ctx, map[string]uint64{events.BucketApps: appsRev, events.BucketDeployments: depRev})
-	c.Response().Header().Set(HeaderDeploymentID, deployment.ID)
-	return writeJSON(c, http.StatusOK, changeResult{DeploymentID: deployment.ID, Version: deployment.Version})
+	setChangeHeaders(c, p)
+	return writeJSON(c, http.StatusOK, p.result())
 }
 
-// casDelete deletes an app's key at revision rev, re-reading the key when
-// another writer got there first.
-func (s *Server) casDelete(ctx context.Context, id string, rev uint64) error {
-	key := events.AppKey(id)
-	for range deleteAttempts {
-		err := s.bus.Apps.Delete(ctx, key, jetstream.LastRevision(rev))
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return fmt.Errorf("api: delete app %s: %w", id, err)
-		}
-		entry, err := s.bus.Apps.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return &AppNotFoundError{ID: id}
-		}
-		if err != nil {
-			return fmt.Errorf("api: read app %s: %w", id, err)
-		}
-		rev = entry.Revision()
-	}
-	return &ConflictError{Message: fmt.Sprintf("App '%s' is being changed by another request; try again.", id)}
-}
-
-// recordDeployment writes the deployment a change started and returns its
-// revision. The change itself is already written, and the scheduler acts
-// on the apps bucket, so a failure here is logged, not returned.
-func (s *Server) recordDeployment(ctx context.Context, d events.Deployment) uint64 {
-	data, err := events.Encode(d)
-	if err == nil {
-		var rev uint64
-		if rev, err = s.bus.Deployments.Create(ctx, d.ID, data); err == nil {
-			return rev
-		}
-	}
-	s.logger.Error("record deployment", "deployment", d.ID, "apps", d.AffectedApps, "error", err)
-	return 0
-}
-
-// awaitWrites waits, within SyncTimeout, until the read model shows the
-// given revisions, so that this client's next read sees its write. Past
-// the bound the write stands and the wait is only logged.
-func (s *Server) awaitWrites(ctx context.Context, revs map[string]uint64) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
-	defer cancel()
-	for bucket, rev := range revs {
-		if rev == 0 {
-			continue
-		}
-		if err := s.rm.caughtUp(ctx, bucket, rev); err != nil {
-			s.logger.Warn("read model behind a write", "bucket", bucket, "revision", rev, "error", err)
-			return
-		}
-	}
-}
-
-// apiPostEvent is Marathon's api_post_event.
-type apiPostEvent struct {
-	EventType     string       `json:"eventType"`
-	Timestamp     string       `json:"timestamp"`
-	ClientIP      string       `json:"clientIp"`
-	URI           string       `json:"uri"`
-	AppDefinition marathon.App `json:"appDefinition"`
-}
-
-const eventAPIPost = "api_post_event"
-
-// publishAPIPost publishes api_post_event for an app written through the
-// API. It is best effort: a failure is logged.
-func (s *Server) publishAPIPost(ctx context.Context, c echo.Context, app *marathon.App) {
-	ev := apiPostEvent{
-		EventType: eventAPIPost, Timestamp: formatTime(s.now()), ClientIP: c.RealIP(),
-		URI: c.Request().URL.Path, AppDefinition: *app,
-	}
-	data, err := json.Marshal(ev)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
-		defer cancel()
-		_, err = s.bus.JS.Publish(ctx, events.Event(eventAPIPost), data)
-	}
+// restartApp is POST /v2/apps/{id}/restart: a new version whose
+// lastConfigChangeAt moves, so that every task is replaced.
+func (s *Server) restartApp(c echo.Context, raw string) error {
+	force, err := boolParam(c, "force", false)
 	if err != nil {
-		s.logger.Warn("publish event", "event", eventAPIPost, "app", app.ID, "error", err)
+		return err
 	}
+	id, err := pathAppID(raw)
+	if err != nil {
+		return err
+	}
+	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
+		e, ok := st.apps[id]
+		if !ok {
+			return nil, &AppNotFoundError{ID: id}
+		}
+		next := e.rec.App
+		return &changeSpec{ops: []appOp{{id: id, prev: &e, next: &next, restart: true}}, group: marathon.ParentID(id)}, nil
+	})
+	if err != nil {
+		return err
+	}
+	setChangeHeaders(c, p)
+	return writeJSON(c, http.StatusOK, p.result())
 }
 
-// now is the server's clock, in UTC with millisecond precision (the
-// precision of the versions it writes).
-func (s *Server) now() time.Time { return s.clock().UTC().Truncate(time.Millisecond) }
+// idClash refuses a new app whose id is a group's (apps lie under it) or
+// lies under another app: Marathon's groups and apps share one namespace.
+func idClash(st *state, id string) error {
+	clash := ""
+	if len(st.appsUnder(id)) > 0 {
+		clash = id
+	}
+	for p := marathon.ParentID(id); clash == "" && p != "/"; p = marathon.ParentID(p) {
+		if _, ok := st.apps[p]; ok {
+			clash = p
+		}
+	}
+	if clash == "" {
+		return nil
+	}
+	return &ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{
+		"Groups and Applications may not have the same identifier: " + clash}}}}
+}

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -156,7 +155,7 @@ func TestCreateAppInvalid(t *testing.T) {
 			`must fully match regular expression '^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])|(\.|\.\.)$'`},
 		{"no image", `{"id":"/a","container":{"docker":{"image":""}}}`, "/container/docker/image", "must not be empty"},
 		{"unknown docker parameter", `{"id":"/a","container":{"docker":{"image":"x","parameters":[{"key":"bogus","value":"1"}]}}}`,
-			"/container/docker/parameters(0)/key", "unknown docker parameter"},
+			"/container/docker/parameters(0)/key", unknownParam("bogus")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,33 +276,14 @@ func TestDeleteApp(t *testing.T) {
 	if _, err := h.bus.Apps.Get(context.Background(), "test-docker"); err == nil {
 		t.Error("key still in the apps bucket")
 	}
-	// And it can be created again.
+	// While the deployment that stops it runs, the id is locked; once the
+	// scheduler has finished it, the app can be created again.
+	e = expect[errorBody](t, h.do(http.MethodPost, "/v2/apps", testDocker), http.StatusConflict)
+	if !strings.HasPrefix(e.Message, "App is locked by one or more deployments.") {
+		t.Errorf("message %q", e.Message)
+	}
+	h.finishDeployments()
 	h.createApp(testDocker)
-}
-
-func TestDeleteAppRacesAnotherWriter(t *testing.T) {
-	h := newHarness(t)
-	h.createApp(`{"id":"/raced","cmd":"x"}`)
-	// Another writer updates the app behind this replica's back.
-	entry, err := h.bus.Apps.Get(context.Background(), "raced")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.bus.Apps.Update(context.Background(), "raced", entry.Value(), entry.Revision()); err != nil {
-		t.Fatal(err)
-	}
-	var stale uint64
-	h.srv.rm.read(func(s *state) { stale = s.apps["/raced"].rev })
-	if err := h.srv.casDelete(context.Background(), "/raced", stale); err != nil {
-		t.Fatalf("casDelete at a stale revision: %v", err)
-	}
-	if _, err := h.bus.Apps.Get(context.Background(), "raced"); err == nil {
-		t.Error("not deleted")
-	}
-	var nf *AppNotFoundError
-	if err := h.srv.casDelete(context.Background(), "/raced", stale); !errors.As(err, &nf) {
-		t.Errorf("second delete = %v, want not found", err)
-	}
 }
 
 func TestDeleteUnknownApp(t *testing.T) {

@@ -4,11 +4,20 @@
 // Writes go straight to the buckets by compare-and-set (an app is created
 // with KV Create and deleted with KV Delete at the revision read), and each
 // one records the deployment it starts. Reads come from an in-memory read
-// model that watches the apps, instances, deployments and leader buckets, so
+// model that watches the apps, instances, deployments, queue and leader buckets, so
 // that no request scans a bucket. After a write, the handler waits (briefly)
 // until the read model has caught up with it, so that a client reads its own
 // writes from the replica it wrote through. Any number of replicas may run:
 // they share nothing but JetStream.
+//
+// Every change goes through one path (change.go): a handler builds the ops
+// from the read model, the change is checked against the running
+// deployments (409 unless forced), stamped with a new version, written by
+// compare-and-set (a lost race is rebuilt on the winning state), recorded
+// as a deployment with Marathon's steps, and announced on drover.events.
+// Task kills, launch delay resets and abdication are requests to the
+// scheduler leader on its stream: the api never commands agents.
+// docs/API.md lists where Drover chose for Marathon.
 //
 // One HTTPErrorHandler turns errors into Marathon's error bodies
 // ({"message": ..., "details": [...]}); a 5xx body never carries internals.

@@ -44,8 +44,9 @@ func (e *ValidationError) Error() string { return fmt.Sprintf("object is not val
 
 // messageBody is Marathon's error body.
 type messageBody struct {
-	Message string                `json:"message"`
-	Details []marathon.FieldError `json:"details,omitempty"`
+	Message     string                `json:"message"`
+	Details     []marathon.FieldError `json:"details,omitempty"`
+	Deployments []deploymentRef       `json:"deployments,omitempty"`
 }
 
 // handleError is the echo HTTPErrorHandler: the one place errors become
@@ -68,6 +69,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 // errorResponse maps an error to its status and Marathon-shaped body.
 func errorResponse(err error, path string) (int, messageBody) {
 	var (
+		locked   *DeploymentLockedError
 		notFound *AppNotFoundError
 		exists   *AppExistsError
 		conflict *ConflictError
@@ -76,7 +78,16 @@ func errorResponse(err error, path string) (int, messageBody) {
 		tooLarge *http.MaxBytesError
 		httpErr  *echo.HTTPError
 	)
+	if status, ok := notFoundStatus(err); ok {
+		return status, messageBody{Message: err.Error()}
+	}
 	switch {
+	case errors.As(err, &locked):
+		body := messageBody{Message: locked.Error(), Deployments: []deploymentRef{}}
+		for _, id := range locked.IDs {
+			body.Deployments = append(body.Deployments, deploymentRef{ID: id})
+		}
+		return http.StatusConflict, body
 	case errors.As(err, &notFound):
 		return http.StatusNotFound, messageBody{Message: notFound.Error()}
 	case errors.As(err, &exists):
@@ -98,6 +109,27 @@ func errorResponse(err error, path string) (int, messageBody) {
 	default:
 		return http.StatusInternalServerError, messageBody{Message: http.StatusText(http.StatusInternalServerError)}
 	}
+}
+
+// notFoundStatus maps the errors that are a plain message: what does not
+// exist (404) and what exists already (409).
+func notFoundStatus(err error) (int, bool) {
+	var (
+		version    *AppVersionNotFoundError
+		task       *TaskNotFoundError
+		deployment *DeploymentNotFoundError
+		group      *GroupNotFoundError
+		queued     *NotQueuedError
+		groupTaken *GroupExistsError
+	)
+	switch {
+	case errors.As(err, &version), errors.As(err, &task), errors.As(err, &deployment),
+		errors.As(err, &group), errors.As(err, &queued):
+		return http.StatusNotFound, true
+	case errors.As(err, &groupTaken):
+		return http.StatusConflict, true
+	}
+	return 0, false
 }
 
 func httpErrorResponse(e *echo.HTTPError, path string) (int, messageBody) {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
 )
 
 // testDocker is the scenario's app (examples/test-docker.json), written here.
@@ -70,7 +72,7 @@ func (h *harness) do(method, path, body string, headers ...string) *httptest.Res
 	return serve(h.t, h.srv, method, path, body, headers...)
 }
 
-func serve(t *testing.T, srv *Server, method, path, body string, headers ...string) *httptest.ResponseRecorder {
+func serve(t testing.TB, srv *Server, method, path, body string, headers ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	var r io.Reader
 	if body != "" {
@@ -90,7 +92,7 @@ func serve(t *testing.T, srv *Server, method, path, body string, headers ...stri
 }
 
 // serveReader sends a request whose body has no known length.
-func serveReader(t *testing.T, srv *Server, method, path string, body io.Reader) *httptest.ResponseRecorder {
+func serveReader(t testing.TB, srv *Server, method, path string, body io.Reader) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, io.MultiReader(body))
 	req.ContentLength = -1
@@ -171,4 +173,29 @@ func (h *harness) putLeader(hostname string) {
 func (h *harness) createApp(js string) object {
 	h.t.Helper()
 	return expect[object](h.t, h.do(http.MethodPost, "/v2/apps", js), http.StatusCreated)
+}
+
+// finishDeployments deletes every deployment record, as the scheduler does
+// once a deployment's apps have converged, and waits for the read model.
+func (h *harness) finishDeployments() {
+	h.t.Helper()
+	ctx := context.Background()
+	keys, err := h.bus.Deployments.ListKeys(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for k := range keys.Keys() {
+		if err := h.bus.Deployments.Delete(ctx, k); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	rev := h.srv.lastSeq(ctx, h.bus.Deployments)
+	if err := h.srv.rm.caughtUp(ctx, events.BucketDeployments, rev); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// unknownParam is the refusal of an unknown docker parameter: it names it.
+func unknownParam(key string) string {
+	return fmt.Sprintf("unknown docker parameter %q: Drover supports %s", key, strings.Join(marathon.SupportedParameters(), ", "))
 }

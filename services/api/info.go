@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 
+	"github.com/drover/drover/pkg/events"
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 )
 
@@ -90,4 +92,21 @@ func (s *Server) getLeader(c echo.Context) error {
 func (s *Server) ping(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderCacheControl, "must-revalidate,no-cache,no-store")
 	return c.String(http.StatusOK, "pong")
+}
+
+// abdicate is DELETE /v2/leader: ask the scheduler leader to step down
+// (another scheduler takes over); 404 when there is no leader.
+func (s *Server) abdicate(c echo.Context) error {
+	if err := s.awaitReady(c); err != nil {
+		return err
+	}
+	if _, ok := s.rm.leader(); !ok {
+		return ErrNoLeader
+	}
+	req := events.SchedulerRequest{V: events.Version, ID: uuid.NewString(), Kind: events.RequestAbdicate, At: s.now()}
+	if err := s.request(c.Request().Context(), req); err != nil {
+		return err
+	}
+	s.logger.Info("leader asked to abdicate")
+	return writeJSON(c, http.StatusOK, map[string]string{"message": "Leadership abdicated"})
 }

@@ -84,8 +84,11 @@ type feed struct {
 	opts   []jetstream.WatchOpt
 }
 
-// followed are the buckets the read model follows, all loaded before it is ready.
-var followed = []string{events.BucketApps, events.BucketInstances, events.BucketDeployments, events.BucketLeader, events.BucketQueue}
+// followed are the buckets the read model must have loaded to be ready.
+// It also follows the queue bucket, but does not wait for it: that bucket
+// is in memory (gone after a NATS restart until the scheduler leader sets
+// it up again), and an empty queue is a fine answer meanwhile.
+var followed = []string{events.BucketApps, events.BucketInstances, events.BucketDeployments, events.BucketLeader}
 
 // newReadModel starts watching the buckets; close stops it.
 func newReadModel(ctx context.Context, bus *events.Bus, logger *slog.Logger) (*readModel, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // startTimeout bounds what New asks of JetStream before it returns.
@@ -20,15 +21,19 @@ const startTimeout = 10 * time.Second
 
 // Server is one api replica.
 type Server struct {
-	cfg    Config
-	bus    *events.Bus
-	logger *slog.Logger
-	echo   *echo.Echo
-	rm     *readModel
-	clock  func() time.Time
-	port   int
+	cfg     Config
+	bus     *events.Bus
+	logger  *slog.Logger
+	echo    *echo.Echo
+	rm      *readModel
+	metrics *metrics
+	clock   func() time.Time
+	port    int
 
 	closeOnce sync.Once
+	// stopping is closed when the server shuts down: it ends event streams.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
 // New validates the configuration, starts following the buckets and sets
@@ -51,33 +56,10 @@ func New(cfg Config, bus *events.Bus, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, clock: time.Now, port: port}
+	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: newMetrics(rm), clock: time.Now, port: port,
+		stopping: make(chan struct{})}
 	s.echo = s.routes()
 	return s, nil
-}
-
-// routes builds the echo router: every route of the API, the middleware,
-// and the one error handler.
-func (s *Server) routes() *echo.Echo {
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = s.handleError
-	e.IPExtractor = echo.ExtractIPDirect()
-	e.Use(s.recoverPanics, s.leaderHeader, s.logRequests)
-
-	// Load balancers probe /ping with HEAD as well.
-	e.Match([]string{http.MethodGet, http.MethodHead}, "/ping", s.ping)
-	e.Match([]string{http.MethodGet, http.MethodHead}, "/v2/ping", s.ping)
-	e.GET("/v2/info", s.info)
-	e.GET("/v2/leader", s.getLeader)
-
-	e.GET("/v2/apps", s.listApps)
-	e.POST("/v2/apps", s.createApp)
-	e.GET("/v2/apps/*", s.appPath)
-	e.DELETE("/v2/apps/*", s.deleteApp)
-
-	e.GET("/v2/tasks", s.listTasks)
-	return e
 }
 
 // Handler is the API as an http.Handler.
@@ -99,6 +81,7 @@ func (s *Server) Run(ctx context.Context) error {
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(s.stop)
 	s.logger.Info("serving", "address", ln.Addr().String())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -123,12 +106,41 @@ func (s *Server) Run(ctx context.Context) error {
 // Close stops following the buckets. Run calls it; call it after using
 // Handler without Run.
 func (s *Server) Close() {
+	s.stop()
 	s.closeOnce.Do(s.rm.close)
 }
 
-// awaitReady waits, within SyncTimeout, for the read model's first load.
+// stop ends the event streams.
+func (s *Server) stop() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+// awaitReady waits, within SyncTimeout, for the read model's first load,
+// then until it has applied every write the apps and deployments buckets
+// held when the request came: a write acknowledged by any replica is
+// visible to the requests that follow it on every replica. That barrier
+// costs a stream-info request per bucket; should it fail (NATS away), the
+// request is served from what the read model holds.
 func (s *Server) awaitReady(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.SyncTimeout)
 	defer cancel()
-	return s.rm.ready(ctx)
+	if err := s.rm.ready(ctx); err != nil {
+		return err
+	}
+	for _, b := range []struct {
+		name string
+		kv   jetstream.KeyValue
+	}{{events.BucketApps, s.bus.Apps}, {events.BucketDeployments, s.bus.Deployments}} {
+		seq := s.lastSeq(ctx, b.kv)
+		if seq == 0 {
+			continue
+		}
+		if err := s.rm.caughtUp(ctx, b.name, seq); err != nil {
+			s.logger.Debug("read model behind its bucket", "bucket", b.name, "sequence", seq, "error", err)
+			return nil
+		}
+	}
+	return nil
 }
+
+// now is the server's clock, in UTC with millisecond precision (the
+// precision of the versions it writes).
+func (s *Server) now() time.Time { return s.clock().UTC().Truncate(time.Millisecond) }

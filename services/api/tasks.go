@@ -19,19 +19,54 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // task is a task as Marathon's /v2 API shows it.
 type task struct {
-	ID                 string      `json:"id"`
-	AppID              string      `json:"appId"`
-	Host               string      `json:"host"`
-	SlaveID            string      `json:"slaveId"`
-	State              string      `json:"state"`
-	StagedAt           string      `json:"stagedAt,omitempty"`
-	StartedAt          string      `json:"startedAt,omitempty"`
-	Version            string      `json:"version"`
-	Ports              []int       `json:"ports"`
-	ServicePorts       []int       `json:"servicePorts"`
-	IPAddresses        []ipAddress `json:"ipAddresses"`
-	HealthCheckResults []any       `json:"healthCheckResults"`
-	LocalVolumes       []any       `json:"localVolumes"`
+	ID                 string         `json:"id"`
+	AppID              string         `json:"appId"`
+	Host               string         `json:"host"`
+	SlaveID            string         `json:"slaveId"`
+	State              string         `json:"state"`
+	StagedAt           string         `json:"stagedAt,omitempty"`
+	StartedAt          string         `json:"startedAt,omitempty"`
+	Version            string         `json:"version"`
+	Ports              []int          `json:"ports"`
+	ServicePorts       []int          `json:"servicePorts"`
+	IPAddresses        []ipAddress    `json:"ipAddresses"`
+	HealthCheckResults []healthResult `json:"healthCheckResults"`
+	LocalVolumes       []any          `json:"localVolumes"`
+}
+
+// healthResult is one health check's state of a task, in Marathon's shape.
+type healthResult struct {
+	InstanceID          string  `json:"instanceId"`
+	Alive               bool    `json:"alive"`
+	ConsecutiveFailures int     `json:"consecutiveFailures"`
+	FirstSuccess        *string `json:"firstSuccess"`
+	LastSuccess         *string `json:"lastSuccess"`
+	LastFailure         *string `json:"lastFailure"`
+	LastFailureCause    *string `json:"lastFailureCause"`
+}
+
+func optTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := formatTime(t)
+	return &s
+}
+
+func newHealthResults(in events.Instance) []healthResult {
+	out := make([]healthResult, 0, len(in.Health))
+	for _, h := range in.Health {
+		r := healthResult{
+			InstanceID: in.TaskID, Alive: h.Alive, ConsecutiveFailures: h.ConsecutiveFailures,
+			FirstSuccess: optTime(h.FirstSuccess), LastSuccess: optTime(h.LastSuccess), LastFailure: optTime(h.LastFailure),
+		}
+		if h.LastFailureCause != "" {
+			cause := h.LastFailureCause
+			r.LastFailureCause = &cause
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 type ipAddress struct {
@@ -63,7 +98,7 @@ func newTask(in events.Instance, servicePorts []int) task {
 		Ports:              append([]int{}, in.HostPorts...),
 		ServicePorts:       append([]int{}, servicePorts...),
 		IPAddresses:        []ipAddress{},
-		HealthCheckResults: []any{},
+		HealthCheckResults: newHealthResults(in),
 		LocalVolumes:       []any{},
 	}
 	if !in.StagedAt.IsZero() {

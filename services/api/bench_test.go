@@ -1,0 +1,126 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/drover/drover/internal/testutil"
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
+)
+
+// benchApp is a realistic definition: a Docker app on a bridge network
+// with a port, a health check, labels, env and a constraint.
+func benchApp(id string) marathon.App {
+	var app marathon.App
+	if err := decodeJSON([]byte(`{"id":"`+id+`","cpus":0.5,"mem":64,"instances":3,
+		"constraints":[["hostname","UNIQUE"]],"labels":{"team":"web","tier":"front"},"env":{"MODE":"prod"},
+		"container":{"type":"DOCKER","docker":{"image":"httpd","network":"BRIDGE",
+			"parameters":[{"key":"label","value":"a=b"}]},
+			"portMappings":[{"containerPort":80,"servicePort":10000}],
+			"volumes":[{"containerPath":"/usr/local/apache2/htdocs","hostPath":"/srv/htdocs","mode":"RO"}]},
+		"healthChecks":[{"protocol":"HTTP","path":"/","portIndex":0}]}`), &app); err != nil {
+		panic(err)
+	}
+	marathon.ApplyDefaults(&app)
+	return app
+}
+
+// seedApps writes n apps of 3 running, healthy instances each straight to
+// the buckets, as the api and the scheduler would have.
+func seedApps(tb testing.TB, bus *events.Bus, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	version := formatTime(now)
+	for i := range n {
+		id := fmt.Sprintf("/bench/app-%04d", i)
+		app := benchApp(id)
+		app.Version = version
+		app.VersionInfo = &marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: version}
+		data, err := events.Encode(events.AppRecord{V: events.Version, App: app, DeploymentID: "seed"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := bus.Apps.Put(ctx, events.AppKey(id), data); err != nil {
+			tb.Fatal(err)
+		}
+		for j := range 3 {
+			in := events.Instance{
+				V: events.Version, TaskID: fmt.Sprintf("bench_app-%04d.instance-%d._app.1", i, j), AppID: id, Version: version,
+				AgentID: fmt.Sprintf("agent-%d", j), Host: fmt.Sprintf("host%d", j), HostPorts: []int{31000 + i%100},
+				IPAddress: "10.0.0.1", State: events.TaskRunning, StagedAt: now, StartedAt: now, UpdatedAt: now,
+				Health: []events.HealthResult{{Alive: true, FirstSuccess: now, LastSuccess: now}},
+			}
+			data, err := events.Encode(in)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if _, err := bus.Instances.Put(ctx, events.InstanceKey(in.TaskID), data); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
+
+func benchServer(b *testing.B) (*Server, *events.Bus) {
+	b.Helper()
+	js := testutil.RunJetStream(b)
+	bus := js.Bus(b)
+	cfg := DefaultConfig()
+	cfg.ID = "bench"
+	srv, err := New(cfg, bus, testutil.Logger(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Close)
+	return srv, bus
+}
+
+// BenchmarkListAppsEmbedTasks: GET /v2/apps?embed=apps.tasks with 1,000
+// apps of 3 instances each (issue 3: under 100 ms).
+func BenchmarkListAppsEmbedTasks(b *testing.B) {
+	srv, bus := benchServer(b)
+	seedApps(b, bus, 1000)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.rm.caughtUp(ctx, events.BucketInstances, srv.lastSeq(ctx, bus.Instances)); err != nil {
+		b.Fatal(err)
+	}
+	size := 0
+	for b.Loop() {
+		rec := serve(b, srv, http.MethodGet, "/v2/apps?embed=apps.tasks", "")
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+		size = rec.Body.Len()
+	}
+	b.ReportMetric(float64(size)/1e6, "MB/response")
+}
+
+// BenchmarkCreateApp: POST /v2/apps, one new app per request, into a
+// store that holds 1,000 apps of 3 instances (issue 3: p99 under 20 ms).
+func BenchmarkCreateApp(b *testing.B) {
+	srv, bus := benchServer(b)
+	seedApps(b, bus, 1000)
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		body := fmt.Sprintf(`{"id":"/new/app-%06d","cpus":0.5,"mem":64,"instances":3,"constraints":[["hostname","UNIQUE"]],
+			"container":{"type":"DOCKER","docker":{"image":"httpd","network":"BRIDGE"},"portMappings":[{"containerPort":80}]}}`, i)
+		i++
+		start := time.Now()
+		rec := serve(b, srv, http.MethodPost, "/v2/apps", body)
+		lat = append(lat, time.Since(start))
+		if rec.Code != http.StatusCreated {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+		}
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)*50/100].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, "p99-ms")
+}

@@ -1,0 +1,386 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// changeAttempts bounds how often a change is rebuilt after losing a
+// compare-and-set race with another writer of the same app.
+const changeAttempts = 5
+
+// appOp is one app's part in a change.
+type appOp struct {
+	id   string
+	prev *appEntry     // the app as read; nil when it does not exist
+	next *marathon.App // the app to write; nil to delete it
+	// mustBeNew makes an app that exists by now an *AppExistsError (POST)
+	// rather than a reason to rebuild the change (PUT).
+	mustBeNew bool
+	// restart marks the change as a configuration change even when the
+	// definition is the same (POST /v2/apps/{id}/restart).
+	restart bool
+	// versionInfo, when set, is kept instead of computed (rollbacks
+	// restore the original's lastConfigChangeAt, so its tasks stay).
+	versionInfo *marathon.VersionInfo
+}
+
+// changeSpec is what a handler wants changed, built from the read model.
+type changeSpec struct {
+	ops []appOp
+	// group is the group the change went to, for group_change_success.
+	group string
+	// posted publishes api_post_event for every app written.
+	posted bool
+}
+
+// plan is a change ready to write: the ops with their new versions, and
+// the deployment record that carries it out.
+type plan struct {
+	changeSpec
+	deployment events.Deployment
+	// locks are the running deployments of the affected apps.
+	locks []string
+}
+
+// errRetry is a compare-and-set lost on an app: rebuild the change.
+type errRetry struct{ key string }
+
+func (e *errRetry) Error() string { return "api: app " + e.key + " changed concurrently" }
+
+// DeploymentLockedError is a change to apps a running deployment holds: 409.
+type DeploymentLockedError struct{ IDs []string }
+
+func (e *DeploymentLockedError) Error() string {
+	return "App is locked by one or more deployments. Override with the option '?force=true'. " +
+		"View details at '/v2/deployments/<DEPLOYMENT_ID>'."
+}
+
+// change builds a change from the read model, checks the deployment locks,
+// writes it by compare-and-set and records its deployment. A lost race
+// rebuilds it from the state that won, so a concurrent update is either
+// applied after the other or refused, never lost. With force, the running
+// deployments of the affected apps are cancelled (their records deleted).
+func (s *Server) change(c echo.Context, force bool, build func(st *state) (*changeSpec, error)) (*plan, error) {
+	if err := s.awaitReady(c); err != nil {
+		return nil, err
+	}
+	ctx := c.Request().Context()
+	for range changeAttempts {
+		var (
+			p   *plan
+			err error
+		)
+		now := s.now()
+		s.rm.read(func(st *state) {
+			var spec *changeSpec
+			if spec, err = build(st); err == nil {
+				p, err = newPlan(st, spec, now)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkLocks(ctx, p, force); err != nil {
+			return nil, err
+		}
+		err = s.commit(ctx, c, p)
+		var retry *errRetry
+		if !errors.As(err, &retry) {
+			return p, err
+		}
+		if err := s.catchUpOn(ctx, retry.key); err != nil {
+			return nil, err
+		}
+	}
+	return nil, &ConflictError{Message: "The app is being changed by other requests; try again."}
+}
+
+// catchUpOn waits until the read model shows the apps bucket's current
+// entry for key (after a lost compare-and-set).
+func (s *Server) catchUpOn(ctx context.Context, key string) error {
+	var rev uint64
+	entry, err := s.bus.Apps.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		rev = s.lastSeq(ctx, s.bus.Apps)
+	case err != nil:
+		return fmt.Errorf("api: read app %s: %w", key, err)
+	default:
+		rev = entry.Revision()
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
+	defer cancel()
+	return s.rm.caughtUp(wctx, events.BucketApps, rev)
+}
+
+// newPlan stamps the new definitions with the change's version and plans
+// its deployment. Called with the read lock held.
+func newPlan(st *state, spec *changeSpec, now time.Time) (*plan, error) {
+	if err := checkDependencies(st, spec.ops); err != nil {
+		return nil, err
+	}
+	// A version is a timestamp; it must move forward for every app changed.
+	at := now
+	for _, op := range spec.ops {
+		if op.prev == nil {
+			continue
+		}
+		if t, err := time.Parse(timeLayout, op.prev.rec.App.Version); err == nil && !at.After(t) {
+			at = t.Add(time.Millisecond)
+		}
+	}
+	version := formatTime(at)
+	p := &plan{changeSpec: *spec}
+	p.deployment = events.Deployment{
+		V: events.Version, ID: uuid.NewString(), Version: version, CreatedAt: now,
+		Steps: [][]events.DeploymentAction{},
+	}
+	actions := map[string]string{}
+	locked := map[string]bool{}
+	for i := range p.ops {
+		op := &p.ops[i]
+		if op.next != nil {
+			op.next.ID = op.id
+			op.next.Version = version
+			op.next.VersionInfo = newVersionInfo(op, version)
+		}
+		actions[op.id] = action(op)
+		p.deployment.AffectedApps = append(p.deployment.AffectedApps, op.id)
+		for d := range st.depsByApp[op.id] {
+			if !locked[d] {
+				p.locks = append(p.locks, d)
+				locked[d] = true
+			}
+		}
+	}
+	slices.Sort(p.locks)
+	p.deployment.Steps = deploymentSteps(st, p.ops, actions)
+	return p, nil
+}
+
+// newVersionInfo is Marathon's versionInfo after a change: a scale moves
+// lastScalingAt only; anything else moves both.
+func newVersionInfo(op *appOp, version string) *marathon.VersionInfo {
+	if op.versionInfo != nil {
+		vi := *op.versionInfo
+		vi.LastScalingAt = version
+		return &vi
+	}
+	if op.prev == nil || op.restart || configChanged(&op.prev.rec.App, op.next) {
+		return &marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: version}
+	}
+	vi := marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: op.prev.rec.App.Version}
+	if prev := op.prev.rec.App.VersionInfo; prev != nil && prev.LastConfigChangeAt != "" {
+		vi.LastConfigChangeAt = prev.LastConfigChangeAt
+	}
+	return &vi
+}
+
+// configChanged reports whether two definitions differ in more than their
+// instances (and versions).
+func configChanged(a, b *marathon.App) bool {
+	return !bytes.Equal(configJSON(a), configJSON(b))
+}
+
+func configJSON(a *marathon.App) []byte {
+	c := *a
+	c.Instances, c.Version, c.VersionInfo = nil, "", nil
+	data, _ := json.Marshal(c)
+	return data
+}
+
+// action is the deployment action an op needs; "" for none.
+func action(op *appOp) string {
+	switch {
+	case op.next == nil:
+		return events.ActionStop
+	case op.prev == nil:
+		return events.ActionStart
+	case op.restart || (op.versionInfo != nil && op.versionInfo.LastConfigChangeAt != appConfigVersion(&op.prev.rec.App)) ||
+		(op.versionInfo == nil && configChanged(&op.prev.rec.App, op.next)):
+		return events.ActionRestart
+	case deref(op.prev.rec.App.Instances) != deref(op.next.Instances):
+		return events.ActionScale
+	}
+	return ""
+}
+
+// appConfigVersion is the version an app's tasks run: its last config change.
+func appConfigVersion(a *marathon.App) string {
+	if a.VersionInfo != nil && a.VersionInfo.LastConfigChangeAt != "" {
+		return a.VersionInfo.LastConfigChangeAt
+	}
+	return a.Version
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// commit writes a plan: every app by compare-and-set, then its deployment
+// record, then (with force) the cancellation of the deployments it
+// overrides; it waits for the read model to show the writes and publishes
+// the change's events. A race lost on the first app is an *errRetry:
+// nothing is written. One lost on a later app (a group change) leaves what
+// was written, deployed, and is a 409.
+func (s *Server) commit(ctx context.Context, c echo.Context, p *plan) error {
+	var (
+		written []string
+		lastRev uint64
+	)
+	for i, op := range p.ops {
+		rev, err := s.writeApp(ctx, op, p.deployment.ID)
+		if err != nil {
+			var retry *errRetry
+			if errors.As(err, &retry) && i > 0 {
+				p.deployment.AffectedApps = written
+				s.recordDeployment(ctx, p.deployment)
+				return &ConflictError{Message: fmt.Sprintf("App '%s' was changed by another request meanwhile; "+
+					"the other apps were changed (deployment %s).", op.id, p.deployment.ID)}
+			}
+			return err
+		}
+		written = append(written, op.id)
+		lastRev = max(lastRev, rev)
+	}
+	depRev := s.recordDeployment(ctx, p.deployment)
+	for _, id := range p.locks {
+		if err := s.bus.Deployments.Delete(ctx, id); err != nil {
+			s.logger.Warn("cancel deployment", "deployment", id, "error", err)
+		} else {
+			s.logger.Info("deployment cancelled by a forced change", "deployment", id, "by", p.deployment.ID)
+		}
+	}
+	s.logger.Info("change", "apps", written, "deployment", p.deployment.ID, "version", p.deployment.Version)
+	s.awaitWrites(ctx, map[string]uint64{events.BucketApps: lastRev, events.BucketDeployments: depRev})
+	s.publishChange(c, p)
+	return nil
+}
+
+// writeApp writes one op by compare-and-set and returns the revision.
+func (s *Server) writeApp(ctx context.Context, op appOp, deploymentID string) (uint64, error) {
+	key := events.AppKey(op.id)
+	if op.next == nil {
+		// A delete marker's revision is not returned: the bucket's last
+		// sequence after it is at least that.
+		err := s.bus.Apps.Delete(ctx, key, jetstream.LastRevision(op.prev.rev))
+		if isCASError(err) {
+			return 0, &errRetry{key: key}
+		}
+		if err != nil {
+			return 0, fmt.Errorf("api: delete app %s: %w", op.id, err)
+		}
+		return s.lastSeq(ctx, s.bus.Apps), nil
+	}
+	data, err := events.Encode(events.AppRecord{V: events.Version, App: *op.next, DeploymentID: deploymentID})
+	if err != nil {
+		return 0, err
+	}
+	var rev uint64
+	if op.prev == nil {
+		rev, err = s.bus.Apps.Create(ctx, key, data)
+		if errors.Is(err, jetstream.ErrKeyExists) && op.mustBeNew {
+			return 0, &AppExistsError{ID: op.id}
+		}
+	} else {
+		rev, err = s.bus.Apps.Update(ctx, key, data, op.prev.rev)
+	}
+	if isCASError(err) {
+		return 0, &errRetry{key: key}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("api: write app %s: %w", op.id, err)
+	}
+	return rev, nil
+}
+
+func isCASError(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
+}
+
+// checkLocks refuses a change to apps a running deployment holds, unless
+// forced. Besides the read model's view, the deployment each app's record
+// names is looked up in the bucket, so that a deployment written an
+// instant ago by another replica locks as well.
+func (s *Server) checkLocks(ctx context.Context, p *plan, force bool) error {
+	seen := map[string]bool{p.deployment.ID: true}
+	for _, id := range p.locks {
+		seen[id] = true
+	}
+	for _, op := range p.ops {
+		if op.prev == nil || op.prev.rec.DeploymentID == "" || seen[op.prev.rec.DeploymentID] {
+			continue
+		}
+		id := op.prev.rec.DeploymentID
+		seen[id] = true
+		if _, err := s.bus.Deployments.Get(ctx, id); err == nil {
+			p.locks = append(p.locks, id)
+		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("api: read deployment %s: %w", id, err)
+		}
+	}
+	if len(p.locks) > 0 && !force {
+		return &DeploymentLockedError{IDs: p.locks}
+	}
+	return nil
+}
+
+// recordDeployment writes the deployment a change started and returns its
+// revision. The change itself is already written, and the scheduler acts
+// on the apps bucket, so a failure here is logged, not returned.
+func (s *Server) recordDeployment(ctx context.Context, d events.Deployment) uint64 {
+	data, err := events.Encode(d)
+	if err == nil {
+		var rev uint64
+		if rev, err = s.bus.Deployments.Create(ctx, d.ID, data); err == nil {
+			return rev
+		}
+	}
+	s.logger.Error("record deployment", "deployment", d.ID, "apps", d.AffectedApps, "error", err)
+	return 0
+}
+
+// awaitWrites waits, within SyncTimeout, until the read model shows the
+// given revisions, so that this client's next read sees its write. Past
+// the bound the write stands and the wait is only logged.
+func (s *Server) awaitWrites(ctx context.Context, revs map[string]uint64) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
+	defer cancel()
+	for bucket, rev := range revs {
+		if rev == 0 {
+			continue
+		}
+		if err := s.rm.caughtUp(ctx, bucket, rev); err != nil {
+			s.logger.Warn("read model behind a write", "bucket", bucket, "revision", rev, "error", err)
+			return
+		}
+	}
+}
+
+// setChangeHeaders sets Marathon-Deployment-Id for a change.
+func setChangeHeaders(c echo.Context, p *plan) {
+	c.Response().Header().Set(HeaderDeploymentID, p.deployment.ID)
+}
+
+// result is Marathon's answer to a change.
+func (p *plan) result() changeResult {
+	return changeResult{DeploymentID: p.deployment.ID, Version: p.deployment.Version}
+}

@@ -1,0 +1,109 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics is GET /metrics: Prometheus' text format (Marathon's /metrics
+// is JSON; Drover serves Prometheus there, as its operators scrape it).
+// Each Server has its own registry, so replicas in one process do not mix.
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	serve    echo.HandlerFunc
+}
+
+func newMetrics(rm *readModel) *metrics {
+	reg := prometheus.NewRegistry()
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "drover", Subsystem: "api", Name: "http_requests_total",
+			Help: "HTTP requests answered, by method, route and status code.",
+		}, []string{"method", "route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "drover", Subsystem: "api", Name: "http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by method and route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method", "route"}),
+	}
+	reg.MustRegister(m.requests, m.latency, stateCollector{rm},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.serve = echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return m
+}
+
+func (m *metrics) handler(c echo.Context) error { return m.serve(c) }
+
+// middleware counts and times every request by its route pattern (not its
+// path, which would make a series per app).
+func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		method := c.Request().Method
+		m.requests.WithLabelValues(method, route, strconv.Itoa(c.Response().Status)).Inc()
+		m.latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+		return nil
+	}
+}
+
+// stateCollector reports the read model's state at each scrape.
+type stateCollector struct{ rm *readModel }
+
+var (
+	descApps        = prometheus.NewDesc("drover_apps", "Apps defined.", nil, nil)
+	descInstances   = prometheus.NewDesc("drover_app_instances_desired", "Instances the apps ask for, summed.", nil, nil)
+	descTasks       = prometheus.NewDesc("drover_tasks", "Tasks recorded, by state.", []string{"state"}, nil)
+	descDeployments = prometheus.NewDesc("drover_deployments", "Deployments running.", nil, nil)
+	descQueue       = prometheus.NewDesc("drover_queue_apps", "Apps waiting for placement.", nil, nil)
+	descLeader      = prometheus.NewDesc("drover_leader_elected", "1 while a scheduler holds the leader lock.", nil, nil)
+)
+
+func (stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descApps, descInstances, descTasks, descDeployments, descQueue, descLeader} {
+		ch <- d
+	}
+}
+
+func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
+	var apps, instances, deployments, queue int
+	byState := map[events.TaskState]int{}
+	sc.rm.read(func(st *state) {
+		apps, deployments, queue = len(st.apps), len(st.deployments), len(st.queue)
+		for _, e := range st.apps {
+			instances += deref(e.rec.App.Instances)
+		}
+		for _, in := range st.instances {
+			byState[in.State]++
+		}
+	})
+	ch <- prometheus.MustNewConstMetric(descApps, prometheus.GaugeValue, float64(apps))
+	ch <- prometheus.MustNewConstMetric(descInstances, prometheus.GaugeValue, float64(instances))
+	for _, s := range []events.TaskState{events.TaskStaging, events.TaskStarting, events.TaskRunning, events.TaskKilling, events.TaskUnreachable} {
+		byState[s] += 0 // always report the live states
+	}
+	for s, n := range byState {
+		ch <- prometheus.MustNewConstMetric(descTasks, prometheus.GaugeValue, float64(n), string(s))
+	}
+	ch <- prometheus.MustNewConstMetric(descDeployments, prometheus.GaugeValue, float64(deployments))
+	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(queue))
+	leader := 0.0
+	if _, ok := sc.rm.leader(); ok {
+		leader = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, leader)
+}

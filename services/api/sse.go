@@ -1,0 +1,110 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// sseKeepAlive is how often an idle event stream gets a comment line, so
+// that proxies keep it open and a gone client is noticed.
+const sseKeepAlive = 15 * time.Second
+
+// streamEvents is GET /v2/events: Marathon's events as server-sent events,
+// "event: <type>\ndata: <json>\n\n", from the events stream (the same
+// messages `nats sub 'drover.events.>'` shows). ?event_type= (repeatable,
+// or comma-separated) keeps only those types. The stream starts with what
+// happens after the request: an ordered consumer delivering new messages.
+func (s *Server) streamEvents(c echo.Context) error {
+	var subjects []string
+	for _, v := range c.QueryParams()["event_type"] {
+		for t := range strings.SplitSeq(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "" {
+				continue
+			}
+			if _, err := events.ParseEvent(events.Event(t)); err != nil || strings.ContainsAny(t, "*> ") {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid event type '%s'", t))
+			}
+			subjects = append(subjects, events.Event(t))
+		}
+	}
+	if len(subjects) == 0 {
+		subjects = []string{events.EventAll}
+	}
+	ctx, cancel := context.WithCancel(c.Request().Context())
+	defer cancel()
+	cons, err := s.bus.JS.OrderedConsumer(ctx, events.StreamEvents, jetstream.OrderedConsumerConfig{
+		FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("api: events consumer: %w", err)
+	}
+	msgs := make(chan jetstream.Msg, 256)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("api: consume events: %w", err)
+	}
+	defer cc.Stop()
+
+	// The server's write timeout bounds requests, not this stream.
+	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Time{})
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "text/event-stream")
+	h.Set(echo.HeaderCacheControl, "no-cache, no-store, must-revalidate")
+	h.Set("X-Accel-Buffering", "no")
+	c.Response().WriteHeader(http.StatusOK)
+	c.Response().Flush()
+
+	remote := c.Request().RemoteAddr
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		remote = host
+	}
+	s.logger.Debug("event stream attached", "remote", remote, "subjects", subjects)
+	s.publishEvent(ctx, events.EventStreamAttached, events.EventStreamEvent{
+		EventType: events.EventStreamAttached, Timestamp: formatTime(s.now()), RemoteAddress: remote,
+	})
+	defer func() {
+		s.publishEvent(context.Background(), events.EventStreamDetached, events.EventStreamEvent{
+			EventType: events.EventStreamDetached, Timestamp: formatTime(s.now()), RemoteAddress: remote,
+		})
+		s.logger.Debug("event stream detached", "remote", remote)
+	}()
+
+	keepAlive := time.NewTicker(sseKeepAlive)
+	defer keepAlive.Stop()
+	w := c.Response()
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.stopping:
+			return nil
+		case <-keepAlive.C:
+			_, err = w.Write([]byte(":\n\n"))
+		case m := <-msgs:
+			t, perr := events.ParseEvent(m.Subject())
+			if perr != nil {
+				continue
+			}
+			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", t, m.Data())
+		}
+		if err != nil {
+			return nil // the client is gone
+		}
+		w.Flush()
+	}
+}
