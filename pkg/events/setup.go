@@ -51,6 +51,10 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// MaxAgents is how many agents a cluster may have: each has a durable
+// consumer of the commands stream.
+const MaxAgents = 100_000
+
 // Bus is a connection's handles on every bucket, with the JetStream context
 // for the streams.
 type Bus struct {
@@ -75,9 +79,11 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Bus, error
 		Subjects:          []string{AgentHeartbeatAll},
 		MaxMsgsPerSubject: 1,
 		MaxAge:            time.Minute,
-		Storage:           jetstream.MemoryStorage,
-		Replicas:          r,
-		Discard:           jetstream.DiscardOld,
+		// File, not memory: a memory stream would vanish with a NATS
+		// restart, and the services would publish into nothing.
+		Storage:  jetstream.FileStorage,
+		Replicas: r,
+		Discard:  jetstream.DiscardOld,
 	}, {
 		Name:       StreamCommands,
 		Subjects:   []string{AgentCommandAll},
@@ -86,6 +92,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Bus, error
 		Duplicates: 2 * time.Minute,
 		Storage:    jetstream.FileStorage,
 		Replicas:   r,
+		// One durable consumer per agent; NATS allows 1,000 per stream
+		// unless the stream says otherwise.
+		MaxConsumers: MaxAgents,
 	}, {
 		Name:       StreamStatus,
 		Subjects:   []string{AgentStatusAll},
@@ -122,7 +131,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Bus, error
 		{Bucket: BucketInstances, Replicas: r, Description: "tasks as the scheduler records them"},
 		{Bucket: BucketAgents, Replicas: r, Description: "agents as the scheduler records them"},
 		{Bucket: BucketLeader, Replicas: r, TTL: cfg.LeaderTTL, Description: "the scheduler leader lock"},
-		{Bucket: BucketQueue, Replicas: r, Storage: jetstream.MemoryStorage, Description: "apps waiting for placement"},
+		{Bucket: BucketQueue, Replicas: r, Description: "apps waiting for placement"},
 	}
 	kvs := make([]jetstream.KeyValue, len(buckets))
 	for i, bc := range buckets {

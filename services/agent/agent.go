@@ -150,42 +150,27 @@ func (a *Agent) seedEpoch(ctx context.Context) {
 }
 
 // watchLeader follows the leader key, so that a new leader's epoch fences
-// its predecessor even before the new leader sends this agent anything.
+// its predecessor even before the new leader sends this agent anything. It
+// subscribes to the key's subject rather than watching the bucket: a plain
+// subscription costs the server no consumer, however many agents there are.
 func (a *Agent) watchLeader(ctx context.Context) {
-	if a.bus.Leader == nil {
+	sub, err := a.nc.Subscribe(events.LeaderKeySubject, func(m *nats.Msg) {
+		if m.Header.Get("KV-Operation") != "" {
+			return // the lock released or expired: no new epoch
+		}
+		rec, err := events.Decode[events.LeaderRecord](m.Data)
+		if err != nil {
+			a.log.Warn("leader record unreadable", "error", err)
+			return
+		}
+		a.fence.Observe(rec.Epoch)
+	})
+	if err != nil {
+		a.log.Warn("follow leader", "error", err)
 		return
 	}
-	backoff := 250 * time.Millisecond
-	for ctx.Err() == nil {
-		if w, err := a.bus.Leader.Watch(ctx, events.LeaderKey); err != nil {
-			a.log.Warn("watch leader", "error", err, "retry_in", backoff)
-		} else {
-			a.followLeader(ctx, w)
-			_ = w.Stop()
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
-}
-
-// followLeader reads the watcher until ctx is done or the watcher closes.
-func (a *Agent) followLeader(ctx context.Context, w jetstream.KeyWatcher) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case entry, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if entry != nil {
-				a.observeLeader(entry)
-			}
-		}
-	}
+	<-ctx.Done()
+	_ = sub.Unsubscribe()
 }
 
 func (a *Agent) observeLeader(entry jetstream.KeyValueEntry) {

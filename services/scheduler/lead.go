@@ -20,8 +20,9 @@ func (s *Scheduler) lead(t term) {
 	}
 	queued, err := s.loadQueue(ctx)
 	if err != nil {
-		s.logger.Error("leader: cannot load the queue, giving up this term", "error", err)
-		return
+		// Not fatal: entries a previous leader left are cleared once
+		// their apps are written again.
+		s.logger.Warn("leader: cannot read the queue bucket", "error", err)
 	}
 	s.mu.Lock()
 	s.instances = instances
@@ -74,7 +75,7 @@ func (s *Scheduler) loadQueue(ctx context.Context) (map[string]events.QueueEntry
 	out := map[string]events.QueueEntry{}
 	lister, err := s.bus.Queue.ListKeys(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list queue: %w", err)
+		return out, fmt.Errorf("list queue: %w", err)
 	}
 	for k := range lister.Keys() {
 		id := events.AppIDFromKey(k)

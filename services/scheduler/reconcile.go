@@ -465,6 +465,11 @@ func (s *Scheduler) converged(d events.Deployment) bool {
 		if !s.appConverged(appID, stops[appID]) {
 			return false
 		}
+		// The app as this scheduler sees it must be the version the
+		// deployment wrote (its watcher may not have delivered it yet).
+		if st, ok := s.apps[appID]; ok && !stops[appID] && d.Version != "" && st.rec.App.Version < d.Version {
+			return false
+		}
 	}
 	return true
 }

@@ -2,6 +2,7 @@ package memruntime
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/agent"
@@ -96,4 +97,12 @@ func (r *Runtime) Kills() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.kills
+}
+
+// SetLaunchDelay makes every launch take d, like a container runtime's
+// create and start (the scale simulator's start latency).
+func (r *Runtime) SetLaunchDelay(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delay = d
 }

@@ -35,6 +35,7 @@ type Runtime struct {
 	seq      int
 	hub      agent.EventHub
 	now      func() time.Time
+	delay    time.Duration // how long a launch takes (SetLaunchDelay)
 }
 
 // New makes an empty, healthy runtime.
@@ -67,8 +68,19 @@ func (r *Runtime) List(context.Context) ([]events.TaskReport, error) {
 	return out, nil
 }
 
-// Launch starts a fake task at once: it is TASK_RUNNING with the spec's host ports.
-func (r *Runtime) Launch(_ context.Context, taskID string, spec events.LaunchSpec) (events.TaskReport, error) {
+// Launch starts a fake task: after the launch delay (none by default) it is
+// TASK_RUNNING with the spec's host ports.
+func (r *Runtime) Launch(ctx context.Context, taskID string, spec events.LaunchSpec) (events.TaskReport, error) {
+	r.mu.Lock()
+	delay := r.delay
+	r.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-ctx.Done():
+			return events.TaskReport{}, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
 	r.mu.Lock()
 	if r.down != nil {
 		r.mu.Unlock()
