@@ -15,6 +15,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/docker"
+	"github.com/drover/drover/services/agent/memruntime"
 	"github.com/nats-io/nats.go"
 )
 
@@ -29,6 +30,9 @@ type agentFlags struct {
 	AllowPrivileged   bool          `default:"true" negatable:"" help:"Allow privileged containers on this host."`
 	HostPathPrefixes  []string      `help:"Host paths containers may mount, as prefixes (default: any)."`
 	HeartbeatInterval time.Duration `default:"1s" help:"How often the agent reports to the scheduler."`
+	Runtime           string        `default:"docker" enum:"docker,sim" help:"Where tasks run: docker, or sim (simulated in memory: everything real but Docker, for scale tests)."`
+	Count             int           `default:"1" help:"With --runtime sim: how many simulated agents this process runs, named <hostname>-0001..."`
+	SimStartLatency   time.Duration `default:"0s" help:"With --runtime sim: how long each simulated launch takes."`
 	PrivilegedMode    string        `default:"auto" enum:"auto,full,caps" help:"How privileged containers run: full (docker run --privileged), caps (every capability the host grants, seccomp and AppArmor off; for daemons that cannot grant --privileged, such as one inside a container), or auto (full unless this process lacks capabilities, then caps)."`
 }
 
@@ -117,6 +121,28 @@ func runAgent(ctx context.Context, cfg agent.Config, dc docker.Config, bus *even
 	return a.Run(ctx)
 }
 
+// runSimAgents runs count simulated agents, named after cfg's hostname,
+// on one NATS connection.
+func runSimAgents(ctx context.Context, cfg agent.Config, count int, latency time.Duration, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) error {
+	var fns []func(context.Context) error
+	for i := range count {
+		c := cfg
+		if count > 1 {
+			c.Hostname = fmt.Sprintf("%s-%04d", cfg.Hostname, i+1)
+			c.AgentID, c.Address = "", ""
+		}
+		rt := memruntime.New()
+		rt.SetLaunchDelay(latency)
+		a, err := agent.New(c, bus, nc, rt, logger)
+		if err != nil {
+			return err
+		}
+		fns = append(fns, a.Run)
+	}
+	logger.Info("simulated agents", "count", count, "hostname", cfg.Hostname, "start_latency", latency)
+	return runAll(ctx, fns...)
+}
+
 type agentCmd struct {
 	natsFlags
 	busFlags
@@ -128,6 +154,9 @@ func (c *agentCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if c.Count < 1 || (c.Count > 1 && c.Runtime != "sim") {
+		return fmt.Errorf("--count %d: one agent per process, or any number with --runtime sim", c.Count)
+	}
 	nc, err := c.connect("drover-agent-"+dc.AgentID, logger)
 	if err != nil {
 		return err
@@ -136,6 +165,9 @@ func (c *agentCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	bus, err := c.setup(ctx, nc, logger)
 	if err != nil {
 		return err
+	}
+	if c.Runtime == "sim" {
+		return runSimAgents(ctx, cfg, c.Count, c.SimStartLatency, bus, nc, logger)
 	}
 	return runAgent(ctx, cfg, dc, bus, nc, logger)
 }

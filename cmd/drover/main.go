@@ -21,6 +21,7 @@ type cli struct {
 	API        apiCmd        `cmd:"" name:"api" help:"Run an api replica: the Marathon /v2 REST API."`
 	Scheduler  schedulerCmd  `cmd:"" help:"Run a scheduler; one of all schedulers leads at a time."`
 	Agent      agentCmd      `cmd:"" help:"Run an agent: the containers of one host, on its Docker daemon."`
+	Bench      benchCmd      `cmd:"" help:"Measure Drover at size: NATS, api and scheduler processes with simulated agents."`
 	Version    versionCmd    `cmd:"" help:"Print the version."`
 }
 
