@@ -18,6 +18,7 @@ type benchCmd struct {
 	FailFraction float64       `default:"0.1" help:"Fraction of agents killed at once in the failure storm."`
 	Schedulers   int           `default:"2" help:"Scheduler processes (two or more for the failover)."`
 	Timeout      time.Duration `default:"5m" help:"Limit for each phase."`
+	SchedulerLog string        `default:"warn" enum:"debug,info,warn,error" help:"Log level of the scheduler processes."`
 }
 
 func (c *benchCmd) Run(ctx context.Context, logger *slog.Logger) error {
@@ -26,7 +27,7 @@ func (c *benchCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	cfg := bench.Config{Agents: c.Agents, Apps: c.Apps, Instances: c.Instances, StartLatency: c.StartLatency,
-		FailFraction: c.FailFraction, Schedulers: c.Schedulers, Binary: self, Timeout: c.Timeout}
+		FailFraction: c.FailFraction, Schedulers: c.Schedulers, Binary: self, Timeout: c.Timeout, SchedulerLog: c.SchedulerLog}
 	res, err := bench.Run(ctx, cfg, logger, os.Stdout)
 	if err != nil {
 		return err

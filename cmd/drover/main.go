@@ -6,6 +6,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,7 +16,8 @@ import (
 )
 
 type cli struct {
-	Log logFlags `embed:"" prefix:"log-"`
+	Log   logFlags `embed:"" prefix:"log-"`
+	Pprof string   `help:"Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060) while running."`
 
 	Standalone standaloneCmd `cmd:"" help:"Run everything on one machine: embedded NATS, the api, a scheduler and an agent on the local Docker daemon."`
 	NATS       natsCmd       `cmd:"" name:"nats" help:"Run a NATS JetStream node (single, or one node of a cluster)."`
@@ -39,6 +42,14 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "drover:", err)
 		os.Exit(2)
+	}
+	if c.Pprof != "" {
+		go func() {
+			// The default mux carries net/http/pprof's handlers.
+			if err := http.ListenAndServe(c.Pprof, nil); err != nil {
+				logger.Error("pprof", "error", err)
+			}
+		}()
 	}
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	kctx.Bind(logger)

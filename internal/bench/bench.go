@@ -4,6 +4,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,7 @@ type Config struct {
 	Schedulers   int           // scheduler processes (2 for the failover)
 	Binary       string        // the drover binary for the scheduler processes
 	Timeout      time.Duration // for each phase
+	SchedulerLog string        // the scheduler processes' log level
 }
 
 // DefaultConfig is 1,000 instances on 100 agents.
@@ -167,7 +169,7 @@ func (r *run) start(ctx context.Context, out io.Writer) error {
 	r.base = "http://" + addr
 
 	for i := range r.cfg.Schedulers {
-		cmd := exec.Command(r.cfg.Binary, "scheduler", "--nats", r.ns.ClientURL(), "--log-level", "warn",
+		cmd := exec.Command(r.cfg.Binary, "--pprof", fmt.Sprintf("127.0.0.1:%d", 6061+i), "--log-level", cmp.Or(r.cfg.SchedulerLog, "warn"), "scheduler", "--nats", r.ns.ClientURL(),
 			"--scheduler-id", fmt.Sprintf("bench-%d", i+1), "--hostname", fmt.Sprintf("bench-%d", i+1))
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
@@ -192,7 +194,7 @@ func (r *run) start(ctx context.Context, out io.Writer) error {
 		go func() { defer close(sa.done); _ = a.Run(actx) }()
 		r.agents = append(r.agents, sa)
 	}
-	fmt.Fprintf(out, "started %d simulated agents in %s, %d schedulers\n", r.cfg.Agents, time.Since(started).Round(time.Millisecond), r.cfg.Schedulers)
+	fmt.Fprintf(out, "started %d simulated agents in %s, %d schedulers, api on %s, nats on %s\n", r.cfg.Agents, time.Since(started).Round(time.Millisecond), r.cfg.Schedulers, r.base, r.ns.ClientURL())
 	// Every agent recorded by the leader and a leader in place.
 	return r.until(ctx, "agents recorded and a leader", func() (bool, error) {
 		st, err := r.bus.Agents.Status(ctx)
@@ -276,8 +278,13 @@ func (r *run) deploy(ctx context.Context, out io.Writer, res *Result) error {
 		}
 		posts = append(posts, time.Since(t0))
 	}
+	last := time.Now()
 	err := r.until(ctx, "every instance running", func() (bool, error) {
 		n, err := r.running()
+		if time.Since(last) > 5*time.Second {
+			last = time.Now()
+			fmt.Fprintf(out, "  %s: %d of %d running\n", time.Since(first).Round(time.Second), n, r.cfg.Instances)
+		}
 		return n == r.cfg.Instances, err
 	})
 	if err != nil {

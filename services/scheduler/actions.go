@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-const ioTimeout = 2 * time.Second
 
 func lastRevision(rev uint64) jetstream.KVDeleteOpt { return jetstream.LastRevision(rev) }
 
@@ -52,34 +51,29 @@ func (s *Scheduler) sendKill(ctx context.Context, epoch uint64, agentID, taskID,
 	s.logger.Info("kill", "app", appID, "task", taskID, "agent", agentID)
 }
 
-func (s *Scheduler) send(ctx context.Context, agentID string, cmd events.Command) {
+// send queues a command for the agent. Callers hold s.mu.
+func (s *Scheduler) send(_ context.Context, agentID string, cmd events.Command) {
 	cmd.V, cmd.ID, cmd.IssuedAt = events.Version, uuid.NewString(), s.now().UTC()
 	data, err := events.Encode(cmd)
 	if err != nil {
 		s.logger.Error("cannot encode command", "task", cmd.TaskID, "error", err)
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, ioTimeout)
-	defer cancel()
-	if _, err := s.bus.JS.Publish(pctx, events.AgentCommand(agentID), data, jetstream.WithMsgID(cmd.ID)); err != nil {
-		s.logger.Warn("cannot send command", "kind", cmd.Kind, "task", cmd.TaskID, "agent", agentID, "error", err)
-	}
+	s.outbox = append(s.outbox, write{subject: events.AgentCommand(agentID), data: data, msgID: cmd.ID})
 }
 
 // finish ends an instance: it is forgotten, its app's launch backoff grows
 // if it failed young, and a status_update_event tells the world.
 func (s *Scheduler) finish(ctx context.Context, inst *events.Instance, state events.TaskState, msg string, now time.Time) {
 	delete(s.instances, inst.TaskID)
-	dctx, cancel := context.WithTimeout(ctx, ioTimeout)
-	if err := s.bus.Instances.Delete(dctx, events.InstanceKey(inst.TaskID)); err != nil {
-		s.logger.Warn("cannot delete instance", "task", inst.TaskID, "error", err)
-	}
-	cancel()
+	s.queueDelete(s.bus.Instances, events.InstanceKey(inst.TaskID))
 	killedByUs := inst.State == events.TaskKilling
 	inst.State, inst.Message, inst.UpdatedAt = state, msg, now
 	s.logger.Info("task ended", "app", inst.AppID, "task", inst.TaskID, "state", state, "message", msg)
 	s.statusEvent(inst, msg)
-	if st, ok := s.apps[inst.AppID]; ok && !killedByUs && state != events.TaskKilled {
+	// Backoff is for tasks that fail, not for hosts that do: a task lost
+	// with its agent or Docker daemon, or killed, is replaced at once.
+	if st, ok := s.apps[inst.AppID]; ok && !killedByUs && state != events.TaskKilled && state != events.TaskLost {
 		s.backoff(st, inst, now)
 	}
 }
@@ -87,13 +81,17 @@ func (s *Scheduler) finish(ctx context.Context, inst *events.Instance, state eve
 // backoff applies Marathon's launch delay, after a first replacement at
 // once: a task that died young delays its app's next launch by the current
 // delay, which starts at backoffSeconds and grows by backoffFactor with each
-// young death, up to maxLaunchDelaySeconds. A task that ran BackoffResetAfter
-// or longer is replaced at once and the delay starts over.
+// young death, up to maxLaunchDelaySeconds; deaths within a delay already
+// running count once. A task that ran BackoffResetAfter or longer is
+// replaced at once and the delay starts over.
 func (s *Scheduler) backoff(st *appState, inst *events.Instance, now time.Time) {
 	app := st.rec.App
 	if !inst.StartedAt.IsZero() && now.Sub(inst.StartedAt) >= s.cfg.BackoffResetAfter {
 		st.delay, st.notBefore = 0, time.Time{}
 		return
+	}
+	if now.Before(st.notBefore) {
+		return // tasks dying together count once
 	}
 	st.notBefore = now.Add(st.delay)
 	if st.delay == 0 {
@@ -117,19 +115,16 @@ func seconds(f *float64, def float64) time.Duration {
 	return time.Duration(valueOr(f, def) * float64(time.Second))
 }
 
-func (s *Scheduler) putInstance(ctx context.Context, inst *events.Instance) {
+func (s *Scheduler) putInstance(_ context.Context, inst *events.Instance) {
 	data, err := events.Encode(*inst)
-	if err == nil {
-		pctx, cancel := context.WithTimeout(ctx, ioTimeout)
-		_, err = s.bus.Instances.Put(pctx, events.InstanceKey(inst.TaskID), data)
-		cancel()
-	}
 	if err != nil {
-		s.logger.Warn("cannot record instance", "task", inst.TaskID, "error", err)
+		s.logger.Error("cannot encode instance", "task", inst.TaskID, "error", err)
+		return
 	}
+	s.queuePut(s.bus.Instances, events.InstanceKey(inst.TaskID), data)
 }
 
-func (s *Scheduler) putAgent(ctx context.Context, a *agentState) {
+func (s *Scheduler) putAgent(_ context.Context, a *agentState) {
 	rec := events.AgentRecord{
 		V: events.Version, AgentID: a.hb.AgentID, Hostname: a.hb.Hostname, Address: a.hb.Address,
 		Attributes: a.hb.Attributes, Total: a.hb.Resources, Policy: a.hb.Policy, Docker: a.hb.Docker,
@@ -147,14 +142,11 @@ func (s *Scheduler) putAgent(ctx context.Context, a *agentState) {
 		}
 	}
 	data, err := events.Encode(rec)
-	if err == nil {
-		pctx, cancel := context.WithTimeout(ctx, ioTimeout)
-		_, err = s.bus.Agents.Put(pctx, a.hb.AgentID, data)
-		cancel()
-	}
 	if err != nil {
-		s.logger.Warn("cannot record agent", "agent", a.hb.AgentID, "error", err)
+		s.logger.Error("cannot encode agent", "agent", a.hb.AgentID, "error", err)
+		return
 	}
+	s.queuePut(s.bus.Agents, a.hb.AgentID, data)
 }
 
 func (s *Scheduler) statusEvent(inst *events.Instance, msg string) {

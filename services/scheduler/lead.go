@@ -107,6 +107,7 @@ func (s *Scheduler) consumeRequests(ctx context.Context) (func(), error) {
 			return
 		}
 		s.applyRequest(ctx, req)
+		s.flush(ctx)
 		_ = msg.Ack()
 	})
 	if err != nil {
@@ -202,6 +203,7 @@ func (s *Scheduler) consumeStatus(ctx context.Context) (func(), error) {
 		s.mu.Lock()
 		s.applyStatus(ctx, st)
 		s.mu.Unlock()
+		s.flush(ctx)
 		_ = msg.Ack()
 	})
 	if err != nil {

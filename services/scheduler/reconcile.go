@@ -9,6 +9,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/scheduler/placement"
+	"github.com/nats-io/nats.go"
 )
 
 // heartbeatSlack is how much later than an instance's last change a heartbeat
@@ -19,12 +20,14 @@ const heartbeatSlack = 2 * time.Second
 // against what its agent reports, kill what must not run, place what is
 // missing, and finish deployments that are done.
 func (s *Scheduler) reconcile(ctx context.Context, epoch uint64) {
+	defer s.flush(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ctx.Err() != nil {
 		return
 	}
 	now := s.now()
+	s.takeHeartbeats()
 	s.judgeAgents(ctx, now)
 	s.settleInstances(ctx, now)
 	s.killUnknown(ctx, epoch, now)
@@ -36,7 +39,10 @@ func (s *Scheduler) reconcile(ctx context.Context, epoch uint64) {
 // judgeAgents sets every agent's state and records it in the agents bucket
 // when it changes, and every few seconds while it lives.
 func (s *Scheduler) judgeAgents(ctx context.Context, now time.Time) {
-	warm := now.Sub(s.started) >= s.cfg.UnreachableAfter
+	if s.nc.Status() != nats.CONNECTED {
+		s.feedBroken = now
+	}
+	warm := s.warm(now)
 	for id, a := range s.agents {
 		state := events.AgentActive
 		switch {
@@ -55,11 +61,17 @@ func (s *Scheduler) judgeAgents(ctx context.Context, now time.Time) {
 	}
 }
 
+// warm: this scheduler has followed heartbeats, over a working connection,
+// for longer than UnreachableAfter, so an agent's silence is the agent's.
+func (s *Scheduler) warm(now time.Time) bool {
+	return now.Sub(s.started) >= s.cfg.UnreachableAfter && now.Sub(s.feedBroken) >= s.cfg.UnreachableAfter
+}
+
 // settleInstances compares each instance with its agent's report: tasks on
 // lost agents are lost; a state the status stream missed is taken from the
 // heartbeat; a task its agent no longer has is lost.
 func (s *Scheduler) settleInstances(ctx context.Context, now time.Time) {
-	warm := now.Sub(s.started) >= s.cfg.UnreachableAfter
+	warm := s.warm(now)
 	for _, inst := range s.instances {
 		a := s.agents[inst.AgentID]
 		switch {
@@ -316,11 +328,7 @@ func (s *Scheduler) recordQueue(ctx context.Context, waiting map[string]int, rej
 			continue
 		}
 		delete(s.queue, appID)
-		dctx, cancel := context.WithTimeout(ctx, ioTimeout)
-		if err := s.bus.Queue.Delete(dctx, events.AppKey(appID)); err != nil {
-			s.logger.Warn("cannot clear queue entry", "app", appID, "error", err)
-		}
-		cancel()
+		s.queueDelete(s.bus.Queue, events.AppKey(appID))
 	}
 	for appID, count := range waiting {
 		if count <= 0 {
@@ -346,14 +354,11 @@ func (s *Scheduler) recordQueue(ctx context.Context, waiting map[string]int, rej
 		}
 		s.queue[appID] = entry
 		data, err := events.Encode(entry)
-		if err == nil {
-			pctx, cancel := context.WithTimeout(ctx, ioTimeout)
-			_, err = s.bus.Queue.Put(pctx, events.AppKey(appID), data)
-			cancel()
-		}
 		if err != nil {
-			s.logger.Warn("cannot record queue entry", "app", appID, "error", err)
+			s.logger.Error("cannot encode queue entry", "app", appID, "error", err)
+			continue
 		}
+		s.queuePut(s.bus.Queue, events.AppKey(appID), data)
 	}
 }
 
@@ -372,8 +377,9 @@ func sameQueueEntry(a, b events.QueueEntry) bool {
 func toPlacementAgent(id string, a *agentState) placement.Agent {
 	pa := placement.Agent{
 		ID: id, Hostname: a.hb.Hostname, Attributes: a.hb.Attributes,
-		Total:  placement.Resources{Cpus: a.hb.Resources.Cpus, Mem: a.hb.Resources.Mem, Disk: a.hb.Resources.Disk},
-		Policy: placement.Policy{AllowPrivileged: a.hb.Policy.AllowPrivileged, HostPathPrefixes: a.hb.Policy.HostPathPrefixes},
+		Total: placement.Resources{Cpus: a.hb.Resources.Cpus, Mem: a.hb.Resources.Mem, Disk: a.hb.Resources.Disk},
+		Policy: placement.Policy{AllowPrivileged: a.hb.Policy.AllowPrivileged, HostPathPrefixes: a.hb.Policy.HostPathPrefixes,
+			ImagePatterns: a.hb.Policy.ImagePatterns},
 	}
 	for _, r := range a.hb.Resources.Ports {
 		pa.Ports = append(pa.Ports, placement.PortRange{Begin: r.Begin, End: r.End})

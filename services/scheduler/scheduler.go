@@ -24,6 +24,19 @@ type Scheduler struct {
 
 	trigger chan struct{}
 	started time.Time // when this scheduler began to follow heartbeats
+	// feedBroken is when the NATS connection was last seen down: agents'
+	// silence means nothing until heartbeats have flowed again for a while.
+	feedBroken time.Time
+
+	// flushMu orders flushes of the outbox; taken before mu, never inside it.
+	flushMu sync.Mutex
+	outbox  []write // what the leader decided, to publish (outbox.go)
+
+	// Heartbeats arrive under hbMu, apart from mu, so a long reconciliation
+	// never delays them; each pass takes them in (takeHeartbeats).
+	hbMu          sync.Mutex
+	hbPending     map[string]heartbeatSeen
+	dockerHealthy map[string]bool
 
 	mu          sync.Mutex
 	apps        map[string]*appState
@@ -50,6 +63,30 @@ type appState struct {
 	notBefore time.Time
 }
 
+type heartbeatSeen struct {
+	hb   events.Heartbeat
+	seen time.Time
+}
+
+// takeHeartbeats moves the heartbeats that arrived since the last pass into
+// the agents' state. Callers hold s.mu.
+func (s *Scheduler) takeHeartbeats() {
+	s.hbMu.Lock()
+	pending := s.hbPending
+	s.hbPending = make(map[string]heartbeatSeen, len(pending))
+	s.hbMu.Unlock()
+	for id, h := range pending {
+		a := s.agents[id]
+		if a == nil {
+			a = &agentState{}
+			s.agents[id] = a
+		}
+		if h.seen.After(a.seen) {
+			a.hb, a.seen = h.hb, h.seen
+		}
+	}
+}
+
 type deploymentState struct {
 	d   events.Deployment
 	rev uint64
@@ -71,19 +108,21 @@ func New(cfg Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) (*Sche
 		return nil, errors.New("scheduler: a bus and a NATS connection are required")
 	}
 	return &Scheduler{
-		cfg:         cfg,
-		bus:         bus,
-		nc:          nc,
-		logger:      logger.With("component", "scheduler", "scheduler", cfg.ID),
-		now:         time.Now,
-		trigger:     make(chan struct{}, 1),
-		abdicate:    make(chan struct{}, 1),
-		apps:        map[string]*appState{},
-		deployments: map[string]deploymentState{},
-		agents:      map[string]*agentState{},
-		instances:   map[string]*events.Instance{},
-		killSent:    map[string]time.Time{},
-		queue:       map[string]events.QueueEntry{},
+		cfg:           cfg,
+		bus:           bus,
+		nc:            nc,
+		logger:        logger.With("component", "scheduler", "scheduler", cfg.ID),
+		now:           time.Now,
+		trigger:       make(chan struct{}, 1),
+		abdicate:      make(chan struct{}, 1),
+		apps:          map[string]*appState{},
+		deployments:   map[string]deploymentState{},
+		agents:        map[string]*agentState{},
+		hbPending:     map[string]heartbeatSeen{},
+		dockerHealthy: map[string]bool{},
+		instances:     map[string]*events.Instance{},
+		killSent:      map[string]time.Time{},
+		queue:         map[string]events.QueueEntry{},
 	}, nil
 }
 
@@ -223,19 +262,15 @@ func (s *Scheduler) followHeartbeats(ctx context.Context) error {
 		if md, err := msg.Metadata(); err == nil && md.Timestamp.Before(seen) {
 			seen = md.Timestamp
 		}
-		s.mu.Lock()
-		a := s.agents[id]
-		if a == nil {
-			a = &agentState{}
-			s.agents[id] = a
+		s.hbMu.Lock()
+		if prev, ok := s.hbPending[id]; !ok || seen.After(prev.seen) {
+			s.hbPending[id] = heartbeatSeen{hb: hb, seen: seen}
 		}
-		if seen.After(a.seen) {
-			if a.hb.Docker.Healthy != hb.Docker.Healthy {
-				s.poke()
-			}
-			a.hb, a.seen = hb, seen
+		if was, ok := s.dockerHealthy[id]; ok && was != hb.Docker.Healthy {
+			s.poke() // a Docker daemon died or came back: act now
 		}
-		s.mu.Unlock()
+		s.dockerHealthy[id] = hb.Docker.Healthy
+		s.hbMu.Unlock()
 	})
 	if err != nil {
 		return fmt.Errorf("scheduler: consume heartbeats: %w", err)

@@ -126,16 +126,9 @@ func placementRequest(app marathon.App, count int) placement.Request {
 			req.Ports = append(req.Ports, p)
 		}
 	}
-	if app.Container != nil {
-		if app.Container.Docker != nil {
-			req.Privileged = app.Container.Docker.Privileged
-		}
-		for _, v := range app.Container.Volumes {
-			if v.HostPath != "" {
-				req.HostPaths = append(req.HostPaths, v.HostPath)
-			}
-		}
-	}
+	// What the agents' policies judge, read as the agents read it.
+	ha := marathon.HostAccessOf(app)
+	req.Privileged, req.HostPaths, req.Image = ha.Privileged, ha.HostPaths, ha.Image
 	return req
 }
 

@@ -3,7 +3,8 @@ package placement
 import (
 	"container/heap"
 	"sort"
-	"strings"
+
+	"github.com/drover/drover/pkg/marathon"
 )
 
 // agentState is an agent with what is already used on it.
@@ -218,18 +219,11 @@ func allowed(req Request, p Policy) bool {
 	if req.Privileged && !p.AllowPrivileged {
 		return false
 	}
-	if len(p.HostPathPrefixes) == 0 {
-		return true
+	if req.Image != "" && !marathon.ImageAllowed(req.Image, p.ImagePatterns) {
+		return false
 	}
 	for _, hp := range req.HostPaths {
-		ok := false
-		for _, prefix := range p.HostPathPrefixes {
-			if hp == prefix || strings.HasPrefix(hp, strings.TrimSuffix(prefix, "/")+"/") {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if !marathon.UnderPrefix(hp, p.HostPathPrefixes) {
 			return false
 		}
 	}

@@ -98,6 +98,16 @@ func TestPlace(t *testing.T) {
 		req:  Request{AppID: "/web", Count: 1, Resources: small, HostPaths: []string{"/var/nfsshare/htdocs"}},
 		want: map[string]int{"a": 1},
 	}, {
+		name: "an image must match one of the agent's patterns",
+		agents: []Agent{
+			{ID: "a", Hostname: "a", Total: Resources{Cpus: 4, Mem: 1024}, Policy: Policy{ImagePatterns: []string{"registry.example.com/*"}}},
+			{ID: "b", Hostname: "b", Total: Resources{Cpus: 4, Mem: 1024}, Policy: Policy{ImagePatterns: []string{"docker.io/library/*"}}},
+		},
+		req:      Request{AppID: "/web", Count: 2, Resources: small, Image: "httpd", Constraints: []marathon.Constraint{{"hostname", "UNIQUE"}}},
+		want:     map[string]int{"b": 1},
+		unplaced: 1,
+		reasons:  map[Reason]int{ReasonPolicy: 1, ReasonConstraint: 1},
+	}, {
 		name: "unavailable agents are rejected with their reason",
 		agents: []Agent{
 			func() Agent { a := agent("a", 4, 1024); a.Unavailable = ReasonDockerDown; return a }(),

@@ -20,6 +20,7 @@ type PortRange struct{ Begin, End int }
 type Policy struct {
 	AllowPrivileged  bool
 	HostPathPrefixes []string // empty: any host path
+	ImagePatterns    []string // empty: any image (see marathon.ImageAllowed)
 }
 
 // Agent is one agent as placement sees it.
@@ -58,6 +59,7 @@ type Request struct {
 	Constraints   []marathon.Constraint
 	Privileged    bool
 	HostPaths     []string
+	Image         string
 	// PortSeed varies where in an agent's ranges dynamic ports are sought,
 	// so a launch retried after a port clash (a port taken by something
 	// Drover does not know) tries other ports. Same seed, same plan.
