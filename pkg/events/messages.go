@@ -58,6 +58,10 @@ type Resources struct {
 type AgentPolicy struct {
 	AllowPrivileged  bool     `json:"allowPrivileged"`
 	HostPathPrefixes []string `json:"hostPathPrefixes,omitempty"` // empty: any host path
+	// ImagePatterns are the images the agent runs, as path.Match globs over
+	// the image reference ("registry.example.com/*", "httpd:*"); empty: any
+	// image. See MatchImage.
+	ImagePatterns []string `json:"imagePatterns,omitempty"`
 }
 
 // DockerHealth is an agent's view of its Docker daemon.

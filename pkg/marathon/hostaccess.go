@@ -1,0 +1,123 @@
+package marathon
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// HostAccess is what an app asks of the host it runs on that an agent's
+// policy may refuse. The agent (at launch) and the scheduler (placement)
+// both read it from here, so they never disagree.
+type HostAccess struct {
+	// Image is the Docker image, "" without one.
+	Image string
+	// Privileged is set by "privileged": true, or by docker parameters that
+	// amount to it (PrivilegedBy says which).
+	Privileged   bool
+	PrivilegedBy string
+	// HostPaths are the host paths mounted, cleaned: the volumes' hostPath
+	// and the absolute sources of "volume" parameters.
+	HostPaths []string
+}
+
+// defaultCaps are the capabilities Docker grants every container: adding
+// one of them changes nothing.
+var defaultCaps = map[string]bool{
+	"CHOWN": true, "DAC_OVERRIDE": true, "FSETID": true, "FOWNER": true, "MKNOD": true, "NET_RAW": true,
+	"SETGID": true, "SETUID": true, "SETFCAP": true, "SETPCAP": true, "NET_BIND_SERVICE": true,
+	"SYS_CHROOT": true, "KILL": true, "AUDIT_WRITE": true,
+}
+
+// HostAccessOf reads what app asks of its host. Malformed parameters are
+// ignored here: validation refuses them.
+func HostAccessOf(app App) HostAccess {
+	ha := HostAccess{Image: ImageOf(app)}
+	c := app.Container
+	if c == nil {
+		return ha
+	}
+	for _, v := range c.Volumes {
+		if v.HostPath != "" {
+			ha.HostPaths = append(ha.HostPaths, path.Clean(v.HostPath))
+		}
+	}
+	if c.Docker == nil {
+		return ha
+	}
+	if c.Docker.Privileged {
+		ha.Privileged, ha.PrivilegedBy = true, `"privileged": true`
+	}
+	opts, _ := ParseDockerParameters(c.Docker.Parameters)
+	for _, v := range opts.Volumes {
+		if path.IsAbs(v.Source) {
+			ha.HostPaths = append(ha.HostPaths, path.Clean(v.Source))
+		}
+	}
+	if ha.Privileged {
+		return ha
+	}
+	if by := privilegedParameter(opts); by != "" {
+		ha.Privileged, ha.PrivilegedBy = true, by
+	}
+	return ha
+}
+
+// privilegedParameter names the first parameter that gives a container
+// more than Docker's default confinement: a capability beyond the default
+// set, a host device, or a security option that turns confinement off.
+func privilegedParameter(o DockerOptions) string {
+	for _, c := range o.CapAdd {
+		name := strings.TrimPrefix(strings.ToUpper(c), "CAP_")
+		if !defaultCaps[name] {
+			return "parameter cap-add=" + c
+		}
+	}
+	if len(o.Devices) > 0 {
+		return "parameter device=" + o.Devices[0].PathOnHost
+	}
+	for _, s := range o.SecurityOpt {
+		l := strings.ToLower(s)
+		if strings.Contains(l, "unconfined") || strings.Contains(l, "disable") ||
+			strings.HasPrefix(l, "no-new-privileges=false") || strings.HasPrefix(l, "no-new-privileges:false") {
+			return "parameter security-opt=" + s
+		}
+	}
+	return ""
+}
+
+// UnderPrefix reports whether the host path p is one of the prefixes or
+// inside one of them, compared cleaned ("/srv/../etc" is "/etc"). No
+// prefixes allows every path.
+func UnderPrefix(p string, prefixes []string) bool {
+	if len(prefixes) == 0 {
+		return true
+	}
+	p = path.Clean(p)
+	for _, pre := range prefixes {
+		pre = path.Clean(pre)
+		if p == pre || pre == "/" || strings.HasPrefix(p, pre+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// PolicyViolation says why a host with the given policy must not run an
+// app with this access, or "" when it may: privileged wanted but not
+// allowed, a host path outside the allowed prefixes, an image matching no
+// allowed pattern.
+func (ha HostAccess) PolicyViolation(allowPrivileged bool, hostPathPrefixes, imagePatterns []string) string {
+	if ha.Privileged && !allowPrivileged {
+		return "privileged containers are not allowed (" + ha.PrivilegedBy + ")"
+	}
+	for _, hp := range ha.HostPaths {
+		if !UnderPrefix(hp, hostPathPrefixes) {
+			return fmt.Sprintf("host path %q is outside %s", hp, strings.Join(hostPathPrefixes, ", "))
+		}
+	}
+	if ha.Image != "" && !ImageAllowed(ha.Image, imagePatterns) {
+		return fmt.Sprintf("image %q matches none of %s", ha.Image, strings.Join(imagePatterns, ", "))
+	}
+	return ""
+}

@@ -1,0 +1,53 @@
+package marathon
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestHostAccessOf(t *testing.T) {
+	app := func(privileged bool, params ...Parameter) App {
+		return App{ID: "/web", Container: &Container{Type: "DOCKER",
+			Docker:  &Docker{Image: " registry.example.com/web:1 ", Privileged: privileged, Parameters: params},
+			Volumes: []Volume{{HostPath: "/srv/../etc", ContainerPath: "/x", Mode: "RO"}, {ContainerPath: "/data", Mode: "RW"}}}}
+	}
+	tests := []struct {
+		name string
+		app  App
+		want HostAccess
+	}{
+		{"no container", App{ID: "/cmd"}, HostAccess{}},
+		{"privileged field", app(true), HostAccess{Image: "registry.example.com/web:1", Privileged: true, PrivilegedBy: `"privileged": true`, HostPaths: []string{"/etc"}}},
+		{"volume parameter", app(false, Parameter{Key: "volume", Value: "/var/run/docker.sock:/s"}, Parameter{Key: "volume", Value: "named:/n"}),
+			HostAccess{Image: "registry.example.com/web:1", HostPaths: []string{"/etc", "/var/run/docker.sock"}}},
+		{"capability", app(false, Parameter{Key: "cap-add", Value: "cap_sys_admin"}),
+			HostAccess{Image: "registry.example.com/web:1", Privileged: true, PrivilegedBy: "parameter cap-add=cap_sys_admin", HostPaths: []string{"/etc"}}},
+		{"default capability", app(false, Parameter{Key: "cap-add", Value: "CHOWN"}), HostAccess{Image: "registry.example.com/web:1", HostPaths: []string{"/etc"}}},
+		{"apparmor off", app(false, Parameter{Key: "security-opt", Value: "apparmor=unconfined"}),
+			HostAccess{Image: "registry.example.com/web:1", Privileged: true, PrivilegedBy: "parameter security-opt=apparmor=unconfined", HostPaths: []string{"/etc"}}},
+		{"no-new-privileges kept", app(false, Parameter{Key: "security-opt", Value: "no-new-privileges"}), HostAccess{Image: "registry.example.com/web:1", HostPaths: []string{"/etc"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := HostAccessOf(tt.app); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("HostAccessOf = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPolicyViolation(t *testing.T) {
+	ha := HostAccess{Image: "httpd", Privileged: true, PrivilegedBy: "x", HostPaths: []string{"/var/nfsshare/htdocs"}}
+	if why := ha.PolicyViolation(true, []string{"/var/nfsshare"}, []string{"httpd:*"}); why != "" {
+		t.Errorf("allowed access refused: %s", why)
+	}
+	for _, tc := range []struct {
+		priv     bool
+		prefixes []string
+		images   []string
+	}{{false, nil, nil}, {true, []string{"/srv"}, nil}, {true, nil, []string{"nginx*"}}} {
+		if why := ha.PolicyViolation(tc.priv, tc.prefixes, tc.images); why == "" {
+			t.Errorf("PolicyViolation(%v, %v, %v) allowed it", tc.priv, tc.prefixes, tc.images)
+		}
+	}
+}
