@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-
 func lastRevision(rev uint64) jetstream.KVDeleteOpt { return jetstream.LastRevision(rev) }
 
 // launch records a new instance and sends its launch command. Callers hold s.mu.
@@ -124,22 +123,11 @@ func (s *Scheduler) putInstance(_ context.Context, inst *events.Instance) {
 	s.queuePut(s.bus.Instances, events.InstanceKey(inst.TaskID), data)
 }
 
-func (s *Scheduler) putAgent(_ context.Context, a *agentState) {
+func (s *Scheduler) putAgent(_ context.Context, a *agentState, used events.Resources) {
 	rec := events.AgentRecord{
 		V: events.Version, AgentID: a.hb.AgentID, Hostname: a.hb.Hostname, Address: a.hb.Address,
-		Attributes: a.hb.Attributes, Total: a.hb.Resources, Policy: a.hb.Policy, Docker: a.hb.Docker,
+		Attributes: a.hb.Attributes, Total: a.hb.Resources, Used: used, Policy: a.hb.Policy, Docker: a.hb.Docker,
 		State: a.state, LastSeen: a.seen.UTC(),
-	}
-	for _, inst := range s.instances {
-		if inst.AgentID != a.hb.AgentID {
-			continue
-		}
-		if st, ok := s.apps[inst.AppID]; ok {
-			r := appResources(st.rec.App)
-			rec.Used.Cpus += r.Cpus
-			rec.Used.Mem += r.Mem
-			rec.Used.Disk += r.Disk
-		}
 	}
 	data, err := events.Encode(rec)
 	if err != nil {

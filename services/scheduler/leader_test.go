@@ -120,20 +120,34 @@ func TestLeaderReleasesOnShutdown(t *testing.T) {
 		return nil
 	})
 	b := startScheduler(t, js, "b")
+	bus := js.Bus(t)
+	w, err := bus.Leader.Watch(t.Context(), events.LeaderKey, jetstream.UpdatesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Stop() }()
 	stopped := time.Now()
 	a.cancel()
 	<-a.done
+	// The lock was released (deleted), not left to expire.
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
+		select {
+		case e := <-w.Updates():
+			if e != nil && e.Operation() == jetstream.KeyValueDelete {
+				return nil
+			}
+			return errors.New("an update that is not a release")
+		default:
+			return errors.New("no release yet")
+		}
+	})
 	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
 		if b.Epoch() == 0 {
 			return errors.New("b does not lead yet")
 		}
 		return nil
 	})
-	took := time.Since(stopped)
-	t.Logf("new leader after a clean shutdown: %s", took)
-	if took > b.cfg.LeaderTTL {
-		t.Errorf("takeover after a released lock took %s, want under the TTL %s", took, b.cfg.LeaderTTL)
-	}
+	t.Logf("new leader after a clean shutdown: %s (a crashed leader's lock lives %s)", time.Since(stopped), b.cfg.LeaderTTL)
 }
 
 func readLeader(t *testing.T, js *testutil.JetStream) events.LeaderRecord {

@@ -43,6 +43,7 @@ func (s *Scheduler) judgeAgents(ctx context.Context, now time.Time) {
 		s.feedBroken = now
 	}
 	warm := s.warm(now)
+	var used map[string]events.Resources // computed once, if any agent is recorded
 	for id, a := range s.agents {
 		state := events.AgentActive
 		switch {
@@ -56,9 +57,27 @@ func (s *Scheduler) judgeAgents(ctx context.Context, now time.Time) {
 		}
 		if state != a.state || now.Sub(a.recorded) >= 5*time.Second {
 			a.state, a.recorded = state, now
-			s.putAgent(ctx, a)
+			if used == nil {
+				used = s.usedByAgent()
+			}
+			s.putAgent(ctx, a, used[id])
 		}
 	}
+}
+
+// usedByAgent sums the resources of the instances on each agent.
+func (s *Scheduler) usedByAgent() map[string]events.Resources {
+	used := map[string]events.Resources{}
+	for _, inst := range s.instances {
+		st, ok := s.apps[inst.AppID]
+		if !ok {
+			continue
+		}
+		r, u := appResources(st.rec.App), used[inst.AgentID]
+		u.Cpus, u.Mem, u.Disk = u.Cpus+r.Cpus, u.Mem+r.Mem, u.Disk+r.Disk
+		used[inst.AgentID] = u
+	}
+	return used
 }
 
 // warm: this scheduler has followed heartbeats, over a working connection,
@@ -397,6 +416,11 @@ func toPlacementAgent(id string, a *agentState) placement.Agent {
 // one a later deployment of the same apps superseded, and fails every one that
 // made no end within the deployment timeout.
 func (s *Scheduler) finishDeployments(ctx context.Context, now time.Time) {
+	if len(s.deployments) == 0 {
+		return
+	}
+	s.indexByApp()
+	defer func() { s.byApp = nil }()
 	for key, ds := range s.deployments {
 		var outcome, reason string
 		switch {
@@ -480,6 +504,14 @@ func (s *Scheduler) converged(d events.Deployment) bool {
 	return true
 }
 
+// indexByApp groups the instances by app for one pass (s.byApp).
+func (s *Scheduler) indexByApp() {
+	s.byApp = make(map[string][]*events.Instance, len(s.apps))
+	for _, inst := range s.instances {
+		s.byApp[inst.AppID] = append(s.byApp[inst.AppID], inst)
+	}
+}
+
 // appConverged: the app runs exactly its instances at its version, each
 // serving (healthy and ready where it has checks), and nothing else; or, when
 // stopped, it is gone and runs nothing.
@@ -489,10 +521,15 @@ func (s *Scheduler) appConverged(appID string, stopped bool) bool {
 		return false // not yet written, or not yet deleted, as this watcher sees it
 	}
 	serving, other := 0, 0
-	for _, inst := range s.instances {
-		if inst.AppID != appID {
-			continue
+	insts := s.byApp[appID]
+	if s.byApp == nil {
+		for _, inst := range s.instances {
+			if inst.AppID == appID {
+				insts = append(insts, inst)
+			}
 		}
+	}
+	for _, inst := range insts {
 		if exists && inst.Version == appVersion(st.rec.App) && serves(st.rec.App, inst, true) {
 			serving++
 		} else {

@@ -50,7 +50,8 @@ type Scheduler struct {
 	// down on request, so another one takes over.
 	abdicatedUntil time.Time
 	abdicate       chan struct{}
-	passes         uint64 // placement requests made, the seed of their ports
+	passes         uint64                        // placement requests made, the seed of their ports
+	byApp          map[string][]*events.Instance // instances by app, within one pass
 }
 
 type appState struct {
