@@ -29,6 +29,7 @@ type agentFlags struct {
 	DockerHost        string        `help:"Docker daemon address, e.g. unix:///var/run/docker.sock (default: DOCKER_HOST or the local daemon)."`
 	AllowPrivileged   bool          `default:"true" negatable:"" help:"Allow privileged containers on this host."`
 	HostPathPrefixes  []string      `help:"Host paths containers may mount, as prefixes (default: any)."`
+	AllowedImages     []string      `help:"Images containers may run, as globs where * matches anything, / included: registry.example.com/*,docker.io/library/* (default: any). A pattern matches the image as written, with its implied tag (httpd:latest) or normalised (docker.io/library/httpd:latest)."`
 	HeartbeatInterval time.Duration `default:"1s" help:"How often the agent reports to the scheduler."`
 	Runtime           string        `default:"docker" enum:"docker,sim" help:"Where tasks run: docker, or sim (simulated in memory: everything real but Docker, for scale tests)."`
 	Count             int           `default:"1" help:"With --runtime sim: how many simulated agents this process runs, named <hostname>-0001..."`
@@ -52,7 +53,7 @@ func (f agentFlags) config() (agent.Config, docker.Config, error) {
 		return cfg, docker.Config{}, fmt.Errorf("--resources: %w", err)
 	}
 	cfg.Resources = withDetected(res)
-	cfg.Policy = events.AgentPolicy{AllowPrivileged: f.AllowPrivileged, HostPathPrefixes: f.HostPathPrefixes}
+	cfg.Policy = events.AgentPolicy{AllowPrivileged: f.AllowPrivileged, HostPathPrefixes: f.HostPathPrefixes, ImagePatterns: f.AllowedImages}
 	cfg.HeartbeatInterval = f.HeartbeatInterval
 	if err := cfg.Validate(); err != nil {
 		return cfg, docker.Config{}, err
@@ -162,7 +163,8 @@ func (c *agentCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	defer nc.Close()
-	bus, err := c.setup(ctx, nc, logger)
+	// An agent reads one bucket: the leader's, for its epoch.
+	bus, err := c.setup(ctx, nc, logger, events.BucketLeader)
 	if err != nil {
 		return err
 	}

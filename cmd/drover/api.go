@@ -10,15 +10,39 @@ import (
 )
 
 type apiFlags struct {
-	HTTPAddr string `default:":8080" help:"Address the Marathon /v2 API listens on."`
+	HTTPAddr string `help:"Address the Marathon /v2 API listens on (default: :8080 for drover api, 127.0.0.1:8080 for drover standalone)."`
+	AuthFile string `type:"existingfile" help:"Credentials file of the API's users and tokens and their roles (viewer, operator); see docs/SECURITY.md. Required when the API listens beyond loopback."`
+	TLSCert  string `name:"tls-cert" type:"existingfile" help:"Certificate (PEM) to serve the API over HTTPS; re-read when the file changes."`
+	TLSKey   string `name:"tls-key" type:"existingfile" help:"Private key (PEM) of --tls-cert."`
 }
 
-func (f apiFlags) config() api.Config {
+func (f apiFlags) config(defaultAddr string) api.Config {
 	cfg := api.DefaultConfig()
-	cfg.HTTPAddr = f.HTTPAddr
+	cfg.HTTPAddr = defaultAddr
+	if f.HTTPAddr != "" {
+		cfg.HTTPAddr = f.HTTPAddr
+	}
 	cfg.Version = version.Version
 	cfg.BuildRef = version.Commit()
+	cfg.AuthFile, cfg.TLSCertFile, cfg.TLSKeyFile = f.AuthFile, f.TLSCert, f.TLSKey
 	return cfg
+}
+
+// check refuses an API beyond loopback without authentication (unless
+// --insecure-no-auth), and warns of credentials sent in clear.
+func (f apiFlags) check(cfg api.Config, insecure bool, logger *slog.Logger) error {
+	if err := checkExposure(logger, "the API", cfg.HTTPAddr, cfg.AuthFile != "", insecure,
+		"give --auth-file (users made with drover hash-password and drover new-token)"); err != nil {
+		return err
+	}
+	if cfg.AuthFile != "" && cfg.TLSCertFile == "" && !loopback(cfg.HTTPAddr) {
+		logger.Warn("the API authenticates over plain HTTP: passwords and tokens cross the network in clear; " +
+			"give --tls-cert and --tls-key, or serve it behind a TLS proxy")
+	}
+	if cfg.AuthFile == "" {
+		logger.Info("the API runs without authentication", "address", cfg.HTTPAddr)
+	}
+	return nil
 }
 
 func runAPI(ctx context.Context, cfg api.Config, bus *events.Bus, logger *slog.Logger) error {
@@ -33,11 +57,15 @@ type apiCmd struct {
 	natsFlags
 	busFlags
 	apiFlags
+	insecureFlags
 }
 
 func (c *apiCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	cfg := c.apiFlags.config()
+	cfg := c.apiFlags.config(":8080")
 	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := c.apiFlags.check(cfg, c.InsecureNoAuth, logger); err != nil {
 		return err
 	}
 	nc, err := c.connect("drover-api", logger)

@@ -52,6 +52,7 @@ func (f natsFlags) connect(name string, logger *slog.Logger) (*nats.Conn, error)
 
 // busFlags say how the streams and buckets are set up.
 type busFlags struct {
+	Setup     bool          `default:"true" negatable:"" help:"Create or update the streams and buckets at start. --no-setup binds to those another role set up, for a role whose NATS permissions forbid changing them (the api and the agents of drover nats gen-config; the scheduler sets them up)."`
 	Replicas  int           `default:"1" help:"Replicas of every stream and bucket: 1 on one node, 3 in a cluster."`
 	LeaderTTL time.Duration `default:"2s" help:"How long the scheduler lock lives unrenewed: the longest a dead leader goes unnoticed. In a 3-node NATS cluster, stream leader elections take 4-9 s; a shorter TTL makes schedulers change leader while NATS recovers."`
 }
@@ -62,8 +63,10 @@ func (f busFlags) config() events.Config {
 	return cfg
 }
 
-// setup sets up the streams and buckets, retrying while NATS is not there yet.
-func (f busFlags) setup(ctx context.Context, nc *nats.Conn, logger *slog.Logger) (*events.Bus, error) {
+// setup sets up the streams and buckets, retrying while NATS is not there
+// yet; with --no-setup it binds to them (to the named buckets, or all),
+// retrying until they exist.
+func (f busFlags) setup(ctx context.Context, nc *nats.Conn, logger *slog.Logger, buckets ...string) (*events.Bus, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -73,7 +76,12 @@ func (f busFlags) setup(ctx context.Context, nc *nats.Conn, logger *slog.Logger)
 	}
 	for {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		bus, err := events.Setup(sctx, js, f.config())
+		var bus *events.Bus
+		if f.Setup {
+			bus, err = events.Setup(sctx, js, f.config())
+		} else {
+			bus, err = events.Open(sctx, js, buckets...)
+		}
 		cancel()
 		if err == nil {
 			return bus, nil
@@ -81,7 +89,11 @@ func (f busFlags) setup(ctx context.Context, nc *nats.Conn, logger *slog.Logger)
 		if ctx.Err() != nil {
 			return nil, errors.Join(ctx.Err(), err)
 		}
-		logger.Warn("setting up streams and buckets failed, retrying", "error", err)
+		if f.Setup {
+			logger.Warn("setting up streams and buckets failed, retrying", "error", err)
+		} else {
+			logger.Warn("streams and buckets not there yet (the scheduler sets them up), retrying", "error", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()

@@ -2,14 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/drover/drover/internal/natsauth"
 	"github.com/drover/drover/internal/natsutil"
+	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/scheduler"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 type standaloneCmd struct {
@@ -17,9 +24,17 @@ type standaloneCmd struct {
 	agentFlags
 	schedulerFlags
 	busFlags
+	insecureFlags
 	DataDir    string `default:"./drover-data" type:"path" help:"Where Drover keeps its state (the JetStream store)."`
-	NATSAddr   string `name:"nats-addr" default:"127.0.0.1:4222" help:"Address the embedded NATS listens on, so more agents can join; empty: in-process only."`
-	SyncAlways bool   `help:"fsync every NATS write before acknowledging it: desired state survives a power cut, writes are slower. Without it NATS fsyncs every 2 minutes."`
+	NATSAddr   string `name:"nats-addr" default:"127.0.0.1:4222" help:"Address the embedded NATS listens on, so more agents can join; empty: in-process only. Beyond loopback it needs --nats-config."`
+	NATSConfig string `name:"nats-config" type:"existingfile" help:"nats-server configuration for the embedded NATS (drover nats gen-config --agents ...): TLS and a user for each agent that joins. Standalone's own api, scheduler and agent connect in process as users with their roles' permissions."`
+	SyncAlways bool   `help:"fsync every NATS write before acknowledging it: desired state survives a power cut, writes are slower (docs/SECURITY.md, Durability). Without it NATS fsyncs every 2 minutes."`
+}
+
+// role is one of standalone's in-process connections.
+type role struct {
+	name, role, agentID string
+	user, password      string
 }
 
 func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
@@ -32,40 +47,74 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err := scfg.Validate(); err != nil {
 		return err
 	}
-	apicfg := c.apiFlags.config()
+	apicfg := c.apiFlags.config("127.0.0.1:8080")
 	if err := apicfg.Validate(); err != nil {
+		return err
+	}
+	if err := c.apiFlags.check(apicfg, c.InsecureNoAuth, logger); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	ns, err := natsutil.StartServer(natsutil.ServerConfig{
+	roles := []*role{{name: "api", role: natsauth.RoleAPI}, {name: "scheduler", role: natsauth.RoleScheduler},
+		{name: "agent", role: natsauth.RoleAgent, agentID: dcfg.AgentID}}
+	ncfg := natsutil.ServerConfig{
 		Name: "drover-standalone", Listen: c.NATSAddr, DataDir: filepath.Join(c.DataDir, "jetstream"), SyncAlways: c.SyncAlways,
-	}, logger)
+		ConfigFile: c.NATSConfig,
+	}
+	if c.NATSConfig != "" {
+		// Standalone's own services get users of their roles, with
+		// passwords made for this run.
+		for _, r := range roles {
+			r.user, r.password = "standalone-"+r.name, randomPassword()
+			perms, err := natsauth.UserPermissions(r.user, r.role, r.agentID)
+			if err != nil {
+				return err
+			}
+			ncfg.Users = append(ncfg.Users, &server.User{Username: r.user, Password: r.password, Permissions: perms})
+		}
+	}
+	opts, err := natsutil.Options(ncfg)
+	if err != nil {
+		return err
+	}
+	if err := checkExposure(logger, "NATS", c.NATSAddr, natsutil.Secured(opts), c.InsecureNoAuth,
+		"give --nats-config (made by drover nats gen-config --agents ...)"); err != nil {
+		return err
+	}
+	ns, err := natsutil.StartServer(ncfg, logger)
 	if err != nil {
 		return err
 	}
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	logger.Info("drover standalone", "http", c.HTTPAddr, "nats", c.NATSAddr, "data", c.DataDir, "hostname", acfg.Hostname)
+	logger.Info("drover standalone", "http", apicfg.HTTPAddr, "nats", c.NATSAddr, "data", c.DataDir, "hostname", acfg.Hostname,
+		"api_auth", apicfg.AuthFile != "", "nats_auth", c.NATSConfig != "", "sync_always", c.SyncAlways)
 
 	conns := map[string]*nats.Conn{}
-	for _, role := range []string{"api", "scheduler", "agent"} {
-		nc, err := natsutil.ConnectInProcess(ns, "drover-"+role, logger)
+	for _, r := range roles {
+		var extra []nats.Option
+		if r.user != "" {
+			extra = append(extra, nats.UserInfo(r.user, r.password), nats.CustomInboxPrefix(natsauth.InboxPrefix(r.user)))
+		}
+		nc, err := natsutil.ConnectInProcess(ns, "drover-"+r.name, logger, extra...)
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
-		conns[role] = nc
+		conns[r.name] = nc
 	}
-	bus, err := c.setup(ctx, conns["api"], logger)
-	if err != nil {
-		return err
-	}
+	// The scheduler sets the streams and buckets up; the api and the agent
+	// bind to them, as their permissions allow.
 	sbus, err := c.setup(ctx, conns["scheduler"], logger)
 	if err != nil {
 		return err
 	}
-	abus, err := c.setup(ctx, conns["agent"], logger)
+	bus, err := open(ctx, conns["api"])
+	if err != nil {
+		return err
+	}
+	abus, err := open(ctx, conns["agent"], events.BucketLeader)
 	if err != nil {
 		return err
 	}
@@ -80,4 +129,21 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		},
 		func(ctx context.Context) error { return runAgent(ctx, acfg, dcfg, abus, conns["agent"], logger) },
 	)
+}
+
+// open binds a connection to the buckets set up already.
+func open(ctx context.Context, nc *nats.Conn, buckets ...string) (*events.Bus, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return events.Open(octx, js, buckets...)
+}
+
+func randomPassword() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }

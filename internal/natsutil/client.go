@@ -21,6 +21,24 @@ type ClientConfig struct {
 	TLSCA    string // CA to verify the server with
 	TLSCert  string // client certificate for mutual TLS
 	TLSKey   string
+	// InboxPrefix is the prefix of the connection's reply subjects; ""
+	// is _INBOX.<User> for a user whose name is one subject token (the
+	// inbox `drover nats gen-config` lets each user subscribe to), else
+	// NATS' default _INBOX.
+	InboxPrefix string
+}
+
+// inboxPrefix is the prefix Connect uses.
+func (c ClientConfig) inboxPrefix() string {
+	if c.InboxPrefix != "" || c.User == "" {
+		return c.InboxPrefix
+	}
+	for _, r := range c.User {
+		if r <= ' ' || r == '.' || r == '*' || r == '>' || r > '~' {
+			return ""
+		}
+	}
+	return "_INBOX." + c.User
 }
 
 // Validate checks the configuration.
@@ -40,6 +58,9 @@ func Connect(cfg ClientConfig, logger *slog.Logger) (*nats.Conn, error) {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
 	opts := append(baseOptions(cfg.Name, logger), nats.RetryOnFailedConnect(true))
+	if p := cfg.inboxPrefix(); p != "" {
+		opts = append(opts, nats.CustomInboxPrefix(p))
+	}
 	if cfg.Creds != "" {
 		opts = append(opts, nats.UserCredentials(cfg.Creds))
 	}
@@ -62,9 +83,10 @@ func Connect(cfg ClientConfig, logger *slog.Logger) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// ConnectInProcess connects to an embedded server without a socket.
-func ConnectInProcess(ns *server.Server, name string, logger *slog.Logger) (*nats.Conn, error) {
-	nc, err := nats.Connect("", append(baseOptions(name, logger), nats.InProcessServer(ns))...)
+// ConnectInProcess connects to an embedded server without a socket, with
+// any further options (a user and its inbox prefix).
+func ConnectInProcess(ns *server.Server, name string, logger *slog.Logger, extra ...nats.Option) (*nats.Conn, error) {
+	nc, err := nats.Connect("", append(append(baseOptions(name, logger), nats.InProcessServer(ns)), extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("nats: connect in-process: %w", err)
 	}

@@ -24,6 +24,14 @@ type ServerConfig struct {
 	Routes        []string
 	// Monitor is an optional host:port for the NATS monitoring endpoint.
 	Monitor string
+	// ConfigFile is a nats-server configuration file (as `drover nats
+	// gen-config` writes) read first: its tls, authorization and cluster
+	// TLS settings apply; the fields above replace its name, listen
+	// address, store and cluster addresses.
+	ConfigFile string
+	// Users are added to the file's users, e.g. the in-process connections
+	// of drover standalone.
+	Users []*server.User
 }
 
 // Validate checks the configuration.
@@ -66,17 +74,43 @@ func splitHostPort(addr string) (string, int, error) {
 
 // StartServer starts a JetStream node and waits until it takes connections.
 func StartServer(cfg ServerConfig, logger *slog.Logger) (*server.Server, error) {
+	opts, err := Options(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("nats: new server: %w", err)
+	}
+	ns.SetLoggerV2(&slogAdapter{logger.With("component", "nats-server")}, false, false, false)
+	go ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("nats: server not ready within 30s")
+	}
+	return ns, nil
+}
+
+// Options are the server options of a configuration: StartServer's, and a
+// running server's new ones for ReloadOptions (the config file read again).
+func Options(cfg ServerConfig) (*server.Options, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
-	opts := &server.Options{
-		ServerName: cfg.Name,
-		JetStream:  true,
-		StoreDir:   cfg.DataDir,
-		SyncAlways: cfg.SyncAlways,
-		NoSigs:     true,
-		MaxPayload: 8 << 20,
+	opts := &server.Options{}
+	if cfg.ConfigFile != "" {
+		var err error
+		if opts, err = server.ProcessConfigFile(cfg.ConfigFile); err != nil {
+			return nil, fmt.Errorf("nats: config %s: %w", cfg.ConfigFile, err)
+		}
 	}
+	opts.ServerName = cfg.Name
+	opts.JetStream = true
+	opts.StoreDir = cfg.DataDir
+	opts.SyncAlways = cfg.SyncAlways
+	opts.NoSigs = true
+	opts.MaxPayload = 8 << 20
+	opts.Users = append(opts.Users, cfg.Users...)
 	if cfg.Listen == "" {
 		opts.DontListen = true
 	} else {
@@ -90,17 +124,7 @@ func StartServer(cfg ServerConfig, logger *slog.Logger) (*server.Server, error) 
 		opts.Cluster.Host, opts.Cluster.Port, _ = splitHostPort(cfg.ClusterListen)
 		opts.Routes = server.RoutesFromStr(joinComma(cfg.Routes))
 	}
-	ns, err := server.NewServer(opts)
-	if err != nil {
-		return nil, fmt.Errorf("nats: new server: %w", err)
-	}
-	ns.SetLoggerV2(&slogAdapter{logger.With("component", "nats-server")}, false, false, false)
-	go ns.Start()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		ns.Shutdown()
-		return nil, errors.New("nats: server not ready within 30s")
-	}
-	return ns, nil
+	return opts, nil
 }
 
 func joinComma(s []string) string {

@@ -115,6 +115,16 @@ type Heartbeat struct {
 	Epoch      uint64            `json:"epoch"` // highest scheduler epoch the agent has seen
 	StartedAt  time.Time         `json:"startedAt"`
 	SentAt     time.Time         `json:"sentAt"`
+	// Refused counts, since the agent started, the commands it terminated
+	// unrun: malformed (undecodable or invalid: a broken or hostile
+	// publisher) and stale (a deposed leader's epoch).
+	Refused *CommandRefusals `json:"refused,omitempty"`
+}
+
+// CommandRefusals are an agent's counts of commands it would not run.
+type CommandRefusals struct {
+	Malformed uint64 `json:"malformed"`
+	Stale     uint64 `json:"stale"`
 }
 
 // CommandKind says what a Command asks an agent to do.

@@ -143,3 +143,38 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) (*Bus, error
 	}
 	return &Bus{JS: js, Apps: kvs[0], Deployments: kvs[1], Instances: kvs[2], Agents: kvs[3], Leader: kvs[4], Queue: kvs[5]}, nil
 }
+
+// Open binds to the streams and buckets another process set up (Setup),
+// creating and changing nothing: for a role whose NATS permissions do not
+// allow it to (see docs/SECURITY.md). It binds the named buckets, or every
+// bucket when none is named; the others stay nil. It fails while the
+// buckets do not exist yet.
+func Open(ctx context.Context, js jetstream.JetStream, buckets ...string) (*Bus, error) {
+	if len(buckets) == 0 {
+		buckets = []string{BucketApps, BucketDeployments, BucketInstances, BucketAgents, BucketLeader, BucketQueue}
+	}
+	bus := &Bus{JS: js}
+	for _, name := range buckets {
+		kv, err := js.KeyValue(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("events: bucket %s: %w", name, err)
+		}
+		switch name {
+		case BucketApps:
+			bus.Apps = kv
+		case BucketDeployments:
+			bus.Deployments = kv
+		case BucketInstances:
+			bus.Instances = kv
+		case BucketAgents:
+			bus.Agents = kv
+		case BucketLeader:
+			bus.Leader = kv
+		case BucketQueue:
+			bus.Queue = kv
+		default:
+			return nil, fmt.Errorf("events: no bucket %q", name)
+		}
+	}
+	return bus, nil
+}

@@ -53,3 +53,34 @@ func TestSetupRefusesBadConfig(t *testing.T) {
 		t.Error("Setup accepted 0 replicas")
 	}
 }
+
+func TestOpenBindsWhatSetupMade(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	jsc, err := jetstream.New(js.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := events.Open(t.Context(), jsc); err == nil {
+		t.Fatal("Open succeeded before Setup")
+	}
+	if _, err := events.Setup(t.Context(), jsc, events.DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	bus, err := events.Open(t.Context(), jsc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bus.Apps == nil || bus.Deployments == nil || bus.Instances == nil || bus.Agents == nil || bus.Leader == nil || bus.Queue == nil {
+		t.Fatalf("Open left a bucket unbound: %+v", bus)
+	}
+	only, err := events.Open(t.Context(), jsc, events.BucketLeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if only.Leader == nil || only.Apps != nil {
+		t.Fatalf("Open(leader) bound %+v", only)
+	}
+	if _, err := events.Open(t.Context(), jsc, "nope"); err == nil {
+		t.Error("Open of an unknown bucket succeeded")
+	}
+}

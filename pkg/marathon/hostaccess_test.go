@@ -51,3 +51,17 @@ func TestPolicyViolation(t *testing.T) {
 		}
 	}
 }
+
+// A ':' in a volume path would make Docker read the bind as other paths
+// (a host path "/srv/a:/etc" allowed under /srv, bound as /srv/a on /etc):
+// refused.
+func TestVolumePathsHoldNoColon(t *testing.T) {
+	a := App{ID: "/v", Cmd: new("x"), Container: &Container{Type: "DOCKER", Docker: &Docker{Image: "x"},
+		Volumes: []Volume{{HostPath: "/srv/a:/etc", ContainerPath: "/c", Mode: "RW"}, {HostPath: "/srv", ContainerPath: "/c:ro", Mode: "RW"}}}}
+	ApplyDefaults(&a)
+	errs := Validate(&a)
+	if !hasFieldError(errs, "/container/volumes(0)/hostPath", "must not contain ':'") ||
+		!hasFieldError(errs, "/container/volumes(1)/containerPath", "must not contain ':'") {
+		t.Errorf("Validate = %v", errs)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // portNamePattern is Marathon's rule for port mapping and definition names.
@@ -71,6 +72,14 @@ func (v *validator) container(a *App) {
 			}
 			if vol.HostPath == "" {
 				v.add(p+"/hostPath", msgNotEmpty)
+			}
+			// Docker's bind syntax (SOURCE:TARGET:MODE) cannot hold a ':'
+			// in a path: refused, rather than read as other paths.
+			if strings.Contains(vol.ContainerPath, ":") {
+				v.add(p+"/containerPath", "must not contain ':'")
+			}
+			if strings.Contains(vol.HostPath, ":") {
+				v.add(p+"/hostPath", "must not contain ':'")
 			}
 		}
 		if vol.Mode != "" && !slices.Contains(appVolumeModes, vol.Mode) {

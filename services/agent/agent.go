@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,6 +156,10 @@ func (a *Agent) seedEpoch(ctx context.Context) {
 // subscription costs the server no consumer, however many agents there are.
 func (a *Agent) watchLeader(ctx context.Context) {
 	sub, err := a.nc.Subscribe(events.LeaderKeySubject, func(m *nats.Msg) {
+		if !leaderWrite(m) {
+			a.log.Warn("ignoring a message on the leader key's subject that is no write of it", "subject", m.Subject, "reply", m.Reply)
+			return
+		}
 		if m.Header.Get("KV-Operation") != "" {
 			return // the lock released or expired: no new epoch
 		}
@@ -171,6 +176,16 @@ func (a *Agent) watchLeader(ctx context.Context) {
 	}
 	<-ctx.Done()
 	_ = sub.Unsubscribe()
+}
+
+// leaderWrite reports whether a message the leader key's subscription got
+// is a write of the key, published by a scheduler. A JetStream push
+// consumer can deliver any stream's messages to any subject: such a
+// delivery keeps its own subject and has an acknowledgement reply, and must
+// not move the fence (a forged high epoch would make the agent refuse every
+// real command).
+func leaderWrite(m *nats.Msg) bool {
+	return m.Subject == events.LeaderKeySubject && !strings.HasPrefix(m.Reply, "$JS.ACK.")
 }
 
 func (a *Agent) observeLeader(entry jetstream.KeyValueEntry) {

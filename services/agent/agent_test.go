@@ -321,6 +321,8 @@ func TestMalformedCommandsAreTerminated(t *testing.T) {
 	})
 	h.send(launchCmd("web.1", 0))
 	h.waitStatus("web.1", events.TaskRunning)
+	// The heartbeat tells the count.
+	h.waitHeartbeat("4 malformed", func(hb events.Heartbeat) bool { return hb.Refused != nil && hb.Refused.Malformed == 4 })
 	// Terminated messages are gone from the work queue.
 	testutil.Eventually(t, wait, 10*time.Millisecond, func() error {
 		info, err := h.bus.JS.Stream(context.Background(), events.StreamCommands)

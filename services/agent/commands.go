@@ -98,8 +98,8 @@ func (a *Agent) onCommand(ctx context.Context, msg jetstream.Msg) {
 		err = checkCommand(cmd)
 	}
 	if err != nil {
-		a.stats.malformed.Add(1)
-		a.log.Warn("malformed command terminated", "subject", msg.Subject(), "error", err)
+		total := a.stats.malformed.Add(1)
+		a.log.Warn("malformed command terminated", "subject", msg.Subject(), "error", err, "malformed_total", total)
 		if err := msg.Term(); err != nil {
 			a.log.Warn("terminate command", "error", err)
 		}

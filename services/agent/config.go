@@ -101,6 +101,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("host path prefix %q is not absolute", p))
 		}
 	}
+	for _, p := range c.Policy.ImagePatterns {
+		if strings.TrimSpace(p) == "" || strings.ContainsAny(p, " \t\n") {
+			errs = append(errs, fmt.Errorf("image pattern %q is empty or holds spaces", p))
+		}
+	}
 	if c.HeartbeatInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("heartbeat interval must be at least 10ms, got %s", c.HeartbeatInterval))
 	}

@@ -59,7 +59,17 @@ func (a *Agent) heartbeat(ctx context.Context) events.Heartbeat {
 		Epoch:      a.fence.Highest(),
 		StartedAt:  a.startedAt,
 		SentAt:     time.Now(),
+		Refused:    a.refusals(),
 	}
+}
+
+// refusals are the heartbeat's counts of refused commands; nil while none.
+func (a *Agent) refusals() *events.CommandRefusals {
+	r := events.CommandRefusals{Malformed: a.stats.malformed.Load(), Stale: a.stats.refused.Load()}
+	if r == (events.CommandRefusals{}) {
+		return nil
+	}
+	return &r
 }
 
 // runHeartbeats publishes a heartbeat at once and then every interval until

@@ -35,6 +35,14 @@ func TestCheckPolicy(t *testing.T) {
 		{"volume parameter outside", strict, app(false, nil, marathon.Parameter{Key: "volume", Value: "/etc:/x:ro"}), true},
 		{"named volume parameter", strict, app(false, nil, marathon.Parameter{Key: "volume", Value: "data:/x"}), false},
 		{"root prefix", events.AgentPolicy{HostPathPrefixes: []string{"/"}}, app(false, []string{"/etc"}), false},
+		{"cap-add SYS_ADMIN is privileged", strict, app(false, nil, marathon.Parameter{Key: "cap-add", Value: "SYS_ADMIN"}), true},
+		{"cap-add ALL is privileged", strict, app(false, nil, marathon.Parameter{Key: "cap-add", Value: "ALL"}), true},
+		{"cap-add of a default capability", strict, app(false, nil, marathon.Parameter{Key: "cap-add", Value: "NET_BIND_SERVICE"}), false},
+		{"host device is privileged", strict, app(false, nil, marathon.Parameter{Key: "device", Value: "/dev/sda"}), true},
+		{"seccomp unconfined is privileged", strict, app(false, nil, marathon.Parameter{Key: "security-opt", Value: "seccomp=unconfined"}), true},
+		{"privileged parameters allowed when privileged is", open, app(false, nil, marathon.Parameter{Key: "cap-add", Value: "ALL"}), false},
+		{"image allowed", events.AgentPolicy{ImagePatterns: []string{"httpd:*"}}, app(false, nil), false},
+		{"image refused", events.AgentPolicy{ImagePatterns: []string{"registry.example.com/*"}}, app(false, nil), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

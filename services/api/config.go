@@ -36,6 +36,12 @@ type Config struct {
 	// Version and BuildRef are reported by /v2/info.
 	Version  string
 	BuildRef string
+	// AuthFile is the credentials file (auth.go, credentials.go); "" turns
+	// authentication off.
+	AuthFile string
+	// TLSCertFile and TLSKeyFile make the API serve HTTPS (tls.go).
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // DefaultConfig is a replica on :8080 named after the host.
@@ -82,6 +88,14 @@ func (c Config) Validate() error {
 	}
 	if c.ID == "" {
 		errs = append(errs, errors.New("replica id is required"))
+	}
+	if c.AuthFile != "" {
+		if _, err := LoadCredentials(c.AuthFile); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("a TLS certificate and key go together"))
 	}
 	return errors.Join(errs...)
 }

@@ -15,14 +15,19 @@ import (
 // is JSON; Drover serves Prometheus there, as its operators scrape it).
 // Each Server has its own registry, so replicas in one process do not mix.
 type metrics struct {
+	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	serve    echo.HandlerFunc
+	// malformed counts messages refused as undecodable, by subject
+	// (wildcard): a hostile or broken publisher.
+	malformed *prometheus.CounterVec
+	serve     echo.HandlerFunc
 }
 
 func newMetrics(rm *readModel) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
+		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "drover", Subsystem: "api", Name: "http_requests_total",
 			Help: "HTTP requests answered, by method, route and status code.",
@@ -33,13 +38,20 @@ func newMetrics(rm *readModel) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"method", "route"}),
 	}
-	reg.MustRegister(m.requests, m.latency, stateCollector{rm},
+	m.malformed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "drover", Subsystem: "api", Name: "malformed_messages_total",
+		Help: "NATS messages dropped as malformed, by subject.",
+	}, []string{"subject"})
+	reg.MustRegister(m.requests, m.latency, m.malformed, stateCollector{rm},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.serve = echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return m
 }
 
 func (m *metrics) handler(c echo.Context) error { return m.serve(c) }
+
+// register adds collectors of other parts of the api (auth.go, sse.go).
+func (m *metrics) register(cs ...prometheus.Collector) { m.reg.MustRegister(cs...) }
 
 // middleware counts and times every request by its route pattern (not its
 // path, which would make a series per app).

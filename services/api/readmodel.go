@@ -33,6 +33,7 @@ type state struct {
 	failures    map[string]events.Instance     // app id -> its last failed task
 	versions    map[string]*appVersions        // app id -> its versions, oldest first
 	queue       map[string]events.QueueEntry   // app id -> why it waits
+	agents      map[string]events.AgentRecord  // by agent id
 	leader      *events.LeaderRecord
 	leaderSeen  time.Time // when this replica last saw the leader record written
 	// changedAt is the version of the last change to any app, deletes
@@ -87,7 +88,9 @@ type feed struct {
 // followed are the buckets the read model must have loaded to be ready.
 // It also follows the queue bucket, but does not wait for it: that bucket
 // is in memory (gone after a NATS restart until the scheduler leader sets
-// it up again), and an empty queue is a fine answer meanwhile.
+// it up again), and an empty queue is a fine answer meanwhile. Nor does it
+// wait for the agents bucket, which only the cluster view reads (it waits
+// for that bucket itself).
 var followed = []string{events.BucketApps, events.BucketInstances, events.BucketDeployments, events.BucketLeader}
 
 // newReadModel starts watching the buckets; close stops it.
@@ -104,6 +107,7 @@ func newReadModel(ctx context.Context, bus *events.Bus, logger *slog.Logger) (*r
 		byApp: map[string]map[string]struct{}{}, deployments: map[string]events.Deployment{},
 		depsByApp: map[string]map[string]struct{}{}, failures: map[string]events.Instance{},
 		versions: map[string]*appVersions{}, queue: map[string]events.QueueEntry{},
+		agents: map[string]events.AgentRecord{},
 	}
 	if st, err := bus.Leader.Status(ctx); err == nil {
 		rm.leaderTTL = st.TTL()
@@ -123,6 +127,7 @@ func newReadModel(ctx context.Context, bus *events.Bus, logger *slog.Logger) (*r
 		{events.BucketDeployments, bus.Deployments, rm.resetDeployments, rm.applyDeployment, nil},
 		{events.BucketLeader, bus.Leader, rm.resetLeader, rm.applyLeader, nil},
 		{events.BucketQueue, bus.Queue, rm.resetQueue, rm.applyQueue, nil},
+		{events.BucketAgents, bus.Agents, rm.resetAgents, rm.applyAgent, nil},
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	rm.cancel = cancel
@@ -135,6 +140,8 @@ func newReadModel(ctx context.Context, bus *events.Bus, logger *slog.Logger) (*r
 		rm.wg.Add(1)
 		go rm.follow(runCtx, f, w)
 	}
+	rm.wg.Add(1)
+	go rm.followFailures(runCtx, bus.JS)
 	return rm, nil
 }
 
@@ -412,6 +419,23 @@ func (rm *readModel) applyQueue(e jetstream.KeyValueEntry) {
 		return
 	}
 	rm.s.queue[id] = q
+}
+
+func (rm *readModel) resetAgents() { rm.s.agents = map[string]events.AgentRecord{} }
+
+func (rm *readModel) applyAgent(e jetstream.KeyValueEntry) {
+	key := e.Key()
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(rm.s.agents, key)
+		return
+	}
+	rec, err := events.Decode[events.AgentRecord](e.Value())
+	if err != nil {
+		rm.logger.Warn("skipping agent record", "key", key, "revision", e.Revision(), "error", err)
+		delete(rm.s.agents, key)
+		return
+	}
+	rm.s.agents[key] = rec
 }
 
 func (rm *readModel) resetLeader() { rm.s.leader = nil }

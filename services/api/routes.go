@@ -52,6 +52,8 @@ func (s *Server) routes() *echo.Echo {
 
 	e.GET("/v2/queue", s.listQueue)
 	e.DELETE("/v2/queue/*", s.queueDELETE)
+	s.registerUI(e)
+	s.registerAuth(e) // in front of every route: auth.go
 	return e
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -29,6 +28,10 @@ type Server struct {
 	metrics *metrics
 	clock   func() time.Time
 	port    int
+	// auth checks credentials (nil: authentication off); loopbackOnly is
+	// set when the api listens on loopback only (auth.go).
+	auth         *authenticator
+	loopbackOnly bool
 
 	closeOnce sync.Once
 	// stopping is closed when the server shuts down: it ends event streams.
@@ -69,9 +72,9 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // flight finish (within ShutdownTimeout) and stops following the buckets.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.Close()
-	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	ln, err := s.listen() // TCP, or TLS with a certificate (tls.go)
 	if err != nil {
-		return fmt.Errorf("api: listen: %w", err)
+		return err
 	}
 	srv := &http.Server{
 		Handler:           s.echo,

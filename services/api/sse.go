@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -97,14 +99,29 @@ func (s *Server) streamEvents(c echo.Context) error {
 			_, err = w.Write([]byte(":\n\n"))
 		case m := <-msgs:
 			t, perr := events.ParseEvent(m.Subject())
-			if perr != nil {
+			data, ok := sseData(m.Data())
+			if perr != nil || !ok {
+				// Not JSON, it could forge events of its own (a newline
+				// and "data:"): dropped, counted.
+				s.metrics.malformed.WithLabelValues(events.EventAll).Inc()
+				s.logger.Warn("dropping a malformed event", "subject", m.Subject(), "bytes", len(m.Data()))
 				continue
 			}
-			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", t, m.Data())
+			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", t, data)
 		}
 		if err != nil {
 			return nil // the client is gone
 		}
 		w.Flush()
 	}
+}
+
+// sseData is an event's payload as one SSE data line: compact JSON, which
+// holds no raw newline; false when the payload is not JSON.
+func sseData(b []byte) ([]byte, bool) {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, false
+	}
+	return buf.Bytes(), true
 }

@@ -239,6 +239,10 @@ func setVolumes(cfg *container.Config, host *container.HostConfig, vols []marath
 		if !path.IsAbs(v.HostPath) || !path.IsAbs(v.ContainerPath) {
 			return fmt.Errorf("volume %d: hostPath and containerPath must be absolute", i)
 		}
+		if strings.Contains(v.HostPath+v.ContainerPath, ":") {
+			// A bind is SOURCE:TARGET:MODE: a ':' would make other paths of it.
+			return fmt.Errorf("volume %d: hostPath and containerPath must not contain ':'", i)
+		}
 		mode := strings.ToLower(v.Mode)
 		switch mode {
 		case "ro", "rw":
