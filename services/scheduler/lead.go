@@ -98,7 +98,7 @@ func (s *Scheduler) consumeRequests(ctx context.Context) (func(), error) {
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		req, err := events.Decode[events.SchedulerRequest](msg.Data())
 		if err != nil {
-			s.logger.Warn("terminating bad scheduler request", "error", err)
+			s.logger.Warn("terminating bad scheduler request", "error", err, "malformed_total", s.malformed.Add(1))
 			_ = msg.Term()
 			return
 		}
@@ -141,7 +141,7 @@ func (s *Scheduler) applyRequest(ctx context.Context, req events.SchedulerReques
 		default:
 		}
 	default:
-		s.logger.Warn("ignoring unknown scheduler request", "kind", req.Kind, "id", req.ID)
+		s.logger.Warn("ignoring unknown scheduler request", "kind", req.Kind, "id", req.ID, "malformed_total", s.malformed.Add(1))
 	}
 }
 
@@ -186,13 +186,13 @@ func (s *Scheduler) consumeStatus(ctx context.Context) (func(), error) {
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		agentID, err := events.ParseAgentStatus(msg.Subject())
 		if err != nil {
-			s.logger.Warn("status on a malformed subject", "subject", msg.Subject())
+			s.logger.Warn("status on a malformed subject", "subject", msg.Subject(), "malformed_total", s.malformed.Add(1))
 			_ = msg.Term()
 			return
 		}
 		st, err := events.Decode[events.TaskStatus](msg.Data())
 		if err != nil || st.AgentID != agentID {
-			s.logger.Warn("terminating bad status message", "agent", agentID, "error", err)
+			s.logger.Warn("terminating bad status message", "agent", agentID, "error", err, "malformed_total", s.malformed.Add(1))
 			_ = msg.Term()
 			return
 		}

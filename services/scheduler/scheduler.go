@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/drover/drover/pkg/events"
@@ -23,7 +24,9 @@ type Scheduler struct {
 	now    func() time.Time
 
 	trigger chan struct{}
-	started time.Time // when this scheduler began to follow heartbeats
+	// malformed counts bad messages taken off the bus (terminated or ignored).
+	malformed atomic.Uint64
+	started   time.Time // when this scheduler began to follow heartbeats
 	// feedBroken is when the NATS connection was last seen down: agents'
 	// silence means nothing until heartbeats have flowed again for a while.
 	feedBroken time.Time
@@ -149,6 +152,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	return nil
 }
 
+// Malformed is how many malformed messages (heartbeats, status reports,
+// requests) this scheduler has terminated or ignored since it started.
+func (s *Scheduler) Malformed() uint64 { return s.malformed.Load() }
+
 // Epoch is the current term's epoch, or 0 when this scheduler does not lead.
 func (s *Scheduler) Epoch() uint64 {
 	s.mu.Lock()
@@ -251,12 +258,12 @@ func (s *Scheduler) followHeartbeats(ctx context.Context) error {
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		id, err := events.ParseAgentHeartbeat(msg.Subject())
 		if err != nil {
-			s.logger.Warn("heartbeat on a malformed subject", "subject", msg.Subject())
+			s.logger.Warn("heartbeat on a malformed subject", "subject", msg.Subject(), "malformed_total", s.malformed.Add(1))
 			return
 		}
 		hb, err := events.Decode[events.Heartbeat](msg.Data())
 		if err != nil || hb.AgentID != id {
-			s.logger.Warn("ignoring bad heartbeat", "agent", id, "error", err)
+			s.logger.Warn("ignoring bad heartbeat", "agent", id, "error", err, "malformed_total", s.malformed.Add(1))
 			return
 		}
 		seen := s.now()
