@@ -89,9 +89,12 @@ func (s *Scheduler) backoff(st *appState, inst *events.Instance, now time.Time) 
 		st.delay, st.notBefore = 0, time.Time{}
 		return
 	}
-	if now.Before(st.notBefore) {
-		return // tasks dying together count once
+	if now.Before(st.notBefore) || inst.StagedAt.Before(st.failedAt) {
+		// Tasks dying together count once: this one was launched before
+		// the death that last set the delay.
+		return
 	}
+	st.failedAt = now
 	st.notBefore = now.Add(st.delay)
 	if st.delay == 0 {
 		st.delay = seconds(app.BackoffSeconds, 1)

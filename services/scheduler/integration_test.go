@@ -155,9 +155,26 @@ func TestSchedulerReplacesDeadTaskThenBacksOff(t *testing.T) {
 	died = time.Now()
 	runningOn(t, hosts, 3)
 	second := time.Since(died)
-	t.Logf("replacement after a first death: %s; after a young death: %s", first, second)
+	// And again: the delay grows by backoffFactor (1.15).
+	after = runningOn(t, hosts, 3)
+	young = ""
+	for id, h := range after {
+		if h == host.id {
+			young = id
+		}
+	}
+	if err := host.rt.Exit(young, 1); err != nil {
+		t.Fatal(err)
+	}
+	died = time.Now()
+	runningOn(t, hosts, 3)
+	third := time.Since(died)
+	t.Logf("replacement after a first death: %s; after a young death: %s; after another: %s", first, second, third)
 	if second < 900*time.Millisecond {
 		t.Errorf("a young death was replaced after %s, want the 1 s launch backoff", second)
+	}
+	if third < 1100*time.Millisecond {
+		t.Errorf("a second young death was replaced after %s, want the grown backoff of 1.15 s", third)
 	}
 }
 

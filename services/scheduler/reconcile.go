@@ -256,11 +256,7 @@ func fieldOf(hb events.Heartbeat, field string) (string, bool) {
 const deploymentGrace = time.Second
 
 func (s *Scheduler) waitsForDeployment(st *appState, now time.Time) bool {
-	if st.rec.DeploymentID == "" || now.Sub(st.changed) >= deploymentGrace {
-		return false
-	}
-	_, known := s.deployments[st.rec.DeploymentID]
-	return !known
+	return st.rec.DeploymentID != "" && !st.deploymentSeen && now.Sub(st.changed) < deploymentGrace
 }
 
 // waitsForDependencies: a deployment puts the app in a later step than an app

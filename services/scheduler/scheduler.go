@@ -60,11 +60,14 @@ type Scheduler struct {
 type appState struct {
 	rec events.AppRecord
 	rev uint64
-	// changed is when this scheduler saw the current record arrive.
-	changed time.Time
+	// changed is when this scheduler saw the current record arrive, and
+	// deploymentSeen whether the deployment written with it has been seen.
+	changed        time.Time
+	deploymentSeen bool
 	// Launch backoff: the next delay, and no launch before notBefore.
 	delay     time.Duration
 	notBefore time.Time
+	failedAt  time.Time // the last death that counted
 }
 
 type heartbeatSeen struct {
@@ -195,6 +198,7 @@ func (s *Scheduler) followApps(ctx context.Context) error {
 			st.delay, st.notBefore = 0, time.Time{} // a new version starts without delay
 		}
 		st.rec, st.rev, st.changed = rec, e.Revision(), s.now()
+		_, st.deploymentSeen = s.deployments[rec.DeploymentID]
 		s.poke()
 	})
 }
@@ -214,6 +218,11 @@ func (s *Scheduler) followDeployments(ctx context.Context) error {
 			return
 		}
 		s.deployments[e.Key()] = deploymentState{d: d, rev: e.Revision()}
+		for _, appID := range d.AffectedApps {
+			if st, ok := s.apps[appID]; ok && st.rec.DeploymentID == d.ID {
+				st.deploymentSeen = true
+			}
+		}
 		s.poke()
 	})
 }
