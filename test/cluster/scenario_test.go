@@ -1,0 +1,496 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drover/drover/internal/testimage"
+	"github.com/drover/drover/internal/testutil"
+	"github.com/drover/drover/pkg/events"
+)
+
+// TestScenario is the seed document's scenario on four hosts and three
+// masters, each failure repeated DROVER_CLUSTER_RUNS times (default 1):
+//
+//  1. POST examples/test-docker.json: 3 of 3 on 3 hosts, each serving the page
+//  2. docker kill of one container: a replacement runs, 3 of 3 again
+//  3. a host's Docker daemon stopped: its instance moves to the 4th host
+//  4. a host powered off: its instance starts elsewhere; with two hosts off,
+//     the app waits at 2 of 3 and /v2/queue says why
+//  5. the leading scheduler killed; then a whole master (its scheduler, api and
+//     NATS node): the other apis answer, a new leader acts, and 2-4 still work
+//  6. a host's network cut for longer than --unreachable-after, then healed:
+//     replaced meanwhile, and exactly 3 instances once it is back
+//
+// Step 6 runs before step 5, which disturbs NATS the most. For benchmarks,
+// DROVER_CLUSTER_STEPS picks the failure steps to run (e.g. "2,3,4,6";
+// step 1 always runs).
+func TestScenario(t *testing.T) {
+	requireCluster(t)
+	runs := 1
+	if n, err := strconv.Atoi(os.Getenv("DROVER_CLUSTER_RUNS")); err == nil && n > 0 {
+		runs = n
+	}
+	steps := "2,3,4,6,5"
+	if s := os.Getenv("DROVER_CLUSTER_STEPS"); s != "" {
+		steps = s
+	}
+	want := func(step string) bool { return slices.Contains(strings.Split(steps, ","), step) }
+	c := up(t, 4)
+	tm := newTimings()
+	t.Cleanup(func() { tm.report(t) })
+
+	t.Log("step 1: POST the example app")
+	c.postExample()
+
+	if want("2") {
+		t.Log("step 2: docker kill of the app's container")
+		for range runs {
+			c.killRun(tm, "docker kill → replacement RUNNING")
+		}
+	}
+	if want("3") {
+		t.Log("step 3: a host's Docker daemon stops")
+		for range runs {
+			c.dockerStopRun(tm, "Docker daemon stopped → replacement RUNNING")
+		}
+	}
+	if want("4") {
+		t.Log("step 4: a host powers off")
+		for range runs {
+			c.powerOffRun(tm, "host powered off → replacement RUNNING")
+		}
+		c.tooFewHosts()
+	}
+	if want("6") {
+		t.Log("step 6: a host's network is cut, then healed")
+		for range runs {
+			c.networkCutRun(tm)
+		}
+	}
+	if want("5") {
+		t.Log("step 5: the leading scheduler dies; then a whole master")
+		for range runs {
+			c.schedulerKillRun(tm)
+		}
+		for i := range runs {
+			c.masterKillRun(tm, i == 0)
+		}
+	}
+
+	code, body, err := do(http.MethodDelete, c.api()+"/v2/apps"+appID, nil)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("DELETE: %d %v %s", code, err, body)
+	}
+	testutil.Eventually(t, 30*time.Second, 100*time.Millisecond, func() error {
+		if n := c.runningContainers(); n != 0 {
+			return fmt.Errorf("%d containers left", n)
+		}
+		return nil
+	})
+}
+
+// postExample posts examples/test-docker.json as it is and checks each
+// host's port 80 serves the read-only volume's page.
+func (c *cluster) postExample() {
+	t := c.t
+	root, err := testimage.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "examples", "test-docker.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body, err := do(http.MethodPost, c.api()+"/v2/apps", raw)
+	if err != nil || code != http.StatusCreated {
+		t.Fatalf("POST /v2/apps: %d %v %s", code, err, body)
+	}
+	tasks := c.threeOfThree(90 * time.Second)
+	for _, tk := range tasks {
+		url := "http://" + hostAddr(hostNum(t, tk.Host)) + ":80/"
+		testutil.Eventually(t, 10*time.Second, 100*time.Millisecond, func() error {
+			got, err := get(url)
+			if err != nil {
+				return err
+			}
+			if got != c.page {
+				return fmt.Errorf("GET %s = %q, want the page of %s", url, got, htdocsDir)
+			}
+			return nil
+		})
+	}
+	t.Logf("3 of 3 on %s, %s, %s; each serves the page on port 80", tasks[0].Host, tasks[1].Host, tasks[2].Host)
+}
+
+func (c *cluster) killRun(tm *timings, measure string) {
+	tasks := c.threeOfThree(30 * time.Second)
+	victim := c.oldest(tasks)
+	fault := time.Now()
+	c.killContainer(victim)
+	got, at := c.replaced(tasks, "", 30*time.Second)
+	tm.add(measure, at.Sub(fault))
+	c.t.Logf("killed %s's container: replaced on %s after %s", victim.Host, got.Host, ms(at.Sub(fault)))
+}
+
+func (c *cluster) dockerStopRun(tm *timings, measure string) {
+	tasks := c.threeOfThree(30 * time.Second)
+	victim := c.oldest(tasks)
+	n := hostNum(c.t, victim.Host)
+	fault := time.Now()
+	stopped := c.ctlAsync("docker-stop", strconv.Itoa(n))
+	got, at := c.replaced(tasks, victim.Host, 30*time.Second)
+	stopped()
+	tm.add(measure, at.Sub(fault))
+	c.t.Logf("stopped %s's Docker daemon: replaced on %s after %s", victim.Host, got.Host, ms(at.Sub(fault)))
+	c.ctl("docker-start", strconv.Itoa(n))
+	c.waitAgent(n, events.AgentActive, 30*time.Second)
+	time.Sleep(2 * time.Second) // the agent kills what the daemon restored
+	c.repairLeakedPort(n)
+	c.threeOfThree(30 * time.Second)
+}
+
+func (c *cluster) powerOffRun(tm *timings, measure string) {
+	tasks := c.threeOfThree(30 * time.Second)
+	victim := c.oldest(tasks)
+	n := hostNum(c.t, victim.Host)
+	fault := time.Now()
+	c.ctl("poweroff", strconv.Itoa(n))
+	got, at := c.replaced(tasks, victim.Host, 30*time.Second)
+	tm.add(measure, at.Sub(fault))
+	c.t.Logf("powered %s off: replaced on %s after %s", victim.Host, got.Host, ms(at.Sub(fault)))
+	c.ctl("poweron", strconv.Itoa(n))
+	c.waitAgent(n, events.AgentActive, 30*time.Second)
+	c.threeOfThree(30 * time.Second)
+}
+
+// tooFewHosts powers off two of the three hosts running the app: one
+// instance moves to the fourth host, the other has nowhere to go (one per
+// host), so the app waits at 2 of 3 and /v2/queue says why. Then both come
+// back and it is 3 of 3 again.
+func (c *cluster) tooFewHosts() {
+	t := c.t
+	tasks := c.threeOfThree(30 * time.Second)
+	off := []int{hostNum(t, tasks[0].Host), hostNum(t, tasks[1].Host)}
+	for _, n := range off {
+		c.ctl("poweroff", strconv.Itoa(n))
+	}
+	var why string
+	testutil.Eventually(t, 30*time.Second, 100*time.Millisecond, func() error {
+		a, err := app(c.api())
+		if err != nil {
+			return err
+		}
+		if len(running(a)) != 2 || a.TasksRunning != 2 {
+			return fmt.Errorf("tasksRunning=%d %v, want 2 (one per live host)", a.TasksRunning, a.Tasks)
+		}
+		body, err := c.queue()
+		if err != nil {
+			return err
+		}
+		var q struct {
+			Queue []struct {
+				App struct {
+					ID string `json:"id"`
+				} `json:"app"`
+				Count   int `json:"count"`
+				Summary struct {
+					Rejected []struct {
+						Reason   string `json:"reason"`
+						Declined int    `json:"declined"`
+					} `json:"rejectSummaryLastOffers"`
+				} `json:"processedOffersSummary"`
+			} `json:"queue"`
+		}
+		if err := json.Unmarshal([]byte(body), &q); err != nil {
+			return fmt.Errorf("queue %s: %w", body, err)
+		}
+		for _, item := range q.Queue {
+			if item.App.ID != appID || item.Count != 1 {
+				continue
+			}
+			var reasons []string
+			for _, r := range item.Summary.Rejected {
+				if r.Declined > 0 {
+					reasons = append(reasons, fmt.Sprintf("%s: %d", r.Reason, r.Declined))
+				}
+			}
+			why = fmt.Sprintf("count 1, agents declined by reason {%s}", strings.Join(reasons, ", "))
+			if slices.Contains(reasons, "UnfulfilledConstraint: 2") {
+				return nil
+			}
+		}
+		return fmt.Errorf("/v2/queue does not say that 1 instance waits for a host (UnfulfilledConstraint on the 2 live hosts): %s", body)
+	})
+	t.Logf("hosts %v off: 2 of 3 run, /v2/queue: %s", off, why)
+	for _, n := range off {
+		c.ctl("poweron", strconv.Itoa(n))
+	}
+	for _, n := range off {
+		c.waitAgent(n, events.AgentActive, 30*time.Second)
+	}
+	c.threeOfThree(30 * time.Second)
+}
+
+// leader is the master whose scheduler leads, as the api at base says.
+func leader(base string) (int, error) {
+	code, body, err := do(http.MethodGet, base+"/v2/leader", nil)
+	if err != nil {
+		return 0, err
+	}
+	var out struct {
+		Leader string `json:"leader"`
+	}
+	if code != http.StatusOK || json.Unmarshal(body, &out) != nil {
+		return 0, fmt.Errorf("GET /v2/leader: %d %s", code, body)
+	}
+	m, err := strconv.Atoi(strings.TrimPrefix(out.Leader, "master"))
+	if err != nil {
+		return 0, fmt.Errorf("leader %q is no master", out.Leader)
+	}
+	return m, nil
+}
+
+// schedulerKillRun SIGKILLs the leading scheduler and, at the same moment,
+// one of the app's containers: another scheduler must take over and replace it.
+func (c *cluster) schedulerKillRun(tm *timings) {
+	t := c.t
+	tasks := c.threeOfThree(30 * time.Second)
+	var old int
+	testutil.Eventually(t, 10*time.Second, 100*time.Millisecond, func() (err error) {
+		old, err = leader(c.api())
+		return err
+	})
+	victim := c.oldest(tasks)
+	fault := time.Now()
+	c.ctl("kill-master", strconv.Itoa(old), "scheduler")
+	c.killContainer(victim)
+	got := poll(fault, 60*time.Second, map[string]func() error{
+		"leader":      c.newLeader(old),
+		"replacement": c.replacedCheck(tasks),
+	})
+	for _, name := range []string{"leader", "replacement"} {
+		if got[name].err != nil {
+			t.Fatalf("leading scheduler (master%d) killed: %s: %v", old, name, got[name].err)
+		}
+	}
+	tm.add("leading scheduler killed → new leader elected", got["leader"].after)
+	tm.add("leading scheduler killed → killed task replaced (new leader acting)", got["replacement"].after)
+	t.Logf("killed master%d's scheduler: new leader after %s, task replaced after %s",
+		old, ms(got["leader"].after), ms(got["replacement"].after))
+	c.ctl("start-master", strconv.Itoa(old))
+}
+
+// masterKillRun SIGKILLs the master of the leading scheduler (its scheduler,
+// api and NATS node) and one of the app's containers: the other apis must
+// answer reads and writes, a new leader replace the task; and, the first
+// time, steps 2-4 are run again while the master is down.
+func (c *cluster) masterKillRun(tm *timings, steps bool) {
+	t := c.t
+	tasks := c.threeOfThree(30 * time.Second)
+	var old int
+	testutil.Eventually(t, 10*time.Second, 100*time.Millisecond, func() (err error) {
+		old, err = leader(c.api())
+		return err
+	})
+	victim := c.oldest(tasks)
+	fault := time.Now()
+	c.ctl("kill-master", strconv.Itoa(old))
+	c.down[old] = true
+	c.killContainer(victim)
+	checks := map[string]func() error{
+		"write":       c.apiWrite(),
+		"leader":      c.newLeader(old),
+		"replacement": c.replacedCheck(tasks),
+	}
+	for m := 1; m <= masters; m++ {
+		if m != old {
+			checks[fmt.Sprintf("read master%d", m)] = func() error { _, err := app(apiBase(m)); return err }
+		}
+	}
+	got := poll(fault, 60*time.Second, checks)
+	var read time.Duration
+	for name, o := range got {
+		if o.err != nil {
+			c.dumpNATS()
+			t.Fatalf("master%d killed: %s: %v", old, name, o.err)
+		}
+		if strings.HasPrefix(name, "read ") {
+			read = max(read, o.after)
+		}
+	}
+	got["read"] = outcome{after: read}
+	tm.add("master killed (scheduler+api+NATS node) → other apis answer reads", got["read"].after)
+	tm.add("master killed → other apis accept writes", got["write"].after)
+	tm.add("master killed → new leader elected", got["leader"].after)
+	tm.add("master killed → killed task replaced (new leader acting)", got["replacement"].after)
+	t.Logf("killed master%d: reads after %s, writes after %s, new leader after %s, task replaced after %s",
+		old, ms(got["read"].after), ms(got["write"].after), ms(got["leader"].after), ms(got["replacement"].after))
+	if steps {
+		t.Logf("steps 2-4 with master%d down", old)
+		c.killRun(tm, "docker kill → replacement RUNNING, a master down")
+		c.dockerStopRun(tm, "Docker daemon stopped → replacement RUNNING, a master down")
+		c.powerOffRun(tm, "host powered off → replacement RUNNING, a master down")
+	}
+	c.ctl("start-master", strconv.Itoa(old))
+	c.down[old] = false
+	c.natsHealthy(60 * time.Second)
+}
+
+func (c *cluster) networkCutRun(tm *timings) {
+	t := c.t
+	tasks := c.threeOfThree(30 * time.Second)
+	victim := c.oldest(tasks)
+	n := hostNum(t, victim.Host)
+	fault := time.Now()
+	c.ctl("cut", strconv.Itoa(n))
+	got, at := c.replaced(tasks, victim.Host, 30*time.Second)
+	tm.add("network cut → replacement RUNNING", at.Sub(fault))
+	c.waitAgent(n, events.AgentUnreachable, 10*time.Second)
+	if list, err := c.containersOn(n, false); err != nil || len(list) != 1 {
+		t.Fatalf("cut off %s runs %d containers of the app (%v), want its old one still", victim.Host, len(list), err)
+	}
+	time.Sleep(time.Until(fault.Add(6 * time.Second))) // twice --unreachable-after
+	healed := time.Now()
+	c.ctl("heal", strconv.Itoa(n))
+	c.threeOfThree(30 * time.Second)
+	tm.add("network healed → duplicate killed, exactly 3 again", time.Since(healed))
+	t.Logf("cut %s off: replaced on %s after %s; healed: exactly 3 after %s", victim.Host, got.Host,
+		ms(at.Sub(fault)), ms(time.Since(healed)))
+	c.waitAgent(n, events.AgentActive, 30*time.Second)
+	time.Sleep(2 * time.Second) // no duplicate comes back
+	after := c.threeOfThree(time.Second)
+	for _, tk := range after {
+		if tk.ID == victim.ID {
+			t.Fatalf("the cut-off task %s is listed running again after the heal", victim.ID)
+		}
+	}
+}
+
+// --- probes for the master failures ------------------------------------------
+
+type outcome struct {
+	after time.Duration
+	err   error
+}
+
+// poll runs every check concurrently every 20 ms until it passes or total
+// has passed, and returns how long after since each took.
+func poll(since time.Time, total time.Duration, checks map[string]func() error) map[string]outcome {
+	type result struct {
+		name string
+		outcome
+	}
+	ch := make(chan result, len(checks))
+	for name, check := range checks {
+		go func() {
+			deadline := since.Add(total)
+			for {
+				err := check()
+				if err == nil {
+					ch <- result{name, outcome{after: time.Since(since)}}
+					return
+				}
+				if time.Now().After(deadline) {
+					ch <- result{name, outcome{err: err}}
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	out := map[string]outcome{}
+	for range checks {
+		r := <-ch
+		out[r.name] = r.outcome
+	}
+	return out
+}
+
+// apiWrite passes when an api still up accepts a write (a new version of
+// an app of no instances).
+func (c *cluster) apiWrite() func() error {
+	base := c.api()
+	attempt := 0
+	return func() error {
+		attempt++
+		probe := map[string]any{"id": "/drover-probe", "instances": 0, "cpus": 0.1, "mem": 16,
+			"container": map[string]any{"type": "DOCKER", "docker": map[string]any{"image": "httpd"}},
+			"labels":    map[string]string{"attempt": fmt.Sprintf("%d-%d", time.Now().UnixNano(), attempt)}}
+		body, _ := json.Marshal(probe)
+		code, out, err := do(http.MethodPut, base+"/v2/apps/drover-probe?force=true", body)
+		if err != nil {
+			return err
+		}
+		if code != http.StatusOK && code != http.StatusCreated {
+			return fmt.Errorf("PUT /v2/apps/drover-probe: %d %s", code, out)
+		}
+		return nil
+	}
+}
+
+func (c *cluster) newLeader(old int) func() error {
+	base := c.api()
+	return func() error {
+		m, err := leader(base)
+		if err != nil {
+			return err
+		}
+		if m == old {
+			return fmt.Errorf("leader is still master%d", old)
+		}
+		return nil
+	}
+}
+
+func (c *cluster) replacedCheck(before []task) func() error {
+	base := c.api()
+	return func() error {
+		a, err := app(base)
+		if err != nil {
+			return err
+		}
+		for _, tk := range running(a) {
+			known := false
+			for _, b := range before {
+				known = known || b.ID == tk.ID
+			}
+			if !known {
+				return nil
+			}
+		}
+		return fmt.Errorf("no replacement running: %v", a.Tasks)
+	}
+}
+
+// natsHealthy waits until every NATS node reports itself healthy (JetStream
+// current) on its monitoring port.
+func (c *cluster) natsHealthy(total time.Duration) {
+	c.t.Helper()
+	testutil.Eventually(c.t, total, 200*time.Millisecond, func() error {
+		for m := 1; m <= masters; m++ {
+			if _, err := get("http://" + masterAddr(m) + ":8222/healthz"); err != nil {
+				return fmt.Errorf("nats of master%d: %w", m, err)
+			}
+		}
+		return nil
+	})
+}
+
+// dumpNATS logs which node leads each stream, to explain a slow failover.
+func (c *cluster) dumpNATS() {
+	for m := 1; m <= masters; m++ {
+		if body, err := get("http://" + masterAddr(m) + ":8222/jsz?streams=true"); err == nil {
+			c.t.Logf("master%d /jsz: %.8000s", m, body)
+			return
+		}
+	}
+}
