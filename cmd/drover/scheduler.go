@@ -12,6 +12,7 @@ import (
 type schedulerFlags struct {
 	SchedulerID       string        `help:"This scheduler's id in the leader lock (default: hostname-pid)."`
 	UnreachableAfter  time.Duration `default:"3s" help:"An agent silent this long is unreachable and its tasks are replaced elsewhere."`
+	DockerDownAfter   time.Duration `default:"1s" help:"An agent whose heartbeats report its Docker daemon down for this long loses its tasks to other agents."`
 	BackoffResetAfter time.Duration `default:"5s" help:"A task that ran this long before dying is replaced at once; younger deaths grow the app's launch backoff."`
 }
 
@@ -23,6 +24,7 @@ func (f schedulerFlags) config(bus busFlags) scheduler.Config {
 	cfg.LeaderTTL = bus.LeaderTTL
 	cfg.UnreachableAfter = f.UnreachableAfter
 	cfg.BackoffResetAfter = f.BackoffResetAfter
+	cfg.DockerDownAfter = f.DockerDownAfter
 	return cfg
 }
 

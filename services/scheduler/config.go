@@ -20,6 +20,9 @@ type Config struct {
 	// UnreachableAfter is how long without a heartbeat makes an agent
 	// unreachable and its tasks lost (3 missed heartbeats at 1 s).
 	UnreachableAfter time.Duration
+	// DockerDownAfter is how long an agent's heartbeats must report its
+	// Docker daemon down before its tasks are lost and replaced elsewhere.
+	DockerDownAfter time.Duration
 	// StagingTimeout is how long a launched task may stay unseen by its agent.
 	StagingTimeout time.Duration
 	// BackoffResetAfter: a task that ran at least this long before it died is
@@ -41,6 +44,7 @@ func DefaultConfig() Config {
 		LeaderTTL:         2 * time.Second,
 		ReconcileInterval: 500 * time.Millisecond,
 		UnreachableAfter:  3 * time.Second,
+		DockerDownAfter:   time.Second,
 		StagingTimeout:    2 * time.Minute,
 		BackoffResetAfter: 5 * time.Second,
 		KillRetry:         5 * time.Second,
@@ -65,6 +69,9 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
 		}
+	}
+	if c.DockerDownAfter < 0 {
+		errs = append(errs, errors.New("docker down after must not be negative"))
 	}
 	if c.BackoffResetAfter < 0 {
 		errs = append(errs, errors.New("backoff reset must not be negative"))

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/drover/drover/pkg/events"
@@ -40,18 +41,10 @@ func (s *Scheduler) lead(t term) {
 		s.mu.Unlock()
 	}()
 
-	stop, err := s.consumeStatus(ctx)
-	if err != nil {
-		s.logger.Error("leader: cannot consume status, giving up this term", "error", err)
-		return
-	}
-	defer stop()
-	stopRequests, err := s.consumeRequests(ctx)
-	if err != nil {
-		s.logger.Error("leader: cannot consume requests, giving up this term", "error", err)
-		return
-	}
-	defer stopRequests()
+	// The consumers may be unavailable for a while (their stream electing a
+	// leader): keep trying, and reconcile from heartbeats meanwhile.
+	defer s.keepConsuming(ctx, "status", s.consumeStatus)()
+	defer s.keepConsuming(ctx, "requests", s.consumeRequests)()
 
 	tick := time.NewTicker(s.cfg.ReconcileInterval)
 	defer tick.Stop()
@@ -142,6 +135,41 @@ func (s *Scheduler) applyRequest(ctx context.Context, req events.SchedulerReques
 		}
 	default:
 		s.logger.Warn("ignoring unknown scheduler request", "kind", req.Kind, "id", req.ID, "malformed_total", s.malformed.Add(1))
+	}
+}
+
+// keepConsuming starts a consumer, retrying every second until it starts or
+// ctx ends; the function it returns stops it.
+func (s *Scheduler) keepConsuming(parent context.Context, what string, start func(context.Context) (func(), error)) func() {
+	ctx, cancel := context.WithCancel(parent)
+	var mu sync.Mutex
+	var stop func()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			st, err := start(ctx)
+			if err == nil {
+				mu.Lock()
+				stop = st
+				mu.Unlock()
+				return
+			}
+			s.logger.Warn("leader: cannot consume yet, retrying", "consumer", what, "error", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		if stop != nil {
+			stop()
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -38,7 +39,11 @@ func (s *Scheduler) queueDelete(kv jetstream.KeyValue, key string) {
 // flushBatch bounds the publishes awaiting acknowledgement at once.
 const flushBatch = 2000
 
-// flush publishes everything queued, in order. Concurrent flushes take turns.
+// flush publishes everything queued, in order. Concurrent flushes take
+// turns. Writes JetStream did not acknowledge go back to the front of the
+// queue for the next flush (commands are deduplicated by id and KV writes
+// are idempotent, so a write stored but not acknowledged may be sent twice),
+// unless a later write of the same key in the batch succeeded.
 func (s *Scheduler) flush(ctx context.Context) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
@@ -46,16 +51,26 @@ func (s *Scheduler) flush(ctx context.Context) {
 	batch := s.outbox
 	s.outbox = nil
 	s.mu.Unlock()
-	for len(batch) > 0 {
+	var failed []write
+	for len(batch) > 0 && ctx.Err() == nil {
 		n := min(len(batch), flushBatch)
-		s.publish(ctx, batch[:n])
+		failed = append(failed, s.publish(ctx, batch[:n])...)
 		batch = batch[n:]
 	}
+	if len(failed) == 0 || ctx.Err() != nil {
+		return
+	}
+	s.logger.Warn("publishes not acknowledged, retrying", "count", len(failed))
+	s.mu.Lock()
+	s.outbox = append(failed, s.outbox...)
+	s.mu.Unlock()
+	s.poke()
 }
 
-func (s *Scheduler) publish(ctx context.Context, batch []write) {
-	futures := make([]jetstream.PubAckFuture, 0, len(batch))
-	for _, w := range batch {
+// publish sends a batch and returns the writes to retry.
+func (s *Scheduler) publish(ctx context.Context, batch []write) []write {
+	futures := make([]jetstream.PubAckFuture, len(batch))
+	for i, w := range batch {
 		msg := &nats.Msg{Subject: w.subject, Data: w.data, Header: nats.Header{}}
 		if w.del {
 			msg.Header.Set("KV-Operation", "DEL")
@@ -69,20 +84,38 @@ func (s *Scheduler) publish(ctx context.Context, batch []write) {
 			s.logger.Warn("cannot publish", "subject", w.subject, "error", err)
 			continue
 		}
-		futures = append(futures, f)
+		futures[i] = f
 	}
+	ok := make([]bool, len(batch))
 	timeout := time.NewTimer(5 * time.Second)
 	defer timeout.Stop()
-	for _, f := range futures {
+wait:
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
 		select {
 		case <-f.Ok():
+			ok[i] = true
 		case err := <-f.Err():
-			s.logger.Warn("publish not acknowledged", "subject", f.Msg().Subject, "error", err)
+			s.logger.Warn("publish not acknowledged", "subject", batch[i].subject, "error", err)
 		case <-timeout.C:
-			s.logger.Warn("publishes not acknowledged within 5s", "pending", len(futures))
-			return
+			break wait
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
+	// Retry what failed, unless a later write of the same subject landed.
+	landedAfter := map[string]bool{}
+	var retry []write
+	for i := len(batch) - 1; i >= 0; i-- {
+		switch {
+		case ok[i]:
+			landedAfter[batch[i].subject] = true
+		case !landedAfter[batch[i].subject]:
+			retry = append(retry, batch[i])
+		}
+	}
+	slices.Reverse(retry)
+	return retry
 }

@@ -39,7 +39,13 @@ func (s *Scheduler) reconcile(ctx context.Context, epoch uint64) {
 // judgeAgents sets every agent's state and records it in the agents bucket
 // when it changes, and every few seconds while it lives.
 func (s *Scheduler) judgeAgents(ctx context.Context, now time.Time) {
-	if s.nc.Status() != nats.CONNECTED {
+	// Agents' silence says nothing while the scheduler's own feed is broken:
+	// disconnected now, reconnected since the last pass, or no agent at all
+	// heard for UnreachableAfter (then every agent would look dead at once).
+	if r := s.nc.Stats().Reconnects; s.nc.Status() != nats.CONNECTED || r != s.reconnects {
+		s.feedBroken, s.reconnects = now, r
+	}
+	if heard := s.lastHeard.Load(); len(s.agents) > 0 && heard > 0 && now.Sub(time.Unix(0, heard)) > s.cfg.UnreachableAfter {
 		s.feedBroken = now
 	}
 	warm := s.warm(now)
@@ -49,7 +55,9 @@ func (s *Scheduler) judgeAgents(ctx context.Context, now time.Time) {
 		switch {
 		case now.Sub(a.seen) > s.cfg.UnreachableAfter && warm:
 			state = events.AgentUnreachable
-		case !a.hb.Docker.Healthy:
+		case !a.hb.Docker.Healthy && a.seen.Sub(a.dockerDownSince) >= s.cfg.DockerDownAfter:
+			// Down in heartbeats spanning DockerDownAfter: one slow ping
+			// of a loaded daemon does not cost the agent its tasks.
 			state = events.AgentDockerDown
 		}
 		if state != a.state {

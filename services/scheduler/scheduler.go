@@ -26,7 +26,11 @@ type Scheduler struct {
 	trigger chan struct{}
 	// malformed counts bad messages taken off the bus (terminated or ignored).
 	malformed atomic.Uint64
-	started   time.Time // when this scheduler began to follow heartbeats
+	// lastHeard is when any agent's live heartbeat last arrived (unix ns).
+	lastHeard atomic.Int64
+	// reconnects is the NATS connection's reconnect count at the last pass.
+	reconnects uint64
+	started    time.Time // when this scheduler began to follow heartbeats
 	// feedBroken is when the NATS connection was last seen down: agents'
 	// silence means nothing until heartbeats have flowed again for a while.
 	feedBroken time.Time
@@ -89,6 +93,12 @@ func (s *Scheduler) takeHeartbeats() {
 			s.agents[id] = a
 		}
 		if h.seen.After(a.seen) {
+			switch {
+			case h.hb.Docker.Healthy:
+				a.dockerDownSince = time.Time{}
+			case a.dockerDownSince.IsZero():
+				a.dockerDownSince = h.seen
+			}
 			a.hb, a.seen = h.hb, h.seen
 		}
 	}
@@ -100,10 +110,12 @@ type deploymentState struct {
 }
 
 type agentState struct {
-	hb       events.Heartbeat
-	seen     time.Time // when the last heartbeat was stored by NATS
-	state    string
-	recorded time.Time // when the agents bucket was last written for it
+	// dockerDownSince is when its heartbeats began to report Docker down.
+	dockerDownSince time.Time
+	hb              events.Heartbeat
+	seen            time.Time // when the last heartbeat was stored by NATS
+	state           string
+	recorded        time.Time // when the agents bucket was last written for it
 }
 
 // New makes a scheduler; Run starts it.
@@ -255,43 +267,80 @@ func watchBucket(ctx context.Context, kv jetstream.KeyValue, logger *slog.Logger
 	return nil
 }
 
-// followHeartbeats keeps the last heartbeat of every agent: the last one per
-// agent stored in the stream first, then every new one.
+// followHeartbeats keeps the last heartbeat of every agent. Live heartbeats
+// come through a plain subscription, which NATS keeps routing while
+// JetStream elects stream leaders (an ordered consumer would stall then,
+// and every agent would look silent); the last stored heartbeat of each
+// agent is replayed once, so a new scheduler also knows the silent ones.
 func (s *Scheduler) followHeartbeats(ctx context.Context) error {
+	sub, err := s.nc.Subscribe(events.AgentHeartbeatAll, func(m *nats.Msg) {
+		now := s.now()
+		if s.takeHeartbeat(m.Subject, m.Data, now) {
+			s.lastHeard.Store(now.UnixNano())
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("scheduler: heartbeat subscription: %w", err)
+	}
+	go func() { <-ctx.Done(); _ = sub.Unsubscribe() }()
+	go s.replayHeartbeats(ctx)
+	return nil
+}
+
+// replayHeartbeats reads the last stored heartbeat of every agent, once.
+func (s *Scheduler) replayHeartbeats(ctx context.Context) {
 	cons, err := s.bus.JS.OrderedConsumer(ctx, events.StreamHeartbeats, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy,
 	})
 	if err != nil {
-		return fmt.Errorf("scheduler: heartbeat consumer: %w", err)
+		s.logger.Warn("cannot replay stored heartbeats", "error", err)
+		return
 	}
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		id, err := events.ParseAgentHeartbeat(msg.Subject())
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(512, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			s.logger.Warn("heartbeat on a malformed subject", "subject", msg.Subject(), "malformed_total", s.malformed.Add(1))
+			s.logger.Warn("cannot replay stored heartbeats", "error", err)
 			return
 		}
-		hb, err := events.Decode[events.Heartbeat](msg.Data())
-		if err != nil || hb.AgentID != id {
-			s.logger.Warn("ignoring bad heartbeat", "agent", id, "error", err, "malformed_total", s.malformed.Add(1))
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			seen := s.now()
+			md, err := msg.Metadata()
+			if err == nil && md.Timestamp.Before(seen) {
+				seen = md.Timestamp
+			}
+			s.takeHeartbeat(msg.Subject(), msg.Data(), seen)
+			if err == nil && md.NumPending == 0 {
+				return
+			}
+		}
+		if n == 0 {
 			return
 		}
-		seen := s.now()
-		if md, err := msg.Metadata(); err == nil && md.Timestamp.Before(seen) {
-			seen = md.Timestamp
-		}
-		s.hbMu.Lock()
-		if prev, ok := s.hbPending[id]; !ok || seen.After(prev.seen) {
-			s.hbPending[id] = heartbeatSeen{hb: hb, seen: seen}
-		}
-		if was, ok := s.dockerHealthy[id]; ok && was != hb.Docker.Healthy {
-			s.poke() // a Docker daemon died or came back: act now
-		}
-		s.dockerHealthy[id] = hb.Docker.Healthy
-		s.hbMu.Unlock()
-	})
-	if err != nil {
-		return fmt.Errorf("scheduler: consume heartbeats: %w", err)
 	}
-	go func() { <-ctx.Done(); cc.Stop() }()
-	return nil
+}
+
+// takeHeartbeat records one heartbeat seen at a time; false if it is not one.
+func (s *Scheduler) takeHeartbeat(subject string, data []byte, seen time.Time) bool {
+	id, err := events.ParseAgentHeartbeat(subject)
+	if err != nil {
+		s.logger.Warn("heartbeat on a malformed subject", "subject", subject, "malformed_total", s.malformed.Add(1))
+		return false
+	}
+	hb, err := events.Decode[events.Heartbeat](data)
+	if err != nil || hb.AgentID != id {
+		s.logger.Warn("ignoring bad heartbeat", "agent", id, "error", err, "malformed_total", s.malformed.Add(1))
+		return false
+	}
+	s.hbMu.Lock()
+	defer s.hbMu.Unlock()
+	if prev, ok := s.hbPending[id]; !ok || seen.After(prev.seen) {
+		s.hbPending[id] = heartbeatSeen{hb: hb, seen: seen}
+	}
+	if was, ok := s.dockerHealthy[id]; ok && was != hb.Docker.Healthy {
+		s.poke() // a Docker daemon died or came back: act now
+	}
+	s.dockerHealthy[id] = hb.Docker.Healthy
+	return true
 }
