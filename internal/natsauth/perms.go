@@ -113,7 +113,8 @@ func apiPermissions(inbox string) *server.Permissions {
 // SchedulerPermissions are a scheduler's: it sets up the streams and
 // buckets, holds the leader lock, sends agents their commands, records
 // instances, agents, the queue and finished deployments, consumes the
-// status and request streams, and reads everything. It is the most trusted
+// status and request streams, subscribes to agents' heartbeats, and reads
+// everything. It is the most trusted
 // role (it can run anything on any agent), yet it cannot write an app
 // definition, delete or purge a stream, or consume an agent's commands.
 func SchedulerPermissions() *server.Permissions {
@@ -151,7 +152,9 @@ func schedulerPermissions(inbox string) *server.Permissions {
 				jsAPI + "CONSUMER.MSG.NEXT." + events.StreamCommands + ".>",
 			},
 		},
-		Subscribe: &server.SubjectPermission{Allow: []string{inbox + ".>"}},
+		// Live heartbeats come by plain subscription (JetStream elections
+		// must not silence them); nothing else is read outside the inbox.
+		Subscribe: &server.SubjectPermission{Allow: []string{inbox + ".>", events.AgentHeartbeatAll}},
 	}
 }
 
