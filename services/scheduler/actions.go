@@ -58,7 +58,7 @@ func (s *Scheduler) send(_ context.Context, agentID string, cmd events.Command) 
 		s.logger.Error("cannot encode command", "task", cmd.TaskID, "error", err)
 		return
 	}
-	s.outbox = append(s.outbox, write{subject: events.AgentCommand(agentID), data: data, msgID: cmd.ID})
+	s.outbox = append(s.outbox, write{subject: events.AgentCommand(agentID), data: data, msgID: cmd.ID, epoch: s.epoch})
 }
 
 // finish ends an instance: it is forgotten, its app's launch backoff grows

@@ -30,6 +30,7 @@ func (s *Scheduler) lead(t term) {
 	s.queue = queued
 	s.killSent = map[string]time.Time{}
 	s.epoch = t.Epoch
+	s.outbox = nil // nothing a previous term decided may land now
 	s.mu.Unlock()
 	select {
 	case <-s.abdicate: // a request to a previous term
@@ -38,6 +39,7 @@ func (s *Scheduler) lead(t term) {
 	defer func() {
 		s.mu.Lock()
 		s.epoch = 0
+		s.outbox = nil
 		s.mu.Unlock()
 	}()
 

@@ -41,9 +41,10 @@ type Scheduler struct {
 
 	// Heartbeats arrive under hbMu, apart from mu, so a long reconciliation
 	// never delays them; each pass takes them in (takeHeartbeats).
-	hbMu          sync.Mutex
-	hbPending     map[string]heartbeatSeen
-	dockerHealthy map[string]bool
+	hbMu            sync.Mutex
+	hbPending       map[string]heartbeatSeen
+	dockerHealthy   map[string]bool
+	dockerDownSince map[string]time.Time
 
 	mu          sync.Mutex
 	apps        map[string]*appState
@@ -85,6 +86,10 @@ func (s *Scheduler) takeHeartbeats() {
 	s.hbMu.Lock()
 	pending := s.hbPending
 	s.hbPending = make(map[string]heartbeatSeen, len(pending))
+	downSince := make(map[string]time.Time, len(s.dockerDownSince))
+	for id, t := range s.dockerDownSince {
+		downSince[id] = t
+	}
 	s.hbMu.Unlock()
 	for id, h := range pending {
 		a := s.agents[id]
@@ -93,14 +98,9 @@ func (s *Scheduler) takeHeartbeats() {
 			s.agents[id] = a
 		}
 		if h.seen.After(a.seen) {
-			switch {
-			case h.hb.Docker.Healthy:
-				a.dockerDownSince = time.Time{}
-			case a.dockerDownSince.IsZero():
-				a.dockerDownSince = h.seen
-			}
 			a.hb, a.seen = h.hb, h.seen
 		}
+		a.dockerDownSince = downSince[id]
 	}
 }
 
@@ -127,21 +127,22 @@ func New(cfg Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) (*Sche
 		return nil, errors.New("scheduler: a bus and a NATS connection are required")
 	}
 	return &Scheduler{
-		cfg:           cfg,
-		bus:           bus,
-		nc:            nc,
-		logger:        logger.With("component", "scheduler", "scheduler", cfg.ID),
-		now:           time.Now,
-		trigger:       make(chan struct{}, 1),
-		abdicate:      make(chan struct{}, 1),
-		apps:          map[string]*appState{},
-		deployments:   map[string]deploymentState{},
-		agents:        map[string]*agentState{},
-		hbPending:     map[string]heartbeatSeen{},
-		dockerHealthy: map[string]bool{},
-		instances:     map[string]*events.Instance{},
-		killSent:      map[string]time.Time{},
-		queue:         map[string]events.QueueEntry{},
+		cfg:             cfg,
+		bus:             bus,
+		nc:              nc,
+		logger:          logger.With("component", "scheduler", "scheduler", cfg.ID),
+		now:             time.Now,
+		trigger:         make(chan struct{}, 1),
+		abdicate:        make(chan struct{}, 1),
+		apps:            map[string]*appState{},
+		deployments:     map[string]deploymentState{},
+		agents:          map[string]*agentState{},
+		hbPending:       map[string]heartbeatSeen{},
+		dockerHealthy:   map[string]bool{},
+		dockerDownSince: map[string]time.Time{},
+		instances:       map[string]*events.Instance{},
+		killSent:        map[string]time.Time{},
+		queue:           map[string]events.QueueEntry{},
 	}, nil
 }
 
@@ -240,31 +241,52 @@ func (s *Scheduler) followDeployments(ctx context.Context) error {
 }
 
 // watchBucket calls apply for every current entry and every later change of
-// a bucket, until ctx ends, re-watching from the last revision seen if the
-// watch breaks.
+// a bucket until ctx ends. If the watch breaks it watches again, from the
+// current values (a KV watch delivers each key's latest entry, deletions
+// included, so nothing missed in between is lost).
 func watchBucket(ctx context.Context, kv jetstream.KeyValue, logger *slog.Logger, apply func(jetstream.KeyValueEntry)) error {
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("scheduler: watch %s: %w", kv.Bucket(), err)
 	}
 	go func() {
-		defer func() { _ = w.Stop() }()
 		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					logger.Warn("bucket watch closed", "bucket", kv.Bucket())
+			follow(ctx, w, apply)
+			_ = w.Stop()
+			for ctx.Err() == nil {
+				logger.Warn("bucket watch closed, watching again", "bucket", kv.Bucket())
+				select {
+				case <-ctx.Done():
 					return
+				case <-time.After(time.Second):
 				}
-				if e != nil {
-					apply(e)
+				if w, err = kv.WatchAll(ctx); err == nil {
+					break
 				}
+			}
+			if ctx.Err() != nil {
+				return
 			}
 		}
 	}()
 	return nil
+}
+
+// follow applies a watch's entries until it closes or ctx ends.
+func follow(ctx context.Context, w jetstream.KeyWatcher, apply func(jetstream.KeyValueEntry)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e != nil {
+				apply(e)
+			}
+		}
+	}
 }
 
 // followHeartbeats keeps the last heartbeat of every agent. Live heartbeats
@@ -342,5 +364,13 @@ func (s *Scheduler) takeHeartbeat(subject string, data []byte, seen time.Time) b
 		s.poke() // a Docker daemon died or came back: act now
 	}
 	s.dockerHealthy[id] = hb.Docker.Healthy
+	// Every heartbeat passes here, so a healthy one between two reports of
+	// Docker down always resets the window.
+	switch since, ok := s.dockerDownSince[id]; {
+	case hb.Docker.Healthy:
+		delete(s.dockerDownSince, id)
+	case !ok || seen.Before(since):
+		s.dockerDownSince[id] = seen
+	}
 	return true
 }
