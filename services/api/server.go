@@ -120,14 +120,17 @@ func (s *Server) stop() { s.stopOnce.Do(func() { close(s.stopping) }) }
 // then until it has applied every write the apps and deployments buckets
 // held when the request came: a write acknowledged by any replica is
 // visible to the requests that follow it on every replica. That barrier
-// costs a stream-info request per bucket; should it fail (NATS away), the
-// request is served from what the read model holds.
+// costs a stream-info request per bucket; should it fail or take longer than
+// barrierTimeout (NATS away, or a stream electing its leader, which takes
+// seconds), the request is served from what the read model holds.
 func (s *Server) awaitReady(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.SyncTimeout)
 	defer cancel()
 	if err := s.rm.ready(ctx); err != nil {
 		return err
 	}
+	ctx, cancelBarrier := context.WithTimeout(ctx, barrierTimeout)
+	defer cancelBarrier()
 	for _, b := range []struct {
 		name string
 		kv   jetstream.KeyValue
@@ -143,6 +146,10 @@ func (s *Server) awaitReady(c echo.Context) error {
 	}
 	return nil
 }
+
+// barrierTimeout bounds the read barrier of awaitReady: reads stay fast,
+// if possibly a write behind, while JetStream elects a stream leader.
+const barrierTimeout = 250 * time.Millisecond
 
 // now is the server's clock, in UTC with millisecond precision (the
 // precision of the versions it writes).
