@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
+	"github.com/drover/drover/internal/testutil"
 	"net/http"
 	"os"
 	"os/exec"
@@ -145,15 +143,7 @@ func (p *process) stop(sig syscall.Signal) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testutil.FreePort(t) }
 
 // eventually polls check until it returns nil or total passes.
 func eventually(t *testing.T, total time.Duration, check func() error) {
@@ -178,27 +168,14 @@ type api struct {
 }
 
 func (a api) do(method, path string, body any) (int, []byte, error) {
-	var r io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return 0, nil, err
 		}
-		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, a.base+path, r)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
+	return testutil.Request(method, a.base+path, b, 5*time.Second)
 }
 
 type task struct {
