@@ -20,9 +20,12 @@ type write struct {
 	attempts int
 }
 
-// maxAttempts bounds how often one write is tried before it is dropped (the
-// next reconciliation decides afresh from what is recorded).
-const maxAttempts = 5
+// maxAttempts bounds how often one write is tried before it is dropped:
+// retries run at the pace of reconciliation (every 500 ms or so), and a
+// stream electing a new leader after a NATS node died refuses writes for up
+// to 20 s, which must not cost a launch; a write that never lands (say, too
+// large) stops being retried after about a minute.
+const maxAttempts = 120
 
 // The leader decides under s.mu and queues what it decided in the outbox;
 // flush publishes the queue after the lock is released, pipelined (async
