@@ -38,38 +38,19 @@ func TestAgentOnDocker(t *testing.T) {
 	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	var mu sync.Mutex
-	var statuses []events.TaskStatus
-	cons, err := bus.JS.CreateOrUpdateConsumer(ctx, events.StreamStatus, jetstream.ConsumerConfig{
-		Durable: "test", FilterSubject: events.AgentStatus(id), AckPolicy: jetstream.AckExplicitPolicy,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		st, _ := events.Decode[events.TaskStatus](m.Data())
-		mu.Lock()
-		statuses = append(statuses, st)
-		mu.Unlock()
-		_ = m.Ack()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Stop()
+	statuses := recordStatuses(t, bus, id)
 	waitStatus := func(state events.TaskState) events.TaskStatus {
 		t.Helper()
 		var found events.TaskStatus
 		testutil.Eventually(t, wait, 20*time.Millisecond, func() error {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, st := range statuses {
+			all := statuses()
+			for _, st := range all {
 				if st.State == state {
 					found = st
 					return nil
 				}
 			}
-			return fmt.Errorf("no %s status among %+v", state, statuses)
+			return fmt.Errorf("no %s status among %+v", state, all)
 		})
 		return found
 	}
@@ -105,13 +86,41 @@ func TestAgentOnDocker(t *testing.T) {
 	if failed := waitStatus(events.TaskFailed); failed.Message != "exit code 137" {
 		t.Fatalf("failed status %+v", failed)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	var states []events.TaskState
-	for _, st := range statuses {
+	for _, st := range statuses() {
 		states = append(states, st.State)
 	}
 	if !slices.Equal(states, []events.TaskState{events.TaskRunning, events.TaskFailed}) {
 		t.Fatalf("statuses %v, want each state once", states)
+	}
+}
+
+// recordStatuses consumes the agent's status reports for the rest of the
+// test; the function it returns gives those received so far.
+func recordStatuses(t *testing.T, bus *events.Bus, id string) func() []events.TaskStatus {
+	t.Helper()
+	var mu sync.Mutex
+	var statuses []events.TaskStatus
+	cons, err := bus.JS.CreateOrUpdateConsumer(t.Context(), events.StreamStatus, jetstream.ConsumerConfig{
+		Durable: "test", FilterSubject: events.AgentStatus(id), AckPolicy: jetstream.AckExplicitPolicy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		st, _ := events.Decode[events.TaskStatus](m.Data())
+		mu.Lock()
+		statuses = append(statuses, st)
+		mu.Unlock()
+		_ = m.Ack()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cc.Stop)
+	return func() []events.TaskStatus {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(statuses)
 	}
 }

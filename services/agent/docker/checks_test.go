@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -124,40 +123,21 @@ func TestAgentHealthChecksOnDocker(t *testing.T) {
 	stop := runAgent()
 	t.Cleanup(func() { stop() })
 
-	var mu sync.Mutex
-	var statuses []events.TaskStatus
-	cons, err := bus.JS.CreateOrUpdateConsumer(t.Context(), events.StreamStatus, jetstream.ConsumerConfig{
-		Durable: "test", FilterSubject: events.AgentStatus(id), AckPolicy: jetstream.AckExplicitPolicy,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		st, _ := events.Decode[events.TaskStatus](m.Data())
-		mu.Lock()
-		statuses = append(statuses, st)
-		mu.Unlock()
-		_ = m.Ack()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Stop()
+	statuses := recordStatuses(t, bus, id)
 	// waitHealth waits for a status, from the from-th on, whose every health result satisfies ok.
 	waitHealth := func(from int, what string, ok func(events.HealthResult) bool) int {
 		t.Helper()
 		var at int
 		testutil.Eventually(t, wait, 20*time.Millisecond, func() error {
-			mu.Lock()
-			defer mu.Unlock()
-			for i := from; i < len(statuses); i++ {
-				st := statuses[i]
+			all := statuses()
+			for i := from; i < len(all); i++ {
+				st := all[i]
 				if st.State == events.TaskRunning && len(st.Health) == 2 && ok(st.Health[0]) && ok(st.Health[1]) {
 					at = i
 					return nil
 				}
 			}
-			return fmt.Errorf("no status with %s among %+v", what, statuses[min(from, len(statuses)):])
+			return fmt.Errorf("no status with %s among %+v", what, all[min(from, len(all)):])
 		})
 		return at
 	}
@@ -190,9 +170,7 @@ func TestAgentHealthChecksOnDocker(t *testing.T) {
 
 	// A new agent adopts the container, and its checks with it.
 	stop()
-	mu.Lock()
-	restartAt := len(statuses)
-	mu.Unlock()
+	restartAt := len(statuses())
 	stop = runAgent()
 	waitHealth(restartAt, "failures seen by the new agent", func(r events.HealthResult) bool { return r.ConsecutiveFailures >= 1 })
 }
