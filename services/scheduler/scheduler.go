@@ -149,11 +149,22 @@ func New(cfg Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) (*Sche
 // Run follows the cluster and campaigns for leadership until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.started = s.now()
-	if err := s.followApps(ctx); err != nil {
+	appsLoaded, err := s.followApps(ctx)
+	if err != nil {
 		return err
 	}
-	if err := s.followDeployments(ctx); err != nil {
+	deploymentsLoaded, err := s.followDeployments(ctx)
+	if err != nil {
 		return err
+	}
+	// A leader that does not yet know every app would take the tasks of
+	// the apps it has not read for tasks of deleted apps, and kill them.
+	for _, loaded := range []<-chan struct{}{appsLoaded, deploymentsLoaded} {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-loaded:
+		}
 	}
 	if err := s.followHeartbeats(ctx); err != nil {
 		return err
@@ -186,8 +197,9 @@ func (s *Scheduler) poke() {
 	}
 }
 
-// followApps mirrors the apps bucket.
-func (s *Scheduler) followApps(ctx context.Context) error {
+// followApps mirrors the apps bucket; the channel closes once every app
+// stored when it started has been applied.
+func (s *Scheduler) followApps(ctx context.Context) (<-chan struct{}, error) {
 	return watchBucket(ctx, s.bus.Apps, s.logger, func(e jetstream.KeyValueEntry) {
 		id := events.AppIDFromKey(e.Key())
 		s.mu.Lock()
@@ -216,8 +228,9 @@ func (s *Scheduler) followApps(ctx context.Context) error {
 	})
 }
 
-// followDeployments mirrors the deployments bucket.
-func (s *Scheduler) followDeployments(ctx context.Context) error {
+// followDeployments mirrors the deployments bucket; the channel closes once
+// every stored deployment has been applied.
+func (s *Scheduler) followDeployments(ctx context.Context) (<-chan struct{}, error) {
 	return watchBucket(ctx, s.bus.Deployments, s.logger, func(e jetstream.KeyValueEntry) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -241,17 +254,21 @@ func (s *Scheduler) followDeployments(ctx context.Context) error {
 }
 
 // watchBucket calls apply for every current entry and every later change of
-// a bucket until ctx ends. If the watch breaks it watches again, from the
-// current values (a KV watch delivers each key's latest entry, deletions
-// included, so nothing missed in between is lost).
-func watchBucket(ctx context.Context, kv jetstream.KeyValue, logger *slog.Logger, apply func(jetstream.KeyValueEntry)) error {
+// a bucket until ctx ends; the channel it returns closes once the entries
+// stored when the watch began have all been applied. If the watch breaks it
+// watches again, from the current values (a KV watch delivers each key's
+// latest entry, deletions included, so nothing missed in between is lost).
+func watchBucket(ctx context.Context, kv jetstream.KeyValue, logger *slog.Logger, apply func(jetstream.KeyValueEntry)) (<-chan struct{}, error) {
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
-		return fmt.Errorf("scheduler: watch %s: %w", kv.Bucket(), err)
+		return nil, fmt.Errorf("scheduler: watch %s: %w", kv.Bucket(), err)
 	}
+	loaded := make(chan struct{})
+	var once sync.Once
+	markLoaded := func() { once.Do(func() { close(loaded) }) }
 	go func() {
 		for {
-			follow(ctx, w, apply)
+			follow(ctx, w, apply, markLoaded)
 			_ = w.Stop()
 			for ctx.Err() == nil {
 				logger.Warn("bucket watch closed, watching again", "bucket", kv.Bucket())
@@ -269,11 +286,12 @@ func watchBucket(ctx context.Context, kv jetstream.KeyValue, logger *slog.Logger
 			}
 		}
 	}()
-	return nil
+	return loaded, nil
 }
 
-// follow applies a watch's entries until it closes or ctx ends.
-func follow(ctx context.Context, w jetstream.KeyWatcher, apply func(jetstream.KeyValueEntry)) {
+// follow applies a watch's entries until it closes or ctx ends, and calls
+// loaded at the marker that ends the watch's initial values.
+func follow(ctx context.Context, w jetstream.KeyWatcher, apply func(jetstream.KeyValueEntry), loaded func()) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -282,9 +300,11 @@ func follow(ctx context.Context, w jetstream.KeyWatcher, apply func(jetstream.Ke
 			if !ok {
 				return
 			}
-			if e != nil {
-				apply(e)
+			if e == nil {
+				loaded()
+				continue
 			}
+			apply(e)
 		}
 	}
 }
