@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/labstack/echo/v4"
@@ -413,12 +414,9 @@ func boolParam(c echo.Context, name string, def bool) (bool, error) {
 // lastSeq is a bucket's last stream sequence: at least the revision of
 // any write just made to it (a delete's revision is not returned).
 func (s *Server) lastSeq(ctx context.Context, kv jetstream.KeyValue) uint64 {
-	st, err := kv.Status(ctx)
+	seq, err := natsutil.LastRevision(ctx, kv)
 	if err != nil {
 		return 0
 	}
-	if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok && bs.StreamInfo() != nil {
-		return bs.StreamInfo().State.LastSeq
-	}
-	return 0
+	return seq
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -75,8 +75,9 @@ type readModel struct {
 	wg     sync.WaitGroup
 }
 
-// feed is one bucket the read model follows: how to start over and how to
-// apply an entry, both called with the lock held.
+// feed is one bucket the read model follows: how to start over (when the
+// bucket was recreated) and how to apply an entry, both called with the lock
+// held.
 type feed struct {
 	bucket string
 	kv     jetstream.KeyValue
@@ -132,13 +133,25 @@ func newReadModel(ctx context.Context, bus *events.Bus, logger *slog.Logger) (*r
 	runCtx, cancel := context.WithCancel(context.Background())
 	rm.cancel = cancel
 	for _, f := range feeds {
-		w, err := f.kv.WatchAll(runCtx, f.opts...)
+		done, err := natsutil.FollowKV(runCtx, natsutil.KVFollow{
+			KV: f.kv, Opts: f.opts, Logger: logger.With("bucket", f.bucket),
+			Reset: func() {
+				rm.update(func() { f.reset(); rm.loaded[f.bucket], rm.rev[f.bucket] = false, 0 })
+			},
+			Apply: func(e jetstream.KeyValueEntry) {
+				rm.update(func() { f.apply(e); rm.rev[f.bucket] = max(rm.rev[f.bucket], e.Revision()) })
+			},
+			Loaded: func(rev uint64) {
+				rm.update(func() { rm.loaded[f.bucket], rm.rev[f.bucket] = true, max(rm.rev[f.bucket], rev) })
+			},
+			Closed: func() { rm.update(func() { rm.loaded[f.bucket] = false }) }, // stale until watched again
+		})
 		if err != nil {
 			rm.close()
-			return nil, fmt.Errorf("api: watch %s: %w", f.bucket, err)
+			return nil, fmt.Errorf("api: %w", err)
 		}
 		rm.wg.Add(1)
-		go rm.follow(runCtx, f, w)
+		go func() { defer rm.wg.Done(); <-done }()
 	}
 	rm.wg.Add(1)
 	go rm.followFailures(runCtx, bus.JS)
@@ -149,59 +162,6 @@ func newReadModel(ctx context.Context, bus *events.Bus, logger *slog.Logger) (*r
 func (rm *readModel) close() {
 	rm.cancel()
 	rm.wg.Wait()
-}
-
-// follow applies a watcher's entries until ctx ends, watching again if the
-// watcher stops on its own (its connection was closed).
-func (rm *readModel) follow(ctx context.Context, f feed, w jetstream.KeyWatcher) {
-	defer rm.wg.Done()
-	for {
-		err := rm.consume(ctx, f, w)
-		if ctx.Err() != nil {
-			return
-		}
-		rm.logger.Warn("bucket watcher stopped; watching again", "bucket", f.bucket, "error", err)
-		rm.update(func() { rm.loaded[f.bucket] = false }) // stale until watched again
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-			if w, err = f.kv.WatchAll(ctx, f.opts...); err == nil {
-				break
-			}
-			rm.logger.Warn("watch bucket", "bucket", f.bucket, "error", err)
-		}
-	}
-}
-
-// consume applies one watcher's entries: first the current values, ended by
-// a nil entry, then every change.
-func (rm *readModel) consume(ctx context.Context, f feed, w jetstream.KeyWatcher) error {
-	defer func() { _ = w.Stop() }()
-	rm.update(func() {
-		f.reset()
-		rm.loaded[f.bucket] = false
-	})
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("watcher closed")
-			}
-			rm.update(func() {
-				if e == nil {
-					rm.loaded[f.bucket] = true
-					return
-				}
-				f.apply(e)
-				rm.rev[f.bucket] = max(rm.rev[f.bucket], e.Revision())
-			})
-		}
-	}
 }
 
 // update changes the state under the lock and wakes the waiters.

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -255,58 +256,19 @@ func (s *Scheduler) followDeployments(ctx context.Context) (<-chan struct{}, err
 
 // watchBucket calls apply for every current entry and every later change of
 // a bucket until ctx ends; the channel it returns closes once the entries
-// stored when the watch began have all been applied. If the watch breaks it
-// watches again, from the current values (a KV watch delivers each key's
-// latest entry, deletions included, so nothing missed in between is lost).
+// stored when the watch began have all been applied. A watch that breaks or
+// stalls resumes after the last revision applied (natsutil.FollowKV).
 func watchBucket(ctx context.Context, kv jetstream.KeyValue, logger *slog.Logger, apply func(jetstream.KeyValueEntry)) (<-chan struct{}, error) {
-	w, err := kv.WatchAll(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("scheduler: watch %s: %w", kv.Bucket(), err)
-	}
 	loaded := make(chan struct{})
 	var once sync.Once
-	markLoaded := func() { once.Do(func() { close(loaded) }) }
-	go func() {
-		for {
-			follow(ctx, w, apply, markLoaded)
-			_ = w.Stop()
-			for ctx.Err() == nil {
-				logger.Warn("bucket watch closed, watching again", "bucket", kv.Bucket())
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Second):
-				}
-				if w, err = kv.WatchAll(ctx); err == nil {
-					break
-				}
-			}
-			if ctx.Err() != nil {
-				return
-			}
-		}
-	}()
-	return loaded, nil
-}
-
-// follow applies a watch's entries until it closes or ctx ends, and calls
-// loaded at the marker that ends the watch's initial values.
-func follow(ctx context.Context, w jetstream.KeyWatcher, apply func(jetstream.KeyValueEntry), loaded func()) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if e == nil {
-				loaded()
-				continue
-			}
-			apply(e)
-		}
+	_, err := natsutil.FollowKV(ctx, natsutil.KVFollow{
+		KV: kv, Apply: apply, Logger: logger,
+		Loaded: func(uint64) { once.Do(func() { close(loaded) }) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
 	}
+	return loaded, nil
 }
 
 // followHeartbeats keeps the last heartbeat of every agent. Live heartbeats

@@ -1,0 +1,236 @@
+package natsutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// KVFollow is how FollowKV follows a bucket.
+type KVFollow struct {
+	KV jetstream.KeyValue
+	// Opts are the options of a full load (e.g. jetstream.IncludeHistory()).
+	Opts []jetstream.WatchOpt
+	// Reset is called before a full load other than the first: the
+	// bucket's stream was recreated and what was applied is void. May be nil.
+	Reset func()
+	// Apply is called for every entry, in order, deletions included.
+	Apply func(jetstream.KeyValueEntry)
+	// Loaded is called once the entries the bucket held when a watch began
+	// are applied, with the revision everything up to which is applied.
+	// It is called again after every new watch. May be nil.
+	Loaded func(rev uint64)
+	// Closed is called when a watch closes (its connection closed for
+	// good), before watching again: what was applied may grow stale until
+	// Loaded. Not called for a stalled watch, which the next one catches up
+	// within a second or so. May be nil.
+	Closed func()
+	// CheckEvery is how often the bucket's last revision is compared with
+	// the last one applied (default 500 ms); StallAfter is how long the
+	// bucket may hold revisions not applied, with nothing delivered, before
+	// the watch counts as stalled (default 1 s).
+	CheckEvery, StallAfter time.Duration
+	Logger                 *slog.Logger
+}
+
+// FollowKV watches every key of a bucket until ctx ends and returns once the
+// first watch is set up; the returned channel closes when following stops.
+//
+// A KV watch is an ordered consumer, which lives on one server: when that
+// server dies, the watch delivers nothing until the client library notices
+// missing idle heartbeats, about 10 s later, while the bucket, its stream
+// leader elected elsewhere, takes writes. FollowKV notices within
+// CheckEvery+StallAfter instead, and watches again from the revision after
+// the last one applied, so Apply still sees every change once and in order
+// and what was applied stays valid meanwhile. Only when the stream was
+// recreated (its last revision fell below what was applied) does it start
+// over with Reset and a full load.
+func FollowKV(ctx context.Context, f KVFollow) (<-chan struct{}, error) {
+	if f.CheckEvery <= 0 {
+		f.CheckEvery = 500 * time.Millisecond
+	}
+	if f.StallAfter <= 0 {
+		f.StallAfter = time.Second
+	}
+	if f.Logger == nil {
+		f.Logger = slog.New(slog.DiscardHandler)
+	}
+	fl := &follower{KVFollow: f}
+	w, err := fl.watch(ctx, true)
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", f.KV.Bucket(), err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fl.run(ctx, w)
+	}()
+	return done, nil
+}
+
+type follower struct {
+	KVFollow
+	rev     uint64 // the last revision applied
+	loadRev uint64 // the bucket's last revision when the current watch began
+}
+
+// run applies the watch's entries and watches again whenever it closes or
+// stalls, until ctx ends.
+func (f *follower) run(ctx context.Context, w jetstream.KeyWatcher) {
+	for {
+		err := f.consume(ctx, w)
+		_ = w.Stop()
+		if ctx.Err() != nil {
+			return
+		}
+		f.Logger.Warn("bucket watch ended; watching again", "bucket", f.KV.Bucket(), "revision", f.rev, "error", err)
+		retry := 100 * time.Millisecond
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(retry):
+			}
+			if w, err = f.watch(ctx, false); err == nil {
+				break
+			}
+			f.Logger.Warn("watch bucket", "bucket", f.KV.Bucket(), "error", err)
+			retry = min(2*retry, time.Second)
+		}
+	}
+}
+
+// watch starts a watch: a full load the first time or when the stream was
+// recreated, otherwise from the revision after the last one applied.
+func (f *follower) watch(ctx context.Context, first bool) (jetstream.KeyWatcher, error) {
+	last, err := f.lastRevision(ctx)
+	if err != nil && !first {
+		return nil, err // no stream leader yet: nothing to gain from watching
+	}
+	f.loadRev = last
+	if first || last < f.rev {
+		if !first {
+			f.Logger.Warn("bucket stream recreated; loading it again", "bucket", f.KV.Bucket(), "revision", last, "applied", f.rev)
+			if f.Reset != nil {
+				f.Reset()
+			}
+		}
+		f.rev = 0
+		return WatchAll(ctx, f.KV, 2*time.Second, f.Opts...)
+	}
+	return WatchAll(ctx, f.KV, 2*time.Second, jetstream.ResumeFromRevision(f.rev+1))
+}
+
+// WatchAll is kv.WatchAll, given up when setting the watch up takes longer
+// than within: a request made as the connection fails over to another
+// server gets no answer, and should cost a retry, not the JetStream timeout
+// (5 s). The watch lives until ctx ends or it is stopped.
+func WatchAll(ctx context.Context, kv jetstream.KeyValue, within time.Duration, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error) {
+	// The watch's context is its lifetime (the client unsubscribes when it
+	// ends), so it cannot carry the deadline: give up on the call instead.
+	wctx, cancel := context.WithCancel(ctx)
+	type result struct {
+		w   jetstream.KeyWatcher
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		w, err := kv.WatchAll(wctx, opts...)
+		ch <- result{w, err}
+	}()
+	timer := time.NewTimer(within)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			cancel()
+			return nil, r.err
+		}
+		return stoppingWatcher{r.w, cancel}, nil
+	case <-timer.C:
+		cancel()
+		return nil, fmt.Errorf("watch %s: no answer within %s", kv.Bucket(), within)
+	}
+}
+
+// stoppingWatcher also ends the context its watch was set up with.
+type stoppingWatcher struct {
+	jetstream.KeyWatcher
+	cancel context.CancelFunc
+}
+
+func (w stoppingWatcher) Stop() error {
+	defer w.cancel()
+	return w.KeyWatcher.Stop()
+}
+
+var errStalled = errors.New("watch stalled: the bucket holds revisions it does not deliver")
+
+// consume applies a watch's entries until it closes, stalls or ctx ends.
+func (f *follower) consume(ctx context.Context, w jetstream.KeyWatcher) error {
+	tick := time.NewTicker(f.CheckEvery)
+	defer tick.Stop()
+	var delivered, behindSince time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				if f.Closed != nil {
+					f.Closed()
+				}
+				return errors.New("watcher closed")
+			}
+			delivered = time.Now()
+			if e == nil {
+				// Everything the bucket held when the watch began is in,
+				// including what was removed before it could be delivered.
+				f.rev = max(f.rev, f.loadRev)
+				if f.Loaded != nil {
+					f.Loaded(f.rev)
+				}
+				continue
+			}
+			f.Apply(e)
+			f.rev = max(f.rev, e.Revision())
+		case now := <-tick.C:
+			last, err := f.lastRevision(ctx)
+			switch {
+			case err == nil && last < f.rev:
+				return fmt.Errorf("stream recreated (revision %d, applied %d)", last, f.rev)
+			case err != nil || last == f.rev:
+				behindSince = time.Time{}
+			case behindSince.IsZero():
+				behindSince = now
+			case delivered.Before(behindSince) && now.Sub(behindSince) >= f.StallAfter:
+				return fmt.Errorf("%w (revision %d, applied %d)", errStalled, last, f.rev)
+			}
+		}
+	}
+}
+
+// lastRevision is the revision of the bucket's last entry, from its stream.
+func (f *follower) lastRevision(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.CheckEvery)
+	defer cancel()
+	return LastRevision(ctx, f.KV)
+}
+
+// LastRevision is the revision of a bucket's last entry: its stream's last
+// sequence.
+func LastRevision(ctx context.Context, kv jetstream.KeyValue) (uint64, error) {
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok || bs.StreamInfo() == nil {
+		return 0, fmt.Errorf("bucket %s: no stream info", kv.Bucket())
+	}
+	return bs.StreamInfo().State.LastSeq, nil
+}
