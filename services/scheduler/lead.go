@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -14,6 +15,7 @@ import (
 // agents' status reports, and reconcile until the term ends.
 func (s *Scheduler) lead(t term) {
 	ctx := t.ctx
+	began := time.Now()
 	instances, err := s.loadInstances(ctx)
 	if err != nil {
 		s.logger.Error("leader: cannot load instances, giving up this term", "error", err)
@@ -25,6 +27,7 @@ func (s *Scheduler) lead(t term) {
 		// their apps are written again.
 		s.logger.Warn("leader: cannot read the queue bucket", "error", err)
 	}
+	s.logger.Info("leader: state loaded", "epoch", t.Epoch, "instances", len(instances), "queued", len(queued), "took", time.Since(began))
 	s.mu.Lock()
 	s.instances = instances
 	s.queue = queued
@@ -68,6 +71,8 @@ func (s *Scheduler) lead(t term) {
 // are cleared when their apps no longer wait.
 func (s *Scheduler) loadQueue(ctx context.Context) (map[string]events.QueueEntry, error) {
 	out := map[string]events.QueueEntry{}
+	ctx, cancel := context.WithTimeout(ctx, setupTimeout) // not worth a slower start
+	defer cancel()
 	lister, err := s.bus.Queue.ListKeys(ctx)
 	if err != nil {
 		return out, fmt.Errorf("list queue: %w", err)
@@ -81,7 +86,9 @@ func (s *Scheduler) loadQueue(ctx context.Context) (map[string]events.QueueEntry
 
 // consumeRequests takes the api's requests while leading.
 func (s *Scheduler) consumeRequests(ctx context.Context) (func(), error) {
-	cons, err := s.bus.JS.CreateOrUpdateConsumer(ctx, events.StreamRequests, jetstream.ConsumerConfig{
+	cctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	cons, err := s.bus.JS.CreateOrUpdateConsumer(cctx, events.StreamRequests, jetstream.ConsumerConfig{
 		Durable:       events.RequestsConsumer,
 		FilterSubject: events.SchedulerRequests,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -140,6 +147,11 @@ func (s *Scheduler) applyRequest(ctx context.Context, req events.SchedulerReques
 	}
 }
 
+// setupTimeout bounds a request that sets up a consumer: one made just as the
+// connection fails over to another server gets no answer, and should cost a
+// retry, not the JetStream timeout (5 s).
+const setupTimeout = time.Second
+
 // keepConsuming starts a consumer, retrying every second until it starts or
 // ctx ends; the function it returns stops it.
 func (s *Scheduler) keepConsuming(parent context.Context, what string, start func(context.Context) (func(), error)) func() {
@@ -175,11 +187,19 @@ func (s *Scheduler) keepConsuming(parent context.Context, what string, start fun
 	}
 }
 
-// loadInstances reads every recorded instance.
+// loadInstances reads every recorded instance, trying to set the watch up
+// for setupTimeout at a time.
 func (s *Scheduler) loadInstances(ctx context.Context) (map[string]*events.Instance, error) {
-	w, err := s.bus.Instances.WatchAll(ctx, jetstream.IgnoreDeletes())
-	if err != nil {
-		return nil, fmt.Errorf("watch instances: %w", err)
+	var w jetstream.KeyWatcher
+	for attempt := 1; ; attempt++ {
+		var err error
+		if w, err = natsutil.WatchAll(ctx, s.bus.Instances, setupTimeout, jetstream.IgnoreDeletes()); err == nil {
+			break
+		}
+		if ctx.Err() != nil || attempt == 5 {
+			return nil, fmt.Errorf("watch instances: %w", err)
+		}
+		s.logger.Warn("leader: cannot watch instances yet, retrying", "error", err)
 	}
 	defer func() { _ = w.Stop() }()
 	out := map[string]*events.Instance{}
@@ -203,7 +223,9 @@ func (s *Scheduler) loadInstances(ctx context.Context) (map[string]*events.Insta
 
 // consumeStatus takes the agents' task status reports while leading.
 func (s *Scheduler) consumeStatus(ctx context.Context) (func(), error) {
-	cons, err := s.bus.JS.CreateOrUpdateConsumer(ctx, events.StreamStatus, jetstream.ConsumerConfig{
+	cctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	cons, err := s.bus.JS.CreateOrUpdateConsumer(cctx, events.StreamStatus, jetstream.ConsumerConfig{
 		Durable:       events.StatusConsumer,
 		FilterSubject: events.AgentStatusAll,
 		AckPolicy:     jetstream.AckExplicitPolicy,
