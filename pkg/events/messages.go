@@ -275,11 +275,14 @@ type Deployment struct {
 // LeaderRecord is the value of LeaderKey in BucketLeader. The revision of the
 // Create that won the key is the leader's epoch.
 type LeaderRecord struct {
-	V           int       `json:"v"`
-	SchedulerID string    `json:"schedulerId"`
-	Hostname    string    `json:"hostname"`
-	Epoch       uint64    `json:"epoch"`
-	Since       time.Time `json:"since"`
+	V           int    `json:"v"`
+	SchedulerID string `json:"schedulerId"`
+	Hostname    string `json:"hostname"`
+	// Nonce is random per scheduler process: it tells the lock a process
+	// wrote itself from one another process with the same id wrote.
+	Nonce string    `json:"nonce,omitempty"`
+	Epoch uint64    `json:"epoch"`
+	Since time.Time `json:"since"`
 }
 
 // QueueEntry is an app that is not fully placed, as the scheduler leader

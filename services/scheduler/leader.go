@@ -17,6 +17,7 @@ import (
 type elector struct {
 	kv       jetstream.KeyValue
 	id       string
+	nonce    string // random per process, in every record it writes
 	hostname string
 	ttl      time.Duration
 	logger   *slog.Logger
@@ -62,14 +63,18 @@ func (e *elector) run(ctx context.Context, lead func(term)) {
 }
 
 // campaign tries to Create the lock; on success it writes the epoch into it.
+// A lock that exists but was written by this very process is reclaimed.
 func (e *elector) campaign(ctx context.Context) (epoch, rev uint64, ok bool) {
 	cctx, cancel := context.WithTimeout(ctx, e.ttl/2)
 	defer cancel()
-	rec := events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, Since: e.now().UTC()}
+	rec := e.record(0)
 	data, _ := events.Encode(rec)
 	epoch, err := e.kv.Create(cctx, events.LeaderKey, data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return e.reclaim(cctx)
+	}
 	if err != nil {
-		if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
+		if ctx.Err() == nil {
 			e.logger.Debug("leader campaign failed", "error", err)
 		}
 		return 0, 0, false
@@ -82,6 +87,38 @@ func (e *elector) campaign(ctx context.Context) (epoch, rev uint64, ok bool) {
 		return 0, 0, false
 	}
 	return epoch, rev, true
+}
+
+// reclaim takes back a lock this process wrote and still holds: a write
+// whose answer was lost (the connection failing over to another server as
+// the write landed) ended its term, or kept it from starting, but no other
+// scheduler can lead until the lock expires. Waiting for that would cost
+// the cluster a TTL without a leader; renewing it at once costs nothing, and
+// is safe: the Update succeeds only if the lock is still the revision read,
+// so nobody else held it in between. The epoch stays the one its Create won.
+func (e *elector) reclaim(ctx context.Context) (epoch, rev uint64, ok bool) {
+	ent, err := e.kv.Get(ctx, events.LeaderKey)
+	if err != nil {
+		return 0, 0, false
+	}
+	held, err := events.Decode[events.LeaderRecord](ent.Value())
+	if err != nil || e.nonce == "" || held.SchedulerID != e.id || held.Nonce != e.nonce {
+		return 0, 0, false
+	}
+	epoch = held.Epoch
+	if epoch == 0 {
+		epoch = ent.Revision() // the Create itself: its epoch was never recorded
+	}
+	data, _ := events.Encode(e.record(epoch))
+	if rev, err = e.kv.Update(ctx, events.LeaderKey, data, ent.Revision()); err != nil {
+		return 0, 0, false
+	}
+	e.logger.Info("leader: reclaimed the lock this scheduler still held", "epoch", epoch)
+	return epoch, rev, true
+}
+
+func (e *elector) record(epoch uint64) events.LeaderRecord {
+	return events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, Nonce: e.nonce, Epoch: epoch, Since: e.now().UTC()}
 }
 
 // hold renews the lock while leading, and runs lead with a context that is
@@ -106,8 +143,7 @@ func (e *elector) hold(ctx context.Context, epoch, rev uint64, lead func(term)) 
 		<-done
 		e.logger.Info("leadership ended", "epoch", epoch)
 	}()
-	rec := events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, Epoch: epoch, Since: e.now().UTC()}
-	data, _ := events.Encode(rec)
+	data, _ := events.Encode(e.record(epoch))
 	t := time.NewTicker(e.ttl / 4)
 	defer t.Stop()
 	for {

@@ -163,3 +163,53 @@ func readLeader(t *testing.T, js *testutil.JetStream) events.LeaderRecord {
 	}
 	return rec
 }
+
+// TestElectorReclaimsItsOwnLock: a lock this process wrote, whose answer it
+// lost, is taken back at once (the epoch its Create won is kept); a lock
+// another process wrote under the same id is not.
+func TestElectorReclaimsItsOwnLock(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	bus := js.Bus(t)
+	e := &elector{kv: bus.Leader, id: "s1", nonce: "this-process", hostname: "h", ttl: 2 * time.Second,
+		logger: testutil.Logger(t), now: time.Now}
+	write := func(rec events.LeaderRecord) uint64 {
+		t.Helper()
+		data, err := events.Encode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = bus.Leader.Delete(t.Context(), events.LeaderKey)
+		rev, err := bus.Leader.Create(t.Context(), events.LeaderKey, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rev
+	}
+
+	// The Create landed, the Update recording its epoch did not answer.
+	created := write(e.record(0))
+	epoch, rev, ok := e.campaign(t.Context())
+	if !ok || epoch != created || rev <= created {
+		t.Fatalf("campaign over its own unrecorded lock = epoch %d rev %d ok %v, want epoch %d", epoch, rev, ok, created)
+	}
+	if got := readLeader(t, js); got.Epoch != created || got.Nonce != "this-process" {
+		t.Errorf("lock after reclaiming = %+v, want epoch %d", got, created)
+	}
+
+	// A renewal's answer was lost: the recorded epoch is kept.
+	write(e.record(41))
+	if epoch, _, ok := e.campaign(t.Context()); !ok || epoch != 41 {
+		t.Errorf("campaign over its own recorded lock = epoch %d ok %v, want 41", epoch, ok)
+	}
+
+	// Another process under the same id (a restart, or a misconfiguration).
+	other := e.record(7)
+	other.Nonce = "another-process"
+	write(other)
+	if epoch, _, ok := e.campaign(t.Context()); ok {
+		t.Errorf("took another process's lock (epoch %d)", epoch)
+	}
+	if got := readLeader(t, js); got.Nonce != "another-process" {
+		t.Errorf("another process's lock was overwritten: %+v", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/nats-io/nats.go"
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -170,7 +171,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.followHeartbeats(ctx); err != nil {
 		return err
 	}
-	e := &elector{kv: s.bus.Leader, id: s.cfg.ID, hostname: s.cfg.Hostname, ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now,
+	e := &elector{kv: s.bus.Leader, id: s.cfg.ID, nonce: uuid.NewString(), hostname: s.cfg.Hostname, ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now,
 		mayCampaign: func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
