@@ -200,6 +200,9 @@ type Instance struct {
 	Ready *bool `json:"ready,omitempty"`
 	// UnreachableSince is when its agent went silent (State TASK_UNREACHABLE).
 	UnreachableSince time.Time `json:"unreachableSince,omitzero"`
+	// Epoch is the term of the scheduler leader that wrote the record, so a
+	// leader tells a deposed leader's late writes from its own.
+	Epoch uint64 `json:"epoch,omitempty"`
 }
 
 // Healthy is Marathon's view of an instance's health: nil when its app has no

@@ -118,6 +118,7 @@ func seconds(f *float64, def float64) time.Duration {
 }
 
 func (s *Scheduler) putInstance(_ context.Context, inst *events.Instance) {
+	inst.Epoch = s.epoch
 	data, err := events.Encode(*inst)
 	if err != nil {
 		s.logger.Error("cannot encode instance", "task", inst.TaskID, "error", err)

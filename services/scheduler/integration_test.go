@@ -12,6 +12,7 @@ import (
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/memruntime"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // fakeHost is an agent on an in-memory runtime.
@@ -265,4 +266,63 @@ func TestSchedulerReplacesLostAgentAndKillsSupersededOnReturn(t *testing.T) {
 		return nil
 	})
 	runningOn(t, hosts[:4], 3)
+}
+
+// TestLateWritesOfADeposedLeaderAreUndone writes instance records as a
+// deposed leader's last publishes would land, after the new leader read the
+// bucket: a record of a task the leader does not know is removed, and a stale
+// record of a task it knows is written again from what it knows.
+func TestLateWritesOfADeposedLeaderAreUndone(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	s := startScheduler(t, js, "s")
+	host := startHost(t, js, "h1", memruntime.New())
+	bus := js.Bus(t)
+	putApp(t, bus, uniqueApp("/web", 1))
+	runningOn(t, []*fakeHost{host}, 1)
+	task := host.running(t)[0].TaskID
+	record := func(id string) (events.Instance, error) {
+		e, err := bus.Instances.Get(t.Context(), events.InstanceKey(id))
+		if err != nil {
+			return events.Instance{}, err
+		}
+		return events.Decode[events.Instance](e.Value())
+	}
+	testutil.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		inst, err := record(task)
+		if err != nil || inst.State != events.TaskRunning || inst.Epoch != s.Epoch() {
+			return fmt.Errorf("record of %s: %+v %v, want running at epoch %d", task, inst, err, s.Epoch())
+		}
+		return nil
+	})
+	late := func(inst events.Instance) {
+		t.Helper()
+		inst.Epoch = s.Epoch() - 1
+		data, err := events.Encode(inst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bus.Instances.Put(t.Context(), events.InstanceKey(inst.TaskID), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	stale, _ := record(task)
+	stale.State = events.TaskStaging
+	late(stale)
+	ghost := events.Instance{V: events.Version, TaskID: "web.instance-ghost._app.1", AppID: "/web", AgentID: "h1", Host: "h1",
+		State: events.TaskStaging, StagedAt: time.Now(), UpdatedAt: time.Now()}
+	late(ghost)
+
+	testutil.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if inst, err := record(task); err != nil || inst.State != events.TaskRunning {
+			return fmt.Errorf("record of the running task: %s %v, want it restored to %s", inst.State, err, events.TaskRunning)
+		}
+		if _, err := record(ghost.TaskID); !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("the unknown task's record is still there (%v)", err)
+		}
+		return nil
+	})
+	if n := len(host.running(t)); n != 1 {
+		t.Errorf("%d tasks run, want 1", n)
+	}
 }

@@ -16,35 +16,42 @@ import (
 func (s *Scheduler) lead(t term) {
 	ctx := t.ctx
 	began := time.Now()
-	instances, err := s.loadInstances(ctx)
-	if err != nil {
-		s.logger.Error("leader: cannot load instances, giving up this term", "error", err)
-		return
-	}
 	queued, err := s.loadQueue(ctx)
 	if err != nil {
 		// Not fatal: entries a previous leader left are cleared once
 		// their apps are written again.
 		s.logger.Warn("leader: cannot read the queue bucket", "error", err)
 	}
-	s.logger.Info("leader: state loaded", "epoch", t.Epoch, "instances", len(instances), "queued", len(queued), "took", time.Since(began))
-	s.mu.Lock()
-	s.instances = instances
-	s.queue = queued
-	s.killSent = map[string]time.Time{}
-	s.epoch = t.Epoch
-	s.outbox = nil // nothing a previous term decided may land now
-	s.mu.Unlock()
-	select {
-	case <-s.abdicate: // a request to a previous term
-	default:
-	}
+	// The term starts the moment the instances are read, before any later
+	// record is applied (see followInstances).
+	n, err := s.followInstances(ctx, t.Epoch, func(instances map[string]*events.Instance) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ctx.Err() != nil {
+			return // the term ended while loading: it must not start now
+		}
+		s.instances = instances
+		s.queue = queued
+		s.killSent = map[string]time.Time{}
+		s.epoch = t.Epoch
+		s.outbox = nil // nothing a previous term decided may land now
+	})
+	// Whatever happened, this term ends here or when lead returns.
 	defer func() {
 		s.mu.Lock()
 		s.epoch = 0
 		s.outbox = nil
 		s.mu.Unlock()
 	}()
+	if err != nil {
+		s.logger.Error("leader: cannot load instances, giving up this term", "error", err)
+		return
+	}
+	s.logger.Info("leader: state loaded", "epoch", t.Epoch, "instances", n, "queued", len(queued), "took", time.Since(began))
+	select {
+	case <-s.abdicate: // a request to a previous term
+	default:
+	}
 
 	// The consumers may be unavailable for a while (their stream electing a
 	// leader): keep trying, and reconcile from heartbeats meanwhile.
@@ -187,38 +194,85 @@ func (s *Scheduler) keepConsuming(parent context.Context, what string, start fun
 	}
 }
 
-// loadInstances reads every recorded instance, trying to set the watch up
-// for setupTimeout at a time.
-func (s *Scheduler) loadInstances(ctx context.Context) (map[string]*events.Instance, error) {
-	var w jetstream.KeyWatcher
-	for attempt := 1; ; attempt++ {
-		var err error
-		if w, err = natsutil.WatchAll(ctx, s.bus.Instances, setupTimeout, jetstream.IgnoreDeletes()); err == nil {
-			break
-		}
-		if ctx.Err() != nil || attempt == 5 {
-			return nil, fmt.Errorf("watch instances: %w", err)
-		}
-		s.logger.Warn("leader: cannot watch instances yet, retrying", "error", err)
-	}
-	defer func() { _ = w.Stop() }()
-	out := map[string]*events.Instance{}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e := <-w.Updates():
-			if e == nil {
-				return out, nil
+// followInstances reads every recorded instance and hands them to start,
+// which starts the term; then it follows the bucket for the rest of the term: a deposed leader's write can land after this
+// leader read the bucket (a publish in flight as the old leader stopped), and
+// would otherwise stay, a task shown STAGING forever or a state gone stale.
+// Setting the watch up is tried for setupTimeout at a time.
+func (s *Scheduler) followInstances(ctx context.Context, epoch uint64, start func(map[string]*events.Instance)) (int, error) {
+	loaded := map[string]*events.Instance{}
+	ready := make(chan struct{})
+	loading := true // only the follower's goroutine touches loaded and loading
+	f := natsutil.KVFollow{
+		KV: s.bus.Instances, Opts: []jetstream.WatchOpt{jetstream.IgnoreDeletes()}, Logger: s.logger,
+		Apply: func(e jetstream.KeyValueEntry) {
+			if !loading {
+				s.strayInstance(ctx, epoch, e)
+				return
+			}
+			if e.Operation() != jetstream.KeyValuePut {
+				delete(loaded, e.Key()) // the key is the task id
+				return
 			}
 			inst, err := events.Decode[events.Instance](e.Value())
 			if err != nil {
 				s.logger.Error("ignoring undecodable instance", "key", e.Key(), "error", err)
-				continue
+				return
 			}
-			out[inst.TaskID] = &inst
-		}
+			loaded[inst.TaskID] = &inst
+		},
+		Loaded: func(uint64) {
+			if loading {
+				loading = false
+				start(loaded)
+				close(ready)
+			}
+		},
 	}
+	for attempt := 1; ; attempt++ {
+		_, err := natsutil.FollowKV(ctx, f)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || attempt == 5 {
+			return 0, fmt.Errorf("watch instances: %w", err)
+		}
+		s.logger.Warn("leader: cannot watch instances yet, retrying", "error", err)
+	}
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-ready:
+		return len(loaded), nil
+	}
+}
+
+// strayInstance handles an instance record written after this leader read
+// the bucket. Its own writes carry its epoch; any other is a deposed
+// leader's: this leader's record of the task replaces it, or, for a task it
+// does not know (a launch decided as the old leader went down), it is
+// deleted, and killUnknown kills the task should it run.
+func (s *Scheduler) strayInstance(ctx context.Context, epoch uint64, e jetstream.KeyValueEntry) {
+	if e.Operation() != jetstream.KeyValuePut {
+		return // a delete: if the task still runs, settleInstances sees it gone or not
+	}
+	inst, err := events.Decode[events.Instance](e.Value())
+	if err != nil || inst.Epoch == epoch {
+		return // this term's own write (most of what comes back): no lock taken
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.epoch != epoch {
+		return // the term ended
+	}
+	if known, ok := s.instances[inst.TaskID]; ok {
+		s.logger.Info("restoring an instance record a previous leader overwrote", "task", inst.TaskID, "epoch", inst.Epoch)
+		s.putInstance(ctx, known)
+	} else {
+		s.logger.Warn("removing an instance record a previous leader wrote late", "task", inst.TaskID, "app", inst.AppID, "state", inst.State, "epoch", inst.Epoch)
+		s.queueDelete(s.bus.Instances, e.Key())
+	}
+	s.poke()
 }
 
 // consumeStatus takes the agents' task status reports while leading.
