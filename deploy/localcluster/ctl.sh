@@ -11,6 +11,7 @@
 #   poweron N               host N boots: daemon and agent start again
 #   cut N / heal N          take host N's network link down / up
 #   kill-master M [ROLE..]  SIGKILL master M's nats, api, scheduler (or the ROLEs named)
+#   stop-master M [ROLE..]  stop them as a shutdown does (SIGTERM, SIGKILL after 10 s)
 #   start-master M          start whatever of master M is not running
 #   leader                  the leading scheduler, as /v2/leader says
 set -euo pipefail
@@ -50,6 +51,7 @@ poweron) num "${1:-}"; host_up "$1" ;;
 cut) num "${1:-}"; ip link set "$(veth_name "$1")" down ;;
 heal) num "${1:-}"; ip link set "$(veth_name "$1")" up ;;
 kill-master) num "${1:-}"; master_kill "$@" ;;
+stop-master) num "${1:-}"; master_stop "$@" ;;
 start-master)
   num "${1:-}"
   master_start "$1"

@@ -233,6 +233,16 @@ master_kill() {
   for role in "$@"; do signal "master$m-$role" KILL; done
 }
 
+# master_stop M [ROLE...]: stop the master's roles the way a shutdown does
+# (SIGTERM to each at once, SIGKILL after 10 s), all by default.
+master_stop() {
+  local m=$1 role
+  shift
+  [ $# -gt 0 ] || set -- nats api scheduler
+  for role in "$@"; do stop "master$m-$role" 10 & done
+  wait
+}
+
 # --- hosts -----------------------------------------------------------------
 
 docker_start() {

@@ -25,8 +25,9 @@ import (
 //  3. a host's Docker daemon stopped: its instance moves to the 4th host
 //  4. a host powered off: its instance starts elsewhere; with two hosts off,
 //     the app waits at 2 of 3 and /v2/queue says why
-//  5. the leading scheduler killed; then a whole master (its scheduler, api and
-//     NATS node): the other apis answer, a new leader acts, and 2-4 still work
+//  5. the leading scheduler killed; then its whole master (scheduler, api and
+//     NATS node) stopped, then crashed: the other apis answer, a new leader
+//     acts, and 2-4 still work with the master down
 //  6. a host's network cut for longer than --unreachable-after, then healed:
 //     replaced meanwhile, and exactly 3 instances once it is back
 //
@@ -77,12 +78,15 @@ func TestScenario(t *testing.T) {
 		}
 	}
 	if want("5") {
-		t.Log("step 5: the leading scheduler dies; then a whole master")
+		t.Log("step 5: the leading scheduler dies; then its whole master stops, then crashes")
 		for range runs {
 			c.schedulerKillRun(tm)
 		}
 		for i := range runs {
-			c.masterKillRun(tm, i == 0)
+			c.masterDown(tm, false, i == 0)
+		}
+		for range runs {
+			c.masterDown(tm, true, false)
 		}
 	}
 
@@ -289,11 +293,14 @@ func (c *cluster) schedulerKillRun(tm *timings) {
 	c.ctl("start-master", strconv.Itoa(old))
 }
 
-// masterKillRun SIGKILLs the master of the leading scheduler (its scheduler,
-// api and NATS node) and one of the app's containers: the other apis must
-// answer reads and writes, a new leader replace the task; and, the first
-// time, steps 2-4 are run again while the master is down.
-func (c *cluster) masterKillRun(tm *timings, steps bool) {
+// masterDown takes down the master of the leading scheduler (its scheduler,
+// api and NATS node) and kills one of the app's containers: the other apis
+// must answer reads and writes, a new leader replace the task; and, when
+// steps is set, steps 2-4 are run again while the master is down. A crash
+// (SIGKILL) leaves every JetStream stream the node led without a leader until
+// the others elect one; a shutdown (SIGTERM, as `systemctl stop`) hands them
+// over first.
+func (c *cluster) masterDown(tm *timings, crash, steps bool) {
 	t := c.t
 	tasks := c.threeOfThree(30 * time.Second)
 	var old int
@@ -302,8 +309,12 @@ func (c *cluster) masterKillRun(tm *timings, steps bool) {
 		return err
 	})
 	victim := c.oldest(tasks)
+	how, what := "stop-master", "master stopped"
+	if crash {
+		how, what = "kill-master", "master killed"
+	}
 	fault := time.Now()
-	c.ctl("kill-master", strconv.Itoa(old))
+	stopped := c.ctlAsync(how, strconv.Itoa(old))
 	c.down[old] = true
 	c.killContainer(victim)
 	checks := map[string]func() error{
@@ -317,23 +328,24 @@ func (c *cluster) masterKillRun(tm *timings, steps bool) {
 		}
 	}
 	got := poll(fault, 60*time.Second, checks)
+	stopped()
 	var read time.Duration
 	for name, o := range got {
 		if o.err != nil {
 			c.dumpNATS()
-			t.Fatalf("master%d killed: %s: %v", old, name, o.err)
+			t.Fatalf("%s (master%d): %s: %v", what, old, name, o.err)
 		}
 		if strings.HasPrefix(name, "read ") {
 			read = max(read, o.after)
 		}
 	}
 	got["read"] = outcome{after: read}
-	tm.add("master killed (scheduler+api+NATS node) → other apis answer reads", got["read"].after)
-	tm.add("master killed → other apis accept writes", got["write"].after)
-	tm.add("master killed → new leader elected", got["leader"].after)
-	tm.add("master killed → killed task replaced (new leader acting)", got["replacement"].after)
-	t.Logf("killed master%d: reads after %s, writes after %s, new leader after %s, task replaced after %s",
-		old, ms(got["read"].after), ms(got["write"].after), ms(got["leader"].after), ms(got["replacement"].after))
+	tm.add(what+" (scheduler+api+NATS node) → other apis answer reads", got["read"].after)
+	tm.add(what+" → other apis accept writes", got["write"].after)
+	tm.add(what+" → new leader elected", got["leader"].after)
+	tm.add(what+" → killed task replaced (new leader acting)", got["replacement"].after)
+	t.Logf("%s (master%d): reads after %s, writes after %s, new leader after %s, task replaced after %s",
+		what, old, ms(got["read"].after), ms(got["write"].after), ms(got["leader"].after), ms(got["replacement"].after))
 	if steps {
 		t.Logf("steps 2-4 with master%d down", old)
 		c.killRun(tm, "docker kill → replacement RUNNING, a master down")
