@@ -201,9 +201,12 @@ func (f *follower) consume(ctx context.Context, w jetstream.KeyWatcher) error {
 		case now := <-tick.C:
 			last, err := f.lastRevision(ctx)
 			switch {
-			case err == nil && last < f.rev:
+			case err != nil:
+				// Unknown (its stream electing a leader, say): the clock
+				// of a stall already seen keeps running.
+			case last < f.rev:
 				return fmt.Errorf("stream recreated (revision %d, applied %d)", last, f.rev)
-			case err != nil || last == f.rev:
+			case last == f.rev:
 				behindSince = time.Time{}
 			case behindSince.IsZero():
 				behindSince = now
