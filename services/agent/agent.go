@@ -41,6 +41,7 @@ type Agent struct {
 
 	startedAt time.Time
 	lastTasks []events.TaskReport // owned by the heartbeat loop
+	beatNow   chan struct{}       // asks the heartbeat loop for a heartbeat at once
 	stats     counters
 }
 
@@ -83,6 +84,7 @@ func New(cfg Config, bus *events.Bus, nc *nats.Conn, rt Runtime, logger *slog.Lo
 		dispatch: newDispatcher(cfg.MaxConcurrentCommands),
 		graces:   map[string]time.Duration{},
 		dirty:    newDirtyTasks(),
+		beatNow:  make(chan struct{}, 1),
 	}
 	exec, _ := rt.(Execer)
 	recall, _ := rt.(CheckRecaller)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ type harness struct {
 	rt    *memruntime.Runtime
 	agent *agent.Agent
 	id    string
+	beat  time.Duration // heartbeat interval (50 ms unless a hook sets it)
 
 	mu         sync.Mutex
 	statuses   []events.TaskStatus
@@ -38,7 +40,7 @@ type harness struct {
 func newHarness(t testing.TB, before ...func(*harness)) *harness {
 	t.Helper()
 	srv := testutil.RunJetStream(t)
-	h := &harness{t: t, bus: srv.Bus(t), nc: srv.Connect(t), rt: memruntime.New(), id: "agent-1"}
+	h := &harness{t: t, bus: srv.Bus(t), nc: srv.Connect(t), rt: memruntime.New(), id: "agent-1", beat: 50 * time.Millisecond}
 	for _, f := range before {
 		f(h)
 	}
@@ -46,7 +48,7 @@ func newHarness(t testing.TB, before ...func(*harness)) *harness {
 	cfg.AgentID, cfg.Hostname, cfg.Address = h.id, "host1", "127.0.0.11"
 	cfg.Attributes = map[string]string{"rack": "r1"}
 	cfg.Resources = events.Resources{Cpus: 4, Mem: 4096, Ports: []events.PortRange{{Begin: 31000, End: 31999}}}
-	cfg.HeartbeatInterval = 50 * time.Millisecond
+	cfg.HeartbeatInterval = h.beat
 	cfg.MinCheckInterval = 50 * time.Millisecond
 	a, err := agent.New(cfg, h.bus, h.nc, h.rt, testutil.Logger(t))
 	if err != nil {
@@ -375,6 +377,33 @@ func TestLaunchFailures(t *testing.T) {
 	}
 	h.send(launchCmd("bad.1", 1))
 	h.waitStatus("bad.1", events.TaskError)
+}
+
+// TestLaunchOnAGoneDaemonIsLost: a launch that fails because the Docker
+// daemon is gone is the host's failure, not the task's: TASK_LOST (no launch
+// backoff), and a heartbeat saying so goes out at once, not an interval later.
+func TestLaunchOnAGoneDaemonIsLost(t *testing.T) {
+	h := newHarness(t, func(h *harness) { h.beat = time.Hour })
+	h.waitHeartbeat("the first", func(events.Heartbeat) bool { return true })
+	h.mu.Lock()
+	before := len(h.heartbeats)
+	h.mu.Unlock()
+	h.rt.SetDown(errors.New("Cannot connect to the Docker daemon"))
+	h.send(launchCmd("web.1", 1))
+	st := h.waitStatus("web.1", events.TaskLost)
+	if !strings.Contains(st.Message, "Docker is unavailable on agent agent-1") {
+		t.Errorf("lost status message %q", st.Message)
+	}
+	testutil.Eventually(t, wait, 10*time.Millisecond, func() error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, hb := range h.heartbeats[before:] {
+			if !hb.Docker.Healthy {
+				return nil
+			}
+		}
+		return errors.New("no heartbeat saying Docker is down (the next one is an hour away)")
+	})
 }
 
 func TestPolicyRefusesPrivileged(t *testing.T) {

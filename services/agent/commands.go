@@ -234,6 +234,12 @@ func (a *Agent) launch(ctx context.Context, cmd events.Command) error {
 	switch {
 	case errors.Is(err, ErrInvalidSpec):
 		st.State, st.Message = events.TaskError, err.Error()
+	case err != nil && !a.runtimeUp(ctx):
+		// Not the task's failure but the host's: lost, so the scheduler
+		// replaces it at once (no launch backoff), and a heartbeat now
+		// tells it to place nothing more here.
+		st.State, st.Message = events.TaskLost, "Docker is unavailable on agent "+a.cfg.AgentID+": "+err.Error()
+		a.beatSoon()
 	case err != nil:
 		st.State, st.Message = events.TaskFailed, err.Error()
 	default:
@@ -248,6 +254,14 @@ func (a *Agent) launch(ctx context.Context, cmd events.Command) error {
 		a.checks.Start(rep) // after its status, so that health follows the news of its start
 	}
 	return perr
+}
+
+// runtimeUp pings the runtime: false when its daemon cannot be reached.
+func (a *Agent) runtimeUp(ctx context.Context) bool {
+	pctx, cancel := context.WithTimeout(ctx, a.probeTimeout())
+	defer cancel()
+	_, err := a.rt.Ping(pctx)
+	return err == nil
 }
 
 // kill runs a kill command and reports TASK_KILLED.

@@ -72,8 +72,8 @@ func (a *Agent) refusals() *events.CommandRefusals {
 	return &r
 }
 
-// runHeartbeats publishes a heartbeat at once and then every interval until
-// ctx is done. Core NATS publishing buffers, so a slow server never blocks it.
+// runHeartbeats publishes a heartbeat at once and then every interval, or
+// sooner when asked (beatSoon), until ctx is done. Core NATS publishing buffers, so a slow server never blocks it.
 func (a *Agent) runHeartbeats(ctx context.Context) {
 	t := time.NewTicker(a.cfg.HeartbeatInterval)
 	defer t.Stop()
@@ -103,6 +103,16 @@ func (a *Agent) runHeartbeats(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-a.beatNow:
 		}
+	}
+}
+
+// beatSoon asks for a heartbeat at once, for news the scheduler should not
+// wait an interval for (its Docker daemon gone).
+func (a *Agent) beatSoon() {
+	select {
+	case a.beatNow <- struct{}{}:
+	default:
 	}
 }

@@ -20,7 +20,8 @@ type Runtime interface {
 	// Launch starts a task. It is idempotent: a task already there is
 	// reported as it is, never started twice. An error wrapping
 	// ErrInvalidSpec means the spec cannot run as written (TASK_ERROR); any
-	// other error means it failed here (TASK_FAILED), a pull failure included.
+	// other error means it failed here (TASK_FAILED), a pull failure included,
+	// unless Ping then fails too: the daemon is gone (TASK_LOST).
 	Launch(ctx context.Context, taskID string, spec events.LaunchSpec) (events.TaskReport, error)
 	// Kill stops a task, with grace between the stop signal and SIGKILL,
 	// and removes it. Killing a task that is not there is not an error.

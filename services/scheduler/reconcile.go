@@ -407,10 +407,12 @@ func toPlacementAgent(id string, a *agentState) placement.Agent {
 	for _, r := range a.hb.Resources.Ports {
 		pa.Ports = append(pa.Ports, placement.PortRange{Begin: r.Begin, End: r.End})
 	}
-	switch a.state {
-	case events.AgentUnreachable:
+	switch {
+	case a.state == events.AgentUnreachable:
 		pa.Unavailable = placement.ReasonUnreachable
-	case events.AgentDockerDown:
+	case a.state == events.AgentDockerDown || !a.hb.Docker.Healthy:
+		// Its tasks are lost only once Docker stays down for
+		// DockerDownAfter; nothing new goes there meanwhile.
 		pa.Unavailable = placement.ReasonDockerDown
 	}
 	return pa
