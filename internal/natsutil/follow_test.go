@@ -52,6 +52,16 @@ func (r *recorder) waitApplied(t *testing.T, total time.Duration, want []string)
 	})
 }
 
+// newJetStream runs a JetStream node for the test and connects to it.
+func newJetStream(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(testutil.RunJetStream(t).Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
 func kvBucket(t *testing.T, js jetstream.JetStream, name string) jetstream.KeyValue {
 	t.Helper()
 	kv, err := js.CreateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: name, History: 5})
@@ -71,17 +81,12 @@ func put(t *testing.T, kv jetstream.KeyValue, key, value string) string {
 }
 
 func TestFollowKVLoadsThenFollows(t *testing.T) {
-	srv := testutil.RunJetStream(t)
-	js, err := jetstream.New(srv.Connect(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t)
 	kv := kvBucket(t, js, "follow")
-	a1 := put(t, kv, "a", "1")
+	put(t, kv, "a", "1") // superseded before the watch: a full load gives the latest only
 	b1 := put(t, kv, "b", "1")
-	put(t, kv, "a", "2") // superseded before the watch: a full load gives the latest only
+	put(t, kv, "a", "2")
 	a3 := put(t, kv, "a", "3")
-	_ = a1
 
 	var r recorder
 	done, err := natsutil.FollowKV(t.Context(), r.follow(kv, t))
@@ -110,11 +115,7 @@ func TestFollowKVLoadsThenFollows(t *testing.T) {
 // stopped, each change applied once and in order, long before the client
 // library's own recovery from missed heartbeats (about 10 s).
 func TestFollowKVResumesAStalledWatch(t *testing.T) {
-	srv := testutil.RunJetStream(t)
-	js, err := jetstream.New(srv.Connect(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t)
 	kv := kvBucket(t, js, "stall")
 	x1 := put(t, kv, "x", "1")
 	var r recorder
@@ -139,11 +140,7 @@ func TestFollowKVResumesAStalledWatch(t *testing.T) {
 // TestFollowKVReloadsARecreatedBucket deletes and recreates the bucket: its
 // revisions start over, so the follower resets and loads it again.
 func TestFollowKVReloadsARecreatedBucket(t *testing.T) {
-	srv := testutil.RunJetStream(t)
-	js, err := jetstream.New(srv.Connect(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t)
 	kv := kvBucket(t, js, "again")
 	for i := range 5 {
 		put(t, kv, fmt.Sprintf("k%d", i), "old")
@@ -170,11 +167,7 @@ func TestFollowKVReloadsARecreatedBucket(t *testing.T) {
 }
 
 func TestFollowKVStopsWithItsContext(t *testing.T) {
-	srv := testutil.RunJetStream(t)
-	js, err := jetstream.New(srv.Connect(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	var r recorder
 	done, err := natsutil.FollowKV(ctx, r.follow(kvBucket(t, js, "stop"), t))
