@@ -11,8 +11,8 @@ import (
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
-	"github.com/nats-io/nats.go"
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
