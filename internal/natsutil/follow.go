@@ -34,7 +34,9 @@ type KVFollow struct {
 	// bucket may hold revisions not applied, with nothing delivered, before
 	// the watch counts as stalled (default 1 s).
 	CheckEvery, StallAfter time.Duration
-	Logger                 *slog.Logger
+	// SetupTimeout bounds setting a watch up (default 2 s); see WatchAll.
+	SetupTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // FollowKV watches every key of a bucket until ctx ends and returns once the
@@ -56,6 +58,9 @@ func FollowKV(ctx context.Context, f KVFollow) (<-chan struct{}, error) {
 	if f.StallAfter <= 0 {
 		f.StallAfter = time.Second
 	}
+	if f.SetupTimeout <= 0 {
+		f.SetupTimeout = 2 * time.Second
+	}
 	if f.Logger == nil {
 		f.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -74,8 +79,9 @@ func FollowKV(ctx context.Context, f KVFollow) (<-chan struct{}, error) {
 
 type follower struct {
 	KVFollow
-	rev     uint64 // the last revision applied
-	loadRev uint64 // the bucket's last revision when the current watch began
+	rev     uint64    // the last revision applied
+	loadRev uint64    // the bucket's last revision when the current watch began
+	created time.Time // when the bucket's stream was created, as last seen
 }
 
 // run applies the watch's entries and watches again whenever it closes or
@@ -83,7 +89,7 @@ type follower struct {
 func (f *follower) run(ctx context.Context, w jetstream.KeyWatcher) {
 	for {
 		err := f.consume(ctx, w)
-		_ = w.Stop()
+		stop(w)
 		if ctx.Err() != nil {
 			return
 		}
@@ -104,25 +110,45 @@ func (f *follower) run(ctx context.Context, w jetstream.KeyWatcher) {
 	}
 }
 
+// stop stops a watch and drains what it still delivers: the client blocks
+// delivering into a full updates channel, and would stay blocked for good.
+func stop(w jetstream.KeyWatcher) {
+	go func() {
+		for range w.Updates() {
+		}
+	}()
+	_ = w.Stop()
+}
+
 // watch starts a watch: a full load the first time or when the stream was
 // recreated, otherwise from the revision after the last one applied.
 func (f *follower) watch(ctx context.Context, first bool) (jetstream.KeyWatcher, error) {
-	last, err := f.lastRevision(ctx)
+	st, err := f.streamState(ctx)
 	if err != nil && !first {
 		return nil, err // no stream leader yet: nothing to gain from watching
 	}
-	f.loadRev = last
-	if first || last < f.rev {
-		if !first {
-			f.Logger.Warn("bucket stream recreated; loading it again", "bucket", f.KV.Bucket(), "revision", last, "applied", f.rev)
+	f.loadRev = st.LastSeq
+	recreated := !first && f.recreated(st)
+	if err == nil {
+		f.created = st.created
+	}
+	if first || recreated {
+		if recreated {
+			f.Logger.Warn("bucket stream recreated; loading it again", "bucket", f.KV.Bucket(), "revision", st.LastSeq, "applied", f.rev)
 			if f.Reset != nil {
 				f.Reset()
 			}
 		}
 		f.rev = 0
-		return WatchAll(ctx, f.KV, 2*time.Second, f.Opts...)
+		return WatchAll(ctx, f.KV, f.SetupTimeout, f.Opts...)
 	}
-	return WatchAll(ctx, f.KV, 2*time.Second, jetstream.ResumeFromRevision(f.rev+1))
+	return WatchAll(ctx, f.KV, f.SetupTimeout, jetstream.ResumeFromRevision(f.rev+1))
+}
+
+// recreated: the stream is not the one whose revisions were applied, by its
+// creation time, or by revisions that went backwards.
+func (f *follower) recreated(st streamState) bool {
+	return !f.created.IsZero() && !st.created.Equal(f.created) || st.LastSeq < f.rev
 }
 
 // WatchAll is kv.WatchAll, given up when setting the watch up takes longer
@@ -199,41 +225,70 @@ func (f *follower) consume(ctx context.Context, w jetstream.KeyWatcher) error {
 			f.Apply(e)
 			f.rev = max(f.rev, e.Revision())
 		case now := <-tick.C:
-			last, err := f.lastRevision(ctx)
+			st, err := f.streamState(ctx)
+			if err == nil && f.created.IsZero() {
+				f.created = st.created // unknown when the watch began
+			}
 			switch {
 			case err != nil:
 				// Unknown (its stream electing a leader, say): the clock
 				// of a stall already seen keeps running.
-			case last < f.rev:
-				return fmt.Errorf("stream recreated (revision %d, applied %d)", last, f.rev)
-			case last == f.rev:
+			case f.recreated(st):
+				return fmt.Errorf("stream recreated (revision %d, applied %d)", st.LastSeq, f.rev)
+			case st.LastSeq == f.rev:
 				behindSince = time.Time{}
 			case behindSince.IsZero():
 				behindSince = now
-			case delivered.Before(behindSince) && now.Sub(behindSince) >= f.StallAfter:
-				return fmt.Errorf("%w (revision %d, applied %d)", errStalled, last, f.rev)
+			case now.Sub(later(delivered, behindSince)) >= f.StallAfter:
+				// Behind, and nothing delivered for StallAfter: a watch
+				// that lags but delivers is busy, not stalled.
+				return fmt.Errorf("%w (revision %d, applied %d)", errStalled, st.LastSeq, f.rev)
 			}
 		}
 	}
 }
 
-// lastRevision is the revision of the bucket's last entry, from its stream.
-func (f *follower) lastRevision(ctx context.Context) (uint64, error) {
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// streamState is what the follower checks of the bucket's stream.
+type streamState struct {
+	LastSeq uint64    // the revision of the bucket's last entry
+	created time.Time // when the stream was created
+}
+
+func (f *follower) streamState(ctx context.Context) (streamState, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.CheckEvery)
 	defer cancel()
-	return LastRevision(ctx, f.KV)
+	info, err := streamInfo(ctx, f.KV)
+	if err != nil {
+		return streamState{}, err
+	}
+	return streamState{LastSeq: info.State.LastSeq, created: info.Created}, nil
+}
+
+func streamInfo(ctx context.Context, kv jetstream.KeyValue) (*jetstream.StreamInfo, error) {
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok || bs.StreamInfo() == nil {
+		return nil, fmt.Errorf("bucket %s: no stream info", kv.Bucket())
+	}
+	return bs.StreamInfo(), nil
 }
 
 // LastRevision is the revision of a bucket's last entry: its stream's last
 // sequence.
 func LastRevision(ctx context.Context, kv jetstream.KeyValue) (uint64, error) {
-	st, err := kv.Status(ctx)
+	info, err := streamInfo(ctx, kv)
 	if err != nil {
 		return 0, err
 	}
-	bs, ok := st.(*jetstream.KeyValueBucketStatus)
-	if !ok || bs.StreamInfo() == nil {
-		return 0, fmt.Errorf("bucket %s: no stream info", kv.Bucket())
-	}
-	return bs.StreamInfo().State.LastSeq, nil
+	return info.State.LastSeq, nil
 }

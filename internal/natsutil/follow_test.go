@@ -2,6 +2,7 @@ package natsutil_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -137,8 +138,56 @@ func TestFollowKVResumesAStalledWatch(t *testing.T) {
 	}
 }
 
+// TestFollowKVResumesAStalledWatchOfABusyBucket is the same on a bucket
+// that never stops taking writes, so the follower is always a little behind:
+// the stall must still be noticed once nothing is delivered.
+func TestFollowKVResumesAStalledWatchOfABusyBucket(t *testing.T) {
+	js := newJetStream(t)
+	kv := kvBucket(t, js, "busy")
+	var r recorder
+	if _, err := natsutil.FollowKV(t.Context(), r.follow(kv, t)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var written sync.WaitGroup
+	for w := range 5 { // writing without pause: the follower is never caught up at a check
+		written.Add(1)
+		go func() {
+			defer written.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				_, _ = kv.PutString(ctx, fmt.Sprintf("w%d-k%d", w, i%10), fmt.Sprint(i))
+			}
+		}()
+	}
+	time.Sleep(1500 * time.Millisecond) // busy, and followed, for a few checks
+	deleteConsumers(t, js, "KV_busy")
+	time.Sleep(200 * time.Millisecond)
+	target, err := natsutil.LastRevision(t.Context(), kv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// nats.go's own recovery, from missed idle heartbeats, takes 10 s or more.
+	testutil.Eventually(t, 6*time.Second, 20*time.Millisecond, func() error {
+		got, _, _ := r.snapshot()
+		if len(got) == 0 {
+			return errors.New("nothing applied")
+		}
+		var rev uint64
+		_, _ = fmt.Sscanf(got[len(got)-1][strings.LastIndex(got[len(got)-1], "@")+1:], "%d", &rev)
+		if rev < target {
+			return fmt.Errorf("applied up to revision %d, the bucket was at %d after the stall began", rev, target)
+		}
+		return nil
+	})
+	cancel()
+	written.Wait()
+}
+
 // TestFollowKVReloadsARecreatedBucket deletes and recreates the bucket: its
-// revisions start over, so the follower resets and loads it again.
+// revisions start over, so the follower resets and loads it again; the new
+// bucket soon holds more revisions than were applied from the old one, so
+// only its creation time tells them apart.
 func TestFollowKVReloadsARecreatedBucket(t *testing.T) {
 	js := newJetStream(t)
 	kv := kvBucket(t, js, "again")
@@ -159,8 +208,11 @@ func TestFollowKVReloadsARecreatedBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	kv = kvBucket(t, js, "again")
-	n1 := put(t, kv, "new", "1")
-	r.waitApplied(t, 10*time.Second, []string{n1})
+	var want []string
+	for i := range 8 {
+		want = append(want, put(t, kv, fmt.Sprintf("new%d", i), "1"))
+	}
+	r.waitApplied(t, 10*time.Second, want)
 	if _, _, resets := r.snapshot(); resets != 1 {
 		t.Errorf("%d resets, want 1", resets)
 	}
