@@ -156,8 +156,12 @@ func (s *Scheduler) applyRequest(ctx context.Context, req events.SchedulerReques
 
 // setupTimeout bounds a request that sets up a consumer: one made just as the
 // connection fails over to another server gets no answer, and should cost a
-// retry, not the JetStream timeout (5 s).
-const setupTimeout = time.Second
+// retry, not the JetStream timeout (5 s). A new leader tries to read the
+// instances bucket for loadTimeout before it gives its term up.
+const (
+	setupTimeout = time.Second
+	loadTimeout  = 10 * time.Second
+)
 
 // keepConsuming starts a consumer, retrying every second until it starts or
 // ctx ends; the function it returns stops it.
@@ -198,13 +202,13 @@ func (s *Scheduler) keepConsuming(parent context.Context, what string, start fun
 // which starts the term; then it follows the bucket for the rest of the term: a deposed leader's write can land after this
 // leader read the bucket (a publish in flight as the old leader stopped), and
 // would otherwise stay, a task shown STAGING forever or a state gone stale.
-// Setting the watch up is tried for setupTimeout at a time.
+// Setting the watch up is tried for setupTimeout at a time, for loadTimeout.
 func (s *Scheduler) followInstances(ctx context.Context, epoch uint64, start func(map[string]*events.Instance)) (int, error) {
 	loaded := map[string]*events.Instance{}
 	ready := make(chan struct{})
 	loading := true // only the follower's goroutine touches loaded and loading
 	f := natsutil.KVFollow{
-		KV: s.bus.Instances, Opts: []jetstream.WatchOpt{jetstream.IgnoreDeletes()}, Logger: s.logger,
+		KV: s.bus.Instances, Logger: s.logger, SetupTimeout: setupTimeout,
 		Apply: func(e jetstream.KeyValueEntry) {
 			if !loading {
 				s.strayInstance(ctx, epoch, e)
@@ -229,15 +233,21 @@ func (s *Scheduler) followInstances(ctx context.Context, epoch uint64, start fun
 			}
 		},
 	}
-	for attempt := 1; ; attempt++ {
+	giveUp := time.Now().Add(loadTimeout)
+	for {
 		_, err := natsutil.FollowKV(ctx, f)
 		if err == nil {
 			break
 		}
-		if ctx.Err() != nil || attempt == 5 {
+		if ctx.Err() != nil || time.Now().After(giveUp) {
 			return 0, fmt.Errorf("watch instances: %w", err)
 		}
 		s.logger.Warn("leader: cannot watch instances yet, retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	select {
 	case <-ctx.Done():

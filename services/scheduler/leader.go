@@ -47,8 +47,8 @@ func (e *elector) run(ctx context.Context, lead func(term)) {
 	defer t.Stop()
 	for {
 		if e.mayCampaign == nil || e.mayCampaign() {
-			if epoch, rev, ok := e.campaign(ctx); ok {
-				e.hold(ctx, epoch, rev, lead)
+			if epoch, rev, sent, ok := e.campaign(ctx); ok {
+				e.hold(ctx, epoch, rev, sent, lead)
 			}
 		}
 		select {
@@ -62,59 +62,59 @@ func (e *elector) run(ctx context.Context, lead func(term)) {
 	}
 }
 
-// campaign tries to Create the lock; on success it writes the epoch into it.
-// A lock that exists but was written by this very process is reclaimed.
-func (e *elector) campaign(ctx context.Context) (epoch, rev uint64, ok bool) {
+// campaign tries to Create the lock; on success it writes the epoch into it
+// and says when that write was sent (the lease runs from then). A lock that
+// exists but was written by this very process is reclaimed.
+func (e *elector) campaign(ctx context.Context) (epoch, rev uint64, sent time.Time, ok bool) {
 	cctx, cancel := context.WithTimeout(ctx, e.ttl/2)
 	defer cancel()
-	rec := e.record(0)
-	data, _ := events.Encode(rec)
+	data, _ := events.Encode(e.record(0))
 	epoch, err := e.kv.Create(cctx, events.LeaderKey, data)
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		return e.reclaim(cctx)
+		epoch, err = e.reclaim(cctx, data)
 	}
 	if err != nil {
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, errNotOurs) {
 			e.logger.Debug("leader campaign failed", "error", err)
 		}
-		return 0, 0, false
+		return 0, 0, time.Time{}, false
 	}
-	rec.Epoch = epoch
-	data, _ = events.Encode(rec)
+	data, _ = events.Encode(e.record(epoch))
+	sent = e.now()
 	rev, err = e.kv.Update(cctx, events.LeaderKey, data, epoch)
 	if err != nil {
 		e.logger.Warn("leader: could not record epoch, stepping down", "epoch", epoch, "error", err)
-		return 0, 0, false
+		return 0, 0, time.Time{}, false
 	}
-	return epoch, rev, true
+	return epoch, rev, sent, true
 }
+
+// errNotOurs: the lock is held by another scheduler.
+var errNotOurs = errors.New("the lock is another scheduler's")
 
 // reclaim takes back a lock this process wrote and still holds: a write
 // whose answer was lost (the connection failing over to another server as
 // the write landed) ended its term, or kept it from starting, but no other
 // scheduler can lead until the lock expires. Waiting for that would cost
-// the cluster a TTL without a leader; renewing it at once costs nothing, and
-// is safe: the Update succeeds only if the lock is still the revision read,
-// so nobody else held it in between. The epoch stays the one its Create won.
-func (e *elector) reclaim(ctx context.Context) (epoch, rev uint64, ok bool) {
+// the cluster a TTL without a leader; taking it back at once costs nothing,
+// and is safe: the Update succeeds only if the lock is still the revision
+// read, so nobody else held it in between. The term is a new one: the
+// Update's revision is its epoch, above every earlier term's, so what the
+// ended term still had in flight is told apart from what the new one writes.
+func (e *elector) reclaim(ctx context.Context, data []byte) (epoch uint64, err error) {
 	ent, err := e.kv.Get(ctx, events.LeaderKey)
 	if err != nil {
-		return 0, 0, false
+		return 0, err
 	}
 	held, err := events.Decode[events.LeaderRecord](ent.Value())
 	if err != nil || e.nonce == "" || held.SchedulerID != e.id || held.Nonce != e.nonce {
-		return 0, 0, false
+		return 0, errNotOurs
 	}
-	epoch = held.Epoch
-	if epoch == 0 {
-		epoch = ent.Revision() // the Create itself: its epoch was never recorded
+	if epoch, err = e.kv.Update(ctx, events.LeaderKey, data, ent.Revision()); err != nil {
+		return 0, err
 	}
-	data, _ := events.Encode(e.record(epoch))
-	if rev, err = e.kv.Update(ctx, events.LeaderKey, data, ent.Revision()); err != nil {
-		return 0, 0, false
-	}
-	e.logger.Info("leader: reclaimed the lock this scheduler still held", "epoch", epoch)
-	return epoch, rev, true
+	e.logger.Info("leader: reclaimed the lock this scheduler still held", "previous_epoch", held.Epoch, "epoch", epoch)
+	return epoch, nil
 }
 
 func (e *elector) record(epoch uint64) events.LeaderRecord {
@@ -125,10 +125,10 @@ func (e *elector) record(epoch uint64) events.LeaderRecord {
 // cancelled the moment the lock can no longer be trusted: a failed renewal,
 // or the local deadline (last renewal sent + 3/4 TTL) passing first. When
 // lead returns by itself (abdication), the lock is released.
-func (e *elector) hold(ctx context.Context, epoch, rev uint64, lead func(term)) {
+func (e *elector) hold(ctx context.Context, epoch, rev uint64, sent time.Time, lead func(term)) {
 	e.logger.Info("became leader", "epoch", epoch)
 	termCtx, endTerm := context.WithCancel(ctx)
-	watchdog := time.AfterFunc(e.ttl*3/4, func() {
+	watchdog := time.AfterFunc(e.ttl*3/4-e.now().Sub(sent), func() {
 		e.logger.Warn("leader: lease deadline passed before renewal, stepping down", "epoch", epoch)
 		endTerm()
 	})

@@ -165,8 +165,8 @@ func readLeader(t *testing.T, js *testutil.JetStream) events.LeaderRecord {
 }
 
 // TestElectorReclaimsItsOwnLock: a lock this process wrote, whose answer it
-// lost, is taken back at once (the epoch its Create won is kept); a lock
-// another process wrote under the same id is not.
+// lost, is taken back at once, as a new term whose epoch is above the lost
+// one's; a lock another process wrote under the same id is not.
 func TestElectorReclaimsItsOwnLock(t *testing.T) {
 	js := testutil.RunJetStream(t)
 	bus := js.Bus(t)
@@ -185,28 +185,27 @@ func TestElectorReclaimsItsOwnLock(t *testing.T) {
 		}
 		return rev
 	}
+	reclaimed := func(what string, lost uint64) {
+		t.Helper()
+		epoch, rev, _, ok := e.campaign(t.Context())
+		if !ok || epoch <= lost || rev <= epoch {
+			t.Fatalf("%s: campaign = epoch %d rev %d ok %v, want a new epoch above %d", what, epoch, rev, ok, lost)
+		}
+		if got := readLeader(t, js); got.Epoch != epoch || got.Nonce != "this-process" {
+			t.Errorf("%s: lock after reclaiming = %+v, want epoch %d", what, got, epoch)
+		}
+	}
 
 	// The Create landed, the Update recording its epoch did not answer.
-	created := write(e.record(0))
-	epoch, rev, ok := e.campaign(t.Context())
-	if !ok || epoch != created || rev <= created {
-		t.Fatalf("campaign over its own unrecorded lock = epoch %d rev %d ok %v, want epoch %d", epoch, rev, ok, created)
-	}
-	if got := readLeader(t, js); got.Epoch != created || got.Nonce != "this-process" {
-		t.Errorf("lock after reclaiming = %+v, want epoch %d", got, created)
-	}
-
-	// A renewal's answer was lost: the recorded epoch is kept.
-	write(e.record(41))
-	if epoch, _, ok := e.campaign(t.Context()); !ok || epoch != 41 {
-		t.Errorf("campaign over its own recorded lock = epoch %d ok %v, want 41", epoch, ok)
-	}
+	reclaimed("an unrecorded Create", write(e.record(0)))
+	// A renewal's answer was lost.
+	reclaimed("a recorded lock", write(e.record(41)))
 
 	// Another process under the same id (a restart, or a misconfiguration).
 	other := e.record(7)
 	other.Nonce = "another-process"
 	write(other)
-	if epoch, _, ok := e.campaign(t.Context()); ok {
+	if epoch, _, _, ok := e.campaign(t.Context()); ok {
 		t.Errorf("took another process's lock (epoch %d)", epoch)
 	}
 	if got := readLeader(t, js); got.Nonce != "another-process" {
