@@ -406,6 +406,32 @@ func TestLaunchOnAGoneDaemonIsLost(t *testing.T) {
 	})
 }
 
+// TestEndedTaskIsInAHeartbeatAtOnce: a task's end goes out in a heartbeat at
+// once too (core NATS), so the scheduler hears of it while the status
+// stream elects a leader.
+func TestEndedTaskIsInAHeartbeatAtOnce(t *testing.T) {
+	h := newHarness(t, func(h *harness) { h.beat = time.Hour })
+	h.send(launchCmd("web.1", 1))
+	h.waitStatus("web.1", events.TaskRunning)
+	h.mu.Lock()
+	before := len(h.heartbeats)
+	h.mu.Unlock()
+	if err := h.rt.Exit("web.1", 137); err != nil {
+		t.Fatal(err)
+	}
+	h.waitStatus("web.1", events.TaskFailed)
+	testutil.Eventually(t, wait, 10*time.Millisecond, func() error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, hb := range h.heartbeats[before:] {
+			if hasTask(hb, "web.1", events.TaskFailed) {
+				return nil
+			}
+		}
+		return errors.New("no heartbeat reporting the task failed (the next one is an hour away)")
+	})
+}
+
 func TestPolicyRefusesPrivileged(t *testing.T) {
 	srv := testutil.RunJetStream(t)
 	bus, nc, rt := srv.Bus(t), srv.Connect(t), memruntime.New()

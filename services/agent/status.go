@@ -48,6 +48,11 @@ func (a *Agent) publishStatus(ctx context.Context, st events.TaskStatus, force b
 	if !force && !a.tracker.ShouldPublish(st.TaskID, st.State) {
 		return nil
 	}
+	if st.State.Terminal() {
+		// The heartbeat carries the news too, by core NATS: it reaches the
+		// scheduler while the status stream or its consumer elects a leader.
+		a.beatSoon()
+	}
 	if err := a.sendStatus(ctx, st); err != nil {
 		return err
 	}

@@ -46,6 +46,7 @@ type Scheduler struct {
 	hbMu            sync.Mutex
 	hbPending       map[string]heartbeatSeen
 	dockerHealthy   map[string]bool
+	ended           map[string]int // per agent, the ended tasks its last heartbeat reported
 	dockerDownSince map[string]time.Time
 
 	mu          sync.Mutex
@@ -141,6 +142,7 @@ func New(cfg Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) (*Sche
 		agents:          map[string]*agentState{},
 		hbPending:       map[string]heartbeatSeen{},
 		dockerHealthy:   map[string]bool{},
+		ended:           map[string]int{},
 		dockerDownSince: map[string]time.Time{},
 		instances:       map[string]*events.Instance{},
 		killSent:        map[string]time.Time{},
@@ -326,6 +328,17 @@ func (s *Scheduler) replayHeartbeats(ctx context.Context) {
 	}
 }
 
+// endedTasks counts the tasks a heartbeat reports ended.
+func endedTasks(hb events.Heartbeat) int {
+	n := 0
+	for _, t := range hb.Tasks {
+		if t.State.Terminal() {
+			n++
+		}
+	}
+	return n
+}
+
 // takeHeartbeat records one heartbeat seen at a time; false if it is not one.
 func (s *Scheduler) takeHeartbeat(subject string, data []byte, seen time.Time) bool {
 	id, err := events.ParseAgentHeartbeat(subject)
@@ -347,6 +360,15 @@ func (s *Scheduler) takeHeartbeat(subject string, data []byte, seen time.Time) b
 		s.poke() // a Docker daemon died or came back: act now
 	}
 	s.dockerHealthy[id] = hb.Docker.Healthy
+	ended := endedTasks(hb)
+	if ended > s.ended[id] {
+		s.poke() // a task ended: act now, should its status report be slow to come
+	}
+	if ended > 0 {
+		s.ended[id] = ended
+	} else {
+		delete(s.ended, id)
+	}
 	// Every heartbeat passes here, so a healthy one between two reports of
 	// Docker down always resets the window.
 	switch since, ok := s.dockerDownSince[id]; {
