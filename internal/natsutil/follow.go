@@ -65,7 +65,9 @@ func FollowKV(ctx context.Context, f KVFollow) (<-chan struct{}, error) {
 		f.Logger = slog.New(slog.DiscardHandler)
 	}
 	fl := &follower{KVFollow: f}
+	began := time.Now()
 	w, err := fl.watch(ctx, true)
+	f.Logger.Debug("bucket watch set up", "bucket", f.KV.Bucket(), "took", time.Since(began), "error", err)
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", f.KV.Bucket(), err)
 	}
@@ -216,6 +218,7 @@ func (f *follower) consume(ctx context.Context, w jetstream.KeyWatcher) error {
 			if e == nil {
 				// Everything the bucket held when the watch began is in,
 				// including what was removed before it could be delivered.
+				f.Logger.Debug("bucket loaded", "bucket", f.KV.Bucket(), "revision", f.loadRev)
 				f.rev = max(f.rev, f.loadRev)
 				if f.Loaded != nil {
 					f.Loaded(f.rev)

@@ -17,6 +17,7 @@ func (s *Scheduler) lead(t term) {
 	ctx := t.ctx
 	began := time.Now()
 	queued, err := s.loadQueue(ctx)
+	queueTook := time.Since(began)
 	if err != nil {
 		// Not fatal: entries a previous leader left are cleared once
 		// their apps are written again.
@@ -47,7 +48,7 @@ func (s *Scheduler) lead(t term) {
 		s.logger.Error("leader: cannot load instances, giving up this term", "error", err)
 		return
 	}
-	s.logger.Info("leader: state loaded", "epoch", t.Epoch, "instances", n, "queued", len(queued), "took", time.Since(began))
+	s.logger.Info("leader: state loaded", "epoch", t.Epoch, "instances", n, "queued", len(queued), "took", time.Since(began), "queue_took", queueTook)
 	select {
 	case <-s.abdicate: // a request to a previous term
 	default:
