@@ -119,13 +119,14 @@ func lockCluster(t *testing.T) {
 
 // cluster is the running local cluster and the test's clients of it.
 type cluster struct {
-	t       *testing.T
-	scripts string
-	hosts   int
-	dockers map[int]*client.Client
-	agents  jetstream.KeyValue
-	down    map[int]bool // masters whose api is stopped
-	page    string       // the example app's page, from the host's htdocs
+	t        *testing.T
+	scripts  string
+	hosts    int
+	dockers  map[int]*client.Client
+	agents   jetstream.KeyValue
+	leaderKV jetstream.KeyValue
+	down     map[int]bool // masters whose api is stopped
+	page     string       // the example app's page, from the host's htdocs
 }
 
 // up runs deploy/localcluster/up.sh with n hosts and down.sh at cleanup.
@@ -177,7 +178,10 @@ func up(t *testing.T, n int) *cluster {
 	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()
-		c.agents, err = js.KeyValue(ctx, events.BucketAgents)
+		if c.agents, err = js.KeyValue(ctx, events.BucketAgents); err != nil {
+			return err
+		}
+		c.leaderKV, err = js.KeyValue(ctx, events.BucketLeader)
 		return err
 	})
 	for i := 1; i <= n; i++ {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -244,6 +245,36 @@ func (c *cluster) tooFewHosts() {
 	c.threeOfThree(30 * time.Second)
 }
 
+// agreedLeader is the master whose scheduler holds the lock, by the leader
+// bucket itself, once every api up names it too (an api's read model can
+// lag the lock just after a failover).
+func (c *cluster) agreedLeader() int {
+	c.t.Helper()
+	var m int
+	testutil.Eventually(c.t, 15*time.Second, 100*time.Millisecond, func() error {
+		ctx, cancel := context.WithTimeout(c.t.Context(), 2*time.Second)
+		defer cancel()
+		e, err := c.leaderKV.Get(ctx, events.LeaderKey)
+		if err != nil {
+			return fmt.Errorf("leader lock: %w", err)
+		}
+		rec, err := events.Decode[events.LeaderRecord](e.Value())
+		if err != nil {
+			return err
+		}
+		if m, err = strconv.Atoi(strings.TrimPrefix(rec.SchedulerID, "master")); err != nil {
+			return fmt.Errorf("lock held by %q, no master", rec.SchedulerID)
+		}
+		for a := 1; a <= masters; a++ {
+			if l, err := leader(apiBase(a)); !c.down[a] && (err != nil || l != m) {
+				return fmt.Errorf("master%d's api names master%d (%v), the lock master%d", a, l, err, m)
+			}
+		}
+		return nil
+	})
+	return m
+}
+
 // leader is the master whose scheduler leads, as the api at base says.
 func leader(base string) (int, error) {
 	code, body, err := do(http.MethodGet, base+"/v2/leader", nil)
@@ -268,11 +299,7 @@ func leader(base string) (int, error) {
 func (c *cluster) schedulerKillRun(tm *timings) {
 	t := c.t
 	tasks := c.threeOfThree(30 * time.Second)
-	var old int
-	testutil.Eventually(t, 10*time.Second, 100*time.Millisecond, func() (err error) {
-		old, err = leader(c.api())
-		return err
-	})
+	old := c.agreedLeader()
 	victim := c.oldest(tasks)
 	fault := time.Now()
 	c.ctl("kill-master", strconv.Itoa(old), "scheduler")
@@ -303,11 +330,7 @@ func (c *cluster) schedulerKillRun(tm *timings) {
 func (c *cluster) masterDown(tm *timings, crash, steps bool) {
 	t := c.t
 	tasks := c.threeOfThree(30 * time.Second)
-	var old int
-	testutil.Eventually(t, 10*time.Second, 100*time.Millisecond, func() (err error) {
-		old, err = leader(c.api())
-		return err
-	})
+	old := c.agreedLeader()
 	victim := c.oldest(tasks)
 	how, what := "stop-master", "master stopped"
 	if crash {
