@@ -326,3 +326,32 @@ func TestLateWritesOfADeposedLeaderAreUndone(t *testing.T) {
 		t.Errorf("%d tasks run, want 1", n)
 	}
 }
+
+// TestNewLeaderSendsAgainALaunchThatDiedWithTheOldOne: a leader killed
+// between recording a task STAGING and sending its launch leaves a record
+// and no command; the next leader sends the launch again at once, so the
+// task starts instead of waiting out the staging timeout (2 min).
+func TestNewLeaderSendsAgainALaunchThatDiedWithTheOldOne(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	bus := js.Bus(t)
+	host := startHost(t, js, "h1", memruntime.New())
+	d := putApp(t, bus, uniqueApp("/web", 1))
+	now := time.Now()
+	inst := events.Instance{V: events.Version, TaskID: "web.instance-orphan._app.1", AppID: "/web", Version: d.Version,
+		AgentID: "h1", Host: "h1", State: events.TaskStaging, StagedAt: now, UpdatedAt: now, Epoch: 1}
+	data, err := events.Encode(inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.Instances.Put(t.Context(), events.InstanceKey(inst.TaskID), data); err != nil {
+		t.Fatal(err)
+	}
+	startScheduler(t, js, "s")
+	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+		tasks := host.running(t)
+		if len(tasks) != 1 || tasks[0].TaskID != inst.TaskID {
+			return fmt.Errorf("running %v, want the recorded task %s", tasks, inst.TaskID)
+		}
+		return nil
+	})
+}

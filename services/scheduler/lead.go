@@ -49,6 +49,7 @@ func (s *Scheduler) lead(t term) {
 		return
 	}
 	s.logger.Info("leader: state loaded", "epoch", t.Epoch, "instances", n, "queued", len(queued), "took", time.Since(began), "queue_took", queueTook)
+	s.resendLaunches(ctx)
 	select {
 	case <-s.abdicate: // a request to a previous term
 	default:
@@ -196,6 +197,28 @@ func (s *Scheduler) keepConsuming(parent context.Context, what string, start fun
 		if stop != nil {
 			stop()
 		}
+	}
+}
+
+// resendLaunches sends again the launch of every task a previous term
+// recorded as staging: that leader may have died between recording the task
+// and sending its command, and the agent would never start it (the task
+// would wait out the staging timeout). A launch is idempotent on the agent:
+// a task id runs once, and a task already there is reported as it is.
+func (s *Scheduler) resendLaunches(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, inst := range s.instances {
+		st, ok := s.apps[inst.AppID]
+		if inst.State != events.TaskStaging || !ok || appVersion(st.rec.App) != inst.Version {
+			continue
+		}
+		app := st.rec.App
+		s.send(ctx, inst.AgentID, events.Command{
+			Epoch: s.epoch, Kind: events.CommandLaunch, TaskID: inst.TaskID, AppID: app.ID,
+			Launch: &events.LaunchSpec{App: app, HostPorts: inst.HostPorts, Env: taskEnv(app, inst.TaskID, inst.Host, inst.HostPorts)},
+		})
+		s.logger.Info("launch sent again", "app", app.ID, "task", inst.TaskID, "agent", inst.AgentID)
 	}
 }
 
