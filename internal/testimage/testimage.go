@@ -163,6 +163,27 @@ type buildOnce struct {
 	err  error
 }
 
+// RequireDocker is a client of the Docker daemon the environment names, once
+// it answers a ping, closed when the test ends. Without a daemon the test is
+// skipped, except in CI (CI=true), where Docker tests must run: it fails.
+func RequireDocker(t testing.TB) *client.Client {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err == nil {
+		t.Cleanup(func() { _ = cli.Close() })
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err = cli.Ping(ctx)
+		cancel()
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the Docker daemon is required in CI: %v", err)
+		}
+		t.Skipf("skipping: no Docker daemon reachable (%v); CI=true makes this a failure", err)
+	}
+	return cli
+}
+
 // BuildHTTPD builds the httpd stand-in image as tag for a test, once per tag
 // in a test process, and fails the test when it cannot.
 func BuildHTTPD(t testing.TB, tag string) {

@@ -6,9 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/docker/docker/client"
 )
 
 func TestModuleRoot(t *testing.T) {
@@ -33,19 +30,7 @@ func TestReadBuildOutput(t *testing.T) {
 }
 
 func TestBuildHTTPD(t *testing.T) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("docker daemon unreachable in CI: %v", err)
-		}
-		t.Skipf("docker daemon unreachable (set CI=true to fail instead): %v", err)
-	}
+	cli := RequireDocker(t)
 	const tag = "drover-test/httpd:testimage"
 	BuildHTTPD(t, tag)
 	BuildHTTPD(t, tag) // once per process: the second is free

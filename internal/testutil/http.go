@@ -2,9 +2,12 @@ package testutil
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,4 +38,51 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Task is a task as GET /v2/apps/{id} lists it: the fields the tests read.
+type Task struct {
+	ID                 string `json:"id"`
+	AppID              string `json:"appId"`
+	Host               string `json:"host"`
+	SlaveID            string `json:"slaveId"`
+	State              string `json:"state"`
+	StartedAt          string `json:"startedAt"`
+	Ports              []int  `json:"ports"`
+	HealthCheckResults []struct {
+		Alive               bool `json:"alive"`
+		ConsecutiveFailures int  `json:"consecutiveFailures"`
+	} `json:"healthCheckResults"`
+}
+
+// Started is when the task started; zero before it has.
+func (t Task) Started() time.Time {
+	at, _ := time.Parse(time.RFC3339Nano, t.StartedAt)
+	return at
+}
+
+// App is an app as GET /v2/apps/{id} answers it: the fields the tests read.
+type App struct {
+	ID           string `json:"id"`
+	TasksRunning int    `json:"tasksRunning"`
+	TasksStaged  int    `json:"tasksStaged"`
+	Tasks        []Task `json:"tasks"`
+}
+
+// GetApp reads GET {base}/v2/apps/{id}.
+func GetApp(base, id string, timeout time.Duration) (App, error) {
+	code, body, err := Request(http.MethodGet, base+"/v2/apps/"+strings.TrimPrefix(id, "/"), nil, timeout)
+	if err != nil {
+		return App{}, err
+	}
+	if code != http.StatusOK {
+		return App{}, fmt.Errorf("GET app: %d %s", code, body)
+	}
+	var out struct {
+		App App `json:"app"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return App{}, fmt.Errorf("GET app: %w: %s", err, body)
+	}
+	return out.App, nil
 }

@@ -69,16 +69,7 @@ func requireCluster(t *testing.T) {
 			skip("%s is not installed", bin)
 		}
 	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		_, err = cli.Ping(ctx)
-		cancel()
-		_ = cli.Close()
-	}
-	if err != nil {
-		skip("no Docker daemon (its containerd is shared by the hosts' daemons): %v", err)
-	}
+	testimage.RequireDocker(t) // its containerd is shared by the hosts' daemons
 	lockCluster(t)
 	if _, err := os.Stat("/sys/class/net/drover0"); err == nil && os.Getenv("CI") != "true" && os.Getenv("DROVER_CLUSTER_RESET") == "" {
 		skip("a local cluster is up (bridge drover0); run deploy/localcluster/down.sh, or set DROVER_CLUSTER_RESET=1 to let the test replace it")
@@ -261,42 +252,13 @@ func do(method, url string, body []byte) (int, []byte, error) {
 	return testutil.Request(method, url, body, 3*time.Second)
 }
 
-type task struct {
-	ID        string `json:"id"`
-	Host      string `json:"host"`
-	State     string `json:"state"`
-	StartedAt string `json:"startedAt"`
-	Ports     []int  `json:"ports"`
-}
-
-func (tk task) started() time.Time {
-	at, _ := time.Parse(time.RFC3339Nano, tk.StartedAt)
-	return at
-}
-
-type appStatus struct {
-	TasksRunning int    `json:"tasksRunning"`
-	TasksStaged  int    `json:"tasksStaged"`
-	Tasks        []task `json:"tasks"`
-}
+type (
+	task      = testutil.Task
+	appStatus = testutil.App
+)
 
 // app reads GET /v2/apps/test-docker from the api at base.
-func app(base string) (appStatus, error) {
-	code, body, err := do(http.MethodGet, base+"/v2/apps"+appID, nil)
-	if err != nil {
-		return appStatus{}, err
-	}
-	if code != http.StatusOK {
-		return appStatus{}, fmt.Errorf("GET app: %d %s", code, body)
-	}
-	var out struct {
-		App appStatus `json:"app"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return appStatus{}, fmt.Errorf("GET app: %w: %s", err, body)
-	}
-	return out.App, nil
-}
+func app(base string) (appStatus, error) { return testutil.GetApp(base, appID, 3*time.Second) }
 
 func running(a appStatus) []task {
 	var out []task
@@ -342,11 +304,11 @@ func (c *cluster) oldest(tasks []task) task {
 	c.t.Helper()
 	victim := tasks[0]
 	for _, tk := range tasks[1:] {
-		if tk.started().Before(victim.started()) {
+		if tk.Started().Before(victim.Started()) {
 			victim = tk
 		}
 	}
-	if wait := time.Until(victim.started().Add(5500 * time.Millisecond)); wait > 0 {
+	if wait := time.Until(victim.Started().Add(5500 * time.Millisecond)); wait > 0 {
 		time.Sleep(wait)
 	}
 	return victim

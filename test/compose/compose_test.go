@@ -186,16 +186,7 @@ func requireCompose(t *testing.T) []string {
 		}
 		t.Skipf("skipping the Compose demo test: %s (CI=true makes this a failure)", msg)
 	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		_, err = cli.Ping(ctx)
-		cancel()
-		_ = cli.Close()
-	}
-	if err != nil {
-		skip("no Docker daemon: %v", err)
-	}
+	testimage.RequireDocker(t)
 	if exec.Command("docker", "compose", "version").Run() == nil {
 		return []string{"docker", "compose"}
 	}

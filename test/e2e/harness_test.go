@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/drover/drover/internal/testutil"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -42,19 +40,7 @@ func TestMain(m *testing.M) {
 // machine; in CI (CI=true) an absent Docker fails the test instead.
 func requireDocker(t *testing.T) *client.Client {
 	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err = cli.Ping(ctx)
-		cancel()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Docker is required in CI: %v", err)
-		}
-		t.Skipf("skipping: no Docker daemon reachable (%v); CI=true makes this a failure", err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
+	cli := testimage.RequireDocker(t)
 	testimage.BuildHTTPD(t, testImage)
 	return cli
 }
@@ -178,43 +164,13 @@ func (a api) do(method, path string, body any) (int, []byte, error) {
 	return testutil.Request(method, a.base+path, b, 5*time.Second)
 }
 
-type task struct {
-	ID                 string `json:"id"`
-	AppID              string `json:"appId"`
-	Host               string `json:"host"`
-	SlaveID            string `json:"slaveId"`
-	State              string `json:"state"`
-	Ports              []int  `json:"ports"`
-	HealthCheckResults []struct {
-		Alive               bool `json:"alive"`
-		ConsecutiveFailures int  `json:"consecutiveFailures"`
-	} `json:"healthCheckResults"`
-}
-
-type appStatus struct {
-	ID           string `json:"id"`
-	TasksRunning int    `json:"tasksRunning"`
-	TasksStaged  int    `json:"tasksStaged"`
-	Tasks        []task `json:"tasks"`
-}
+type (
+	task      = testutil.Task
+	appStatus = testutil.App
+)
 
 // app reads /v2/apps/{id}.
-func (a api) app(id string) (appStatus, error) {
-	code, body, err := a.do(http.MethodGet, "/v2/apps/"+strings.TrimPrefix(id, "/"), nil)
-	if err != nil {
-		return appStatus{}, err
-	}
-	if code != http.StatusOK {
-		return appStatus{}, fmt.Errorf("GET app: %d %s", code, body)
-	}
-	var out struct {
-		App appStatus `json:"app"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return appStatus{}, fmt.Errorf("GET app: %w: %s", err, body)
-	}
-	return out.App, nil
-}
+func (a api) app(id string) (appStatus, error) { return testutil.GetApp(a.base, id, 5*time.Second) }
 
 // running waits until the app has n running tasks and returns them.
 func (a api) running(id string, n int, total time.Duration) []task {

@@ -31,19 +31,7 @@ const (
 // where a missing daemon is a failure.
 func requireDocker(t *testing.T) *client.Client {
 	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatalf("docker client: %v", err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("docker daemon unreachable in CI: %v", err)
-		}
-		t.Skipf("docker daemon unreachable (CI=true makes this a failure): %v", err)
-	}
+	cli := testimage.RequireDocker(t)
 	testimage.BuildHTTPD(t, testImage)
 	return cli
 }

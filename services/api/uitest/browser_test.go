@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/drover/drover/internal/testimage"
 )
 
 // chromiumPath finds the browser: $DROVER_CHROMIUM, else chromium on PATH.
@@ -228,7 +229,11 @@ func (b *browser) screenshot(name string) {
 		return
 	}
 	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(repoRoot(b.t), dir)
+		root, err := testimage.ModuleRoot()
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		dir = filepath.Join(root, dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
@@ -247,25 +252,6 @@ func (b *browser) screenshot(name string) {
 		b.t.Fatal(err)
 	}
 	b.t.Logf("wrote %s", path)
-}
-
-// repoRoot is the directory of go.mod above the test's directory.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
 }
 
 // eventGate sits in front of the api and can cut /v2/events: it ends the
