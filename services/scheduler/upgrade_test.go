@@ -86,12 +86,20 @@ func TestRollingUpgradeKeepsMinimumHealthCapacity(t *testing.T) {
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		for ctx.Err() == nil {
-			n := 0
+		count := func() (n int) {
 			for _, ids := range versions(t, hosts) {
 				n += len(ids)
 			}
-			lowest, highest = min(lowest, n), max(highest, n)
+			return n
+		}
+		for ctx.Err() == nil {
+			// Reading one host after the other is no snapshot: a kill on
+			// the first and the launch it allows on the second can fall
+			// between the reads. Count only what two reads in a row agree
+			// on; a state that lasts is seen by both.
+			if n := count(); n == count() {
+				lowest, highest = min(lowest, n), max(highest, n)
+			}
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
