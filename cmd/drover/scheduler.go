@@ -12,7 +12,7 @@ import (
 type schedulerFlags struct {
 	SchedulerID       string        `help:"This scheduler's id in the leader lock (default: hostname-pid)."`
 	UnreachableAfter  time.Duration `default:"3s" help:"An agent silent this long is unreachable and its tasks are replaced elsewhere."`
-	DockerDownAfter   time.Duration `default:"1s" help:"An agent whose heartbeats report its Docker daemon down for this long loses its tasks to other agents."`
+	DockerDownAfter   time.Duration `default:"1s" help:"An agent whose heartbeats report its Docker daemon down (refusing connections, or silent for the agent's --docker-down-after) for this long loses its tasks to other agents. A degraded (slow) daemon never does."`
 	BackoffResetAfter time.Duration `default:"5s" help:"A task that ran this long before dying is replaced at once; younger deaths grow the app's launch backoff."`
 }
 

@@ -64,9 +64,14 @@ type AgentPolicy struct {
 	ImagePatterns []string `json:"imagePatterns,omitempty"`
 }
 
-// DockerHealth is an agent's view of its Docker daemon.
+// DockerHealth is an agent's view of its Docker daemon, judged on evidence:
+// Healthy is false only when the daemon is down (it refuses connections, its
+// socket is gone, or it has answered nothing for the agent's down-after
+// time); a daemon that answers slowly or with errors is Degraded, and its
+// tasks run on.
 type DockerHealth struct {
 	Healthy    bool   `json:"healthy"`
+	Degraded   bool   `json:"degraded,omitempty"`
 	Error      string `json:"error,omitempty"`
 	APIVersion string `json:"apiVersion,omitempty"`
 }
@@ -112,9 +117,17 @@ type Heartbeat struct {
 	Policy     AgentPolicy       `json:"policy"`
 	Docker     DockerHealth      `json:"docker"`
 	Tasks      []TaskReport      `json:"tasks"`
-	Epoch      uint64            `json:"epoch"` // highest scheduler epoch the agent has seen
-	StartedAt  time.Time         `json:"startedAt"`
-	SentAt     time.Time         `json:"sentAt"`
+	// TasksListedAt is when, by the agent's clock (compare it with SentAt,
+	// never with another host's clock), the runtime listed Tasks; zero
+	// when it never has.
+	TasksListedAt time.Time `json:"tasksListedAt,omitzero"`
+	// TasksStale: the runtime could not list its tasks lately, so Tasks is
+	// the last list it gave, and a task missing from it is not evidence
+	// that the task is gone.
+	TasksStale bool      `json:"tasksStale,omitempty"`
+	Epoch      uint64    `json:"epoch"` // highest scheduler epoch the agent has seen
+	StartedAt  time.Time `json:"startedAt"`
+	SentAt     time.Time `json:"sentAt"`
 	// Refused counts, since the agent started, the commands it terminated
 	// unrun: malformed (undecodable or invalid: a broken or hostile
 	// publisher) and stale (a deposed leader's epoch).
@@ -220,9 +233,13 @@ func (i Instance) Healthy() *bool {
 
 // Agent states in BucketAgents.
 const (
-	AgentActive      = "ACTIVE"
-	AgentDockerDown  = "DOCKER_DOWN"
-	AgentUnreachable = "UNREACHABLE"
+	AgentActive = "ACTIVE"
+	// AgentDockerDegraded: its Docker daemon answers slowly or with
+	// errors; its tasks run on, and it takes new tasks only when no other
+	// agent can.
+	AgentDockerDegraded = "DOCKER_DEGRADED"
+	AgentDockerDown     = "DOCKER_DOWN"
+	AgentUnreachable    = "UNREACHABLE"
 )
 
 // AgentRecord is an agent as the scheduler leader records it in BucketAgents.

@@ -40,8 +40,10 @@ type Agent struct {
 	graces   map[string]time.Duration // task -> its app's kill grace
 
 	startedAt time.Time
-	lastTasks []events.TaskReport // owned by the heartbeat loop
-	beatNow   chan struct{}       // asks the heartbeat loop for a heartbeat at once
+	judge     *judge        // the runtime's health, from every probe
+	tasks     taskList      // the runtime's latest list, from the probe loop
+	beatNow   chan struct{} // asks the heartbeat loop for a heartbeat at once
+	probeNow  chan struct{} // asks the probe loop for a probe, then a heartbeat
 	stats     counters
 }
 
@@ -85,6 +87,8 @@ func New(cfg Config, bus *events.Bus, nc *nats.Conn, rt Runtime, logger *slog.Lo
 		graces:   map[string]time.Duration{},
 		dirty:    newDirtyTasks(),
 		beatNow:  make(chan struct{}, 1),
+		probeNow: make(chan struct{}, 1),
+		judge:    newJudge(cfg.RuntimeDownAfter, cfg.RuntimeSlowAfter),
 	}
 	exec, _ := rt.(Execer)
 	recall, _ := rt.(CheckRecaller)
@@ -123,7 +127,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.seedEpoch(ctx)
 	a.log.Info("agent starting", "hostname", a.cfg.Hostname, "address", a.cfg.Address, "epoch", a.fence.Highest())
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){a.watchLeader, a.runEvents, a.runCommands, a.runHealthReports} {
+	for _, f := range []func(context.Context){a.watchLeader, a.runEvents, a.runCommands, a.runHealthReports, a.runProbes} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}

@@ -234,7 +234,7 @@ func (a *Agent) launch(ctx context.Context, cmd events.Command) error {
 	switch {
 	case errors.Is(err, ErrInvalidSpec):
 		st.State, st.Message = events.TaskError, err.Error()
-	case err != nil && !a.runtimeUp(ctx):
+	case err != nil && a.runtimeGone(ctx, err):
 		// Not the task's failure but the host's: lost, so the scheduler
 		// replaces it at once (no launch backoff), and a heartbeat now
 		// tells it to place nothing more here.
@@ -256,12 +256,21 @@ func (a *Agent) launch(ctx context.Context, cmd events.Command) error {
 	return perr
 }
 
-// runtimeUp pings the runtime: false when its daemon cannot be reached.
-func (a *Agent) runtimeUp(ctx context.Context) bool {
-	pctx, cancel := context.WithTimeout(ctx, a.probeTimeout())
-	defer cancel()
-	_, err := a.rt.Ping(pctx)
-	return err == nil
+// runtimeGone: a launch failed because no daemon is there, which the
+// error itself shows or a ping right after it does. A daemon that is only
+// slow (the ping times out) is not gone: the task failed on it.
+func (a *Agent) runtimeGone(ctx context.Context, err error) bool {
+	if classify(err) != refused {
+		pctx, cancel := context.WithTimeout(ctx, a.cfg.RuntimeSlowAfter)
+		_, err = a.rt.Ping(pctx)
+		cancel()
+	}
+	if classify(err) != refused {
+		return false
+	}
+	now := time.Now()
+	a.judge.observe(now, now, err) // the next heartbeat says so
+	return true
 }
 
 // kill runs a kill command and reports TASK_KILLED.

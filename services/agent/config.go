@@ -28,6 +28,14 @@ type Config struct {
 	Policy events.AgentPolicy
 	// HeartbeatInterval is how often the agent publishes a heartbeat.
 	HeartbeatInterval time.Duration
+	// RuntimeDownAfter is how long a runtime call may wait with no answer
+	// at all before the daemon counts as down and its tasks as lost. A
+	// daemon that refuses connections is down at once; one that answers
+	// slowly is only degraded.
+	RuntimeDownAfter time.Duration
+	// RuntimeSlowAfter: a runtime call slower than this makes the daemon
+	// degraded (no task is lost; new tasks go elsewhere first).
+	RuntimeSlowAfter time.Duration
 	// KillGrace is how long a task has to stop between SIGTERM and SIGKILL,
 	// unless its app sets taskKillGracePeriodSeconds.
 	KillGrace time.Duration
@@ -52,6 +60,8 @@ func DefaultConfig() Config {
 		Hostname:              host,
 		Policy:                events.AgentPolicy{AllowPrivileged: true},
 		HeartbeatInterval:     time.Second,
+		RuntimeDownAfter:      15 * time.Second,
+		RuntimeSlowAfter:      2 * time.Second,
 		KillGrace:             3 * time.Second,
 		MaxConcurrentCommands: 8,
 		CommandAckWait:        30 * time.Second,
@@ -74,6 +84,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MinCheckInterval == 0 {
 		c.MinCheckInterval = time.Second
+	}
+	if c.RuntimeDownAfter == 0 {
+		c.RuntimeDownAfter = 15 * time.Second
+	}
+	if c.RuntimeSlowAfter == 0 {
+		c.RuntimeSlowAfter = 2 * time.Second
 	}
 	return c
 }
@@ -108,6 +124,9 @@ func (c Config) Validate() error {
 	}
 	if c.HeartbeatInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("heartbeat interval must be at least 10ms, got %s", c.HeartbeatInterval))
+	}
+	if c.RuntimeSlowAfter < 0 || c.RuntimeDownAfter <= c.RuntimeSlowAfter {
+		errs = append(errs, fmt.Errorf("runtime down after (%s) must exceed runtime slow after (%s), and both be positive", c.RuntimeDownAfter, c.RuntimeSlowAfter))
 	}
 	if c.KillGrace < 0 {
 		errs = append(errs, fmt.Errorf("kill grace must not be negative, got %s", c.KillGrace))

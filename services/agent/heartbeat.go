@@ -3,63 +3,138 @@ package agent
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/drover/drover/pkg/events"
 )
 
-// probeTimeout bounds each runtime call of a heartbeat, so a hung daemon
-// delays a heartbeat by a fraction of the interval, never skips it.
-func (a *Agent) probeTimeout() time.Duration {
-	return min(max(a.cfg.HeartbeatInterval/2, 100*time.Millisecond), 2*time.Second)
+// listTimeout bounds one listing of the runtime's tasks: a loaded daemon
+// may take seconds to inspect containers that are starting.
+func (a *Agent) listTimeout() time.Duration { return 2 * a.cfg.RuntimeDownAfter }
+
+// taskList is the runtime's latest list of tasks, as the probe loop keeps it
+// for the heartbeats.
+type taskList struct {
+	mu       sync.Mutex
+	tasks    []events.TaskReport
+	listedAt time.Time // zero until the first list
+	stale    bool      // the latest attempt to list failed
 }
 
-// heartbeat composes the agent's heartbeat now, with the latest check
-// results of its running tasks, and has the checker follow the list. When
-// the runtime cannot list its tasks, the last list it gave stands and
-// Docker is reported unhealthy.
-func (a *Agent) heartbeat(ctx context.Context) events.Heartbeat {
-	pctx, cancel := context.WithTimeout(ctx, a.probeTimeout())
-	health, err := a.rt.Ping(pctx)
-	cancel()
-	if err != nil {
-		health.Healthy = false
-		if health.Error == "" {
-			health.Error = err.Error()
+func (l *taskList) set(tasks []events.TaskReport, at time.Time) {
+	l.mu.Lock()
+	l.tasks, l.listedAt, l.stale = tasks, at, false
+	l.mu.Unlock()
+}
+
+func (l *taskList) failed() {
+	l.mu.Lock()
+	l.stale = true
+	l.mu.Unlock()
+}
+
+func (l *taskList) get() ([]events.TaskReport, time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tasks, l.listedAt, l.stale || l.listedAt.IsZero()
+}
+
+// runProbes asks the runtime about its daemon and its tasks every heartbeat
+// interval, one call at a time, until ctx is done. Heartbeats never wait for
+// it: a slow daemon makes the list older, never the heartbeat later.
+func (a *Agent) runProbes(ctx context.Context) {
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	asked := false
+	for {
+		wasHealthy := a.judge.verdict(time.Now()).Healthy
+		a.probe(ctx)
+		if ctx.Err() != nil {
+			return
 		}
-	} else {
-		lctx, cancel := context.WithTimeout(ctx, a.probeTimeout())
-		listedAt := time.Now()
-		tasks, err := a.rt.List(lctx)
-		cancel()
-		if err != nil {
-			health = events.DockerHealth{Healthy: false, Error: fmt.Sprintf("list tasks: %v", err), APIVersion: health.APIVersion}
-		} else {
-			a.lastTasks = tasks
-			a.checks.Sync(tasks, listedAt)
+		if asked || a.judge.verdict(time.Now()).Healthy != wasHealthy {
+			select {
+			case a.beatNow <- struct{}{}:
+			default:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			asked = false
+		case <-a.probeNow:
+			asked = true
 		}
 	}
-	tasks := make([]events.TaskReport, len(a.lastTasks))
-	for i, t := range a.lastTasks {
+}
+
+// probe pings the runtime and, when it answers, lists its tasks, so the
+// judge sees every call and the checker follows the list.
+func (a *Agent) probe(ctx context.Context) {
+	began := time.Now()
+	a.judge.begin(began)
+	pctx, cancel := context.WithTimeout(ctx, a.cfg.RuntimeDownAfter)
+	health, err := a.rt.Ping(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	a.judge.observe(began, time.Now(), err)
+	if err != nil {
+		a.tasks.failed()
+		return
+	}
+	a.judge.setAPIVersion(health.APIVersion)
+	began = time.Now()
+	a.judge.begin(began)
+	lctx, cancel := context.WithTimeout(ctx, a.listTimeout())
+	tasks, err := a.rt.List(lctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	a.judge.observe(began, time.Now(), err)
+	if err != nil {
+		a.tasks.failed()
+		a.log.Debug("list tasks", "error", err)
+		return
+	}
+	a.tasks.set(tasks, began)
+	a.checks.Sync(tasks, began)
+}
+
+// heartbeat composes the agent's heartbeat now from the judge's verdict and
+// the latest list of tasks, with the latest check results of its running
+// tasks. When the runtime could not list its tasks lately, the last list it
+// gave goes out marked stale.
+func (a *Agent) heartbeat() events.Heartbeat {
+	now := time.Now()
+	listed, listedAt, stale := a.tasks.get()
+	tasks := make([]events.TaskReport, len(listed))
+	for i, t := range listed {
 		if t.State == events.TaskRunning {
 			t.Health, t.Ready = a.checks.Snapshot(t.TaskID)
 		}
 		tasks[i] = t
 	}
 	return events.Heartbeat{
-		V:          events.Version,
-		AgentID:    a.cfg.AgentID,
-		Hostname:   a.cfg.Hostname,
-		Address:    a.cfg.Address,
-		Attributes: a.cfg.Attributes,
-		Resources:  a.cfg.Resources,
-		Policy:     a.cfg.Policy,
-		Docker:     health,
-		Tasks:      tasks,
-		Epoch:      a.fence.Highest(),
-		StartedAt:  a.startedAt,
-		SentAt:     time.Now(),
-		Refused:    a.refusals(),
+		V:             events.Version,
+		AgentID:       a.cfg.AgentID,
+		Hostname:      a.cfg.Hostname,
+		Address:       a.cfg.Address,
+		Attributes:    a.cfg.Attributes,
+		Resources:     a.cfg.Resources,
+		Policy:        a.cfg.Policy,
+		Docker:        a.judge.verdict(now),
+		Tasks:         tasks,
+		TasksListedAt: listedAt,
+		TasksStale:    stale,
+		Epoch:         a.fence.Highest(),
+		StartedAt:     a.startedAt,
+		SentAt:        now,
+		Refused:       a.refusals(),
 	}
 }
 
@@ -72,24 +147,33 @@ func (a *Agent) refusals() *events.CommandRefusals {
 	return &r
 }
 
+// runtimeState names a verdict for the log.
+func runtimeState(h events.DockerHealth) string {
+	switch {
+	case !h.Healthy:
+		return "down"
+	case h.Degraded:
+		return "degraded"
+	}
+	return "healthy"
+}
+
 // runHeartbeats publishes a heartbeat at once and then every interval, or
-// sooner when asked (beatSoon), until ctx is done. Core NATS publishing buffers, so a slow server never blocks it.
+// sooner when asked (beatSoon), until ctx is done. Core NATS publishing
+// buffers, so a slow server never blocks it; nothing here waits on the runtime.
 func (a *Agent) runHeartbeats(ctx context.Context) {
 	t := time.NewTicker(a.cfg.HeartbeatInterval)
 	defer t.Stop()
-	wasHealthy := true
+	was := "healthy"
 	for {
-		hb := a.heartbeat(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if hb.Docker.Healthy != wasHealthy {
-			if hb.Docker.Healthy {
-				a.log.Info("runtime healthy again")
-			} else {
-				a.log.Warn("runtime unhealthy", "error", hb.Docker.Error)
+		hb := a.heartbeat()
+		if state := runtimeState(hb.Docker); state != was {
+			log := a.log.Warn
+			if state == "healthy" {
+				log = a.log.Info
 			}
-			wasHealthy = hb.Docker.Healthy
+			log(fmt.Sprintf("runtime %s", state), "was", was, "error", hb.Docker.Error)
+			was = state
 		}
 		if data, err := events.Encode(hb); err != nil {
 			a.log.Error("encode heartbeat", "error", err)
@@ -108,11 +192,12 @@ func (a *Agent) runHeartbeats(ctx context.Context) {
 	}
 }
 
-// beatSoon asks for a heartbeat at once, for news the scheduler should not
-// wait an interval for (its Docker daemon gone).
+// beatSoon asks for a probe of the runtime at once and a heartbeat after
+// it, for news the scheduler should not wait an interval for (a task ended,
+// its Docker daemon gone).
 func (a *Agent) beatSoon() {
 	select {
-	case a.beatNow <- struct{}{}:
+	case a.probeNow <- struct{}{}:
 	default:
 	}
 }

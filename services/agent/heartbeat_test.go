@@ -1,19 +1,57 @@
 package agent
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
 
-func TestProbeTimeout(t *testing.T) {
-	for interval, want := range map[time.Duration]time.Duration{
-		50 * time.Millisecond: 100 * time.Millisecond,
-		time.Second:           500 * time.Millisecond,
-		time.Minute:           2 * time.Second,
+// The judge's verdicts over sequences of calls: slow is degraded, silence
+// past downAfter and refusals are down, and an answer clears both.
+func TestJudge(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	gone := fmt.Errorf("%w: dial unix /var/run/docker.sock: connect: no such file or directory", ErrRuntimeUnavailable)
+	type call struct {
+		began, ended float64 // ended < 0: still waiting
+		err          error
+	}
+	for _, tc := range []struct {
+		name              string
+		calls             []call
+		now               float64
+		healthy, degraded bool
+	}{
+		{"no call yet", nil, 0, true, false},
+		{"fast answer", []call{{0, 0.05, nil}}, 1, true, false},
+		{"3 s answers are slow, not down", []call{{0, 3, nil}, {3, 6, nil}, {6, 9, nil}}, 9.5, true, true},
+		{"a call waiting 5 s is degraded", []call{{0, -1, nil}}, 5, true, true},
+		{"a call waiting 15 s is down", []call{{0, -1, nil}}, 15, false, false},
+		{"timeouts for 14 s are not down", []call{{0, 5, context.DeadlineExceeded}, {5, 10, context.DeadlineExceeded}, {10, -1, nil}}, 14, true, true},
+		{"timeouts spanning 15 s are down", []call{{0, 5, context.DeadlineExceeded}, {5, 10, context.DeadlineExceeded}, {10, 15, context.DeadlineExceeded}}, 15.1, false, false},
+		{"refused is down at once", []call{{0, 0.001, gone}}, 0.01, false, false},
+		{"an answer after a refusal clears it", []call{{0, 0.001, gone}, {1, 1.01, nil}}, 1.1, true, false},
+		{"an answer after silence clears down", []call{{0, 5, context.DeadlineExceeded}, {5, 10, context.DeadlineExceeded}, {10, 16, nil}}, 16.1, true, true},
+		{"the daemon's own error is degraded", []call{{0, 0.01, errors.New("Error response from daemon: 500")}}, 1, true, true},
+		{"degraded ends after the hold", []call{{0, 3, nil}, {3, 3.01, nil}}, 14, true, false},
 	} {
-		a := &Agent{cfg: Config{HeartbeatInterval: interval}}
-		if got := a.probeTimeout(); got != want {
-			t.Errorf("probeTimeout at %s = %s, want %s", interval, got, want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			j := newJudge(15*time.Second, 2*time.Second)
+			for _, c := range tc.calls {
+				j.begin(at(c.began))
+				if c.ended >= 0 {
+					j.observe(at(c.began), at(c.ended), c.err)
+				}
+			}
+			h := j.verdict(at(tc.now))
+			if h.Healthy != tc.healthy || h.Degraded != tc.degraded {
+				t.Errorf("verdict = healthy %v degraded %v (%q), want healthy %v degraded %v", h.Healthy, h.Degraded, h.Error, tc.healthy, tc.degraded)
+			}
+			if (!h.Healthy || h.Degraded) && h.Error == "" {
+				t.Errorf("verdict %+v gives no reason", h)
+			}
+		})
 	}
 }

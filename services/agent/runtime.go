@@ -12,7 +12,8 @@ import (
 // memory in tests (services/agent/memruntime). It is safe for concurrent use.
 type Runtime interface {
 	// Ping checks the daemon behind the runtime. An unreachable daemon is
-	// an error, and the returned health describes it.
+	// an error wrapping ErrRuntimeUnavailable, and the returned health
+	// describes it.
 	Ping(ctx context.Context) (events.DockerHealth, error)
 	// List reports every task of this agent the runtime holds, running or
 	// ended and not yet removed, in a stable order.
@@ -43,6 +44,10 @@ var (
 	ErrInvalidSpec = errors.New("invalid launch spec")
 	// ErrPolicy is wrapped by CheckPolicy errors: the agent's policy forbids the app.
 	ErrPolicy = errors.New("refused by agent policy")
+	// ErrRuntimeUnavailable is wrapped by runtime errors that show no
+	// daemon is there to answer: it refuses connections or its socket is
+	// gone. A slow daemon's timeouts never wrap it.
+	ErrRuntimeUnavailable = errors.New("runtime unavailable")
 	// ErrNoExec fails the COMMAND health checks of a runtime that is not an Execer.
 	ErrNoExec = errors.New("the runtime cannot run commands in containers")
 )

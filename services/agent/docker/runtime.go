@@ -119,7 +119,7 @@ func (r *Runtime) Ping(ctx context.Context) (events.DockerHealth, error) {
 		_, err = r.cli.Ping(ctx)
 	}
 	if err != nil {
-		err = fmt.Errorf("docker: ping: %w", err)
+		err = fmt.Errorf("docker: ping: %w", unavailable(err))
 		return events.DockerHealth{Healthy: false, Error: err.Error()}, err
 	}
 	return events.DockerHealth{Healthy: true, APIVersion: r.cli.ClientVersion()}, nil
@@ -155,7 +155,7 @@ func (r *Runtime) agentFilter() filters.Args {
 func (r *Runtime) List(ctx context.Context) ([]events.TaskReport, error) {
 	infos, err := r.inspectAll(ctx)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	out := make([]events.TaskReport, 0, len(infos))
 	now := time.Now()
@@ -291,6 +291,16 @@ func (r *Runtime) inspectTask(ctx context.Context, taskID string) (container.Ins
 		return info, errNoContainer
 	}
 	return info, err
+}
+
+// unavailable marks an error that shows no daemon is there (connection
+// refused, socket gone) as agent.ErrRuntimeUnavailable. The client reports
+// a context's deadline as itself, so a slow daemon is never marked.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || !client.IsErrConnectionFailed(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", agent.ErrRuntimeUnavailable, err)
 }
 
 func isNotFound(err error) bool { return err != nil && cerrdefs.IsNotFound(err) }

@@ -1,6 +1,7 @@
 package memruntime
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -34,11 +35,41 @@ func (r *Runtime) SetState(taskID string, state events.TaskState, message string
 }
 
 // SetDown makes the fake daemon unreachable with err (nil brings it back):
-// every call but Events fails with it meanwhile.
+// every call but Events fails with it, wrapped as agent.ErrRuntimeUnavailable,
+// meanwhile.
 func (r *Runtime) SetDown(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err != nil {
+		err = fmt.Errorf("%w: %w", agent.ErrRuntimeUnavailable, err)
+	}
 	r.down = err
+}
+
+// SetSlow makes Ping and List take d before they answer (0: at once), or
+// until their context ends, as a loaded daemon does.
+func (r *Runtime) SetSlow(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.slow = d
+}
+
+// wait is the fake daemon's slowness: d, or less if ctx ends first.
+func (r *Runtime) wait(ctx context.Context) error {
+	r.mu.Lock()
+	d := r.slow
+	r.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // FailLaunches makes Launch return what f returns, when not nil, before

@@ -36,6 +36,7 @@ type Runtime struct {
 	hub      agent.EventHub
 	now      func() time.Time
 	delay    time.Duration // how long a launch takes (SetLaunchDelay)
+	slow     time.Duration // how long Ping and List take (SetSlow)
 }
 
 // New makes an empty, healthy runtime.
@@ -44,7 +45,10 @@ func New() *Runtime {
 }
 
 // Ping reports the fake daemon's health.
-func (r *Runtime) Ping(context.Context) (events.DockerHealth, error) {
+func (r *Runtime) Ping(ctx context.Context) (events.DockerHealth, error) {
+	if err := r.wait(ctx); err != nil {
+		return events.DockerHealth{Healthy: false, Error: err.Error()}, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.down != nil {
@@ -54,7 +58,10 @@ func (r *Runtime) Ping(context.Context) (events.DockerHealth, error) {
 }
 
 // List reports every task, by task id.
-func (r *Runtime) List(context.Context) ([]events.TaskReport, error) {
+func (r *Runtime) List(ctx context.Context) ([]events.TaskReport, error) {
+	if err := r.wait(ctx); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.down != nil {
