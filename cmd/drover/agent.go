@@ -31,7 +31,7 @@ type agentFlags struct {
 	HostPathPrefixes  []string      `help:"Host paths containers may mount, as prefixes (default: any)."`
 	AllowedImages     []string      `help:"Images containers may run, as globs where * matches anything, / included: registry.example.com/*,docker.io/library/* (default: any). A pattern matches the image as written, with its implied tag (httpd:latest) or normalised (docker.io/library/httpd:latest)."`
 	HeartbeatInterval time.Duration `default:"1s" help:"How often the agent reports to the scheduler."`
-	DockerDownAfter   time.Duration `default:"15s" help:"How long a Docker call may go unanswered before the daemon counts as down and this host's tasks are replaced elsewhere. A daemon that refuses connections is down at once; a slow one is only degraded and keeps its tasks."`
+	DockerSilentAfter time.Duration `default:"15s" help:"How long a Docker call may go unanswered before the daemon counts as down and this host's tasks are replaced elsewhere. A daemon that refuses connections is down at once; a slow one is only degraded and keeps its tasks."`
 	DockerSlowAfter   time.Duration `default:"2s" help:"A Docker call slower than this marks the daemon degraded: its tasks keep running, and new tasks go to other hosts first."`
 	Runtime           string        `default:"docker" enum:"docker,sim" help:"Where tasks run: docker, or sim (simulated in memory: everything real but Docker, for scale tests)."`
 	Count             int           `default:"1" help:"With --runtime sim: how many simulated agents this process runs, named <hostname>-0001..."`
@@ -57,7 +57,7 @@ func (f agentFlags) config() (agent.Config, docker.Config, error) {
 	cfg.Resources = withDetected(res)
 	cfg.Policy = events.AgentPolicy{AllowPrivileged: f.AllowPrivileged, HostPathPrefixes: f.HostPathPrefixes, ImagePatterns: f.AllowedImages}
 	cfg.HeartbeatInterval = f.HeartbeatInterval
-	cfg.RuntimeDownAfter, cfg.RuntimeSlowAfter = f.DockerDownAfter, f.DockerSlowAfter
+	cfg.RuntimeDownAfter, cfg.RuntimeSlowAfter = f.DockerSilentAfter, f.DockerSlowAfter
 	if err := cfg.Validate(); err != nil {
 		return cfg, docker.Config{}, err
 	}

@@ -11,7 +11,9 @@ import (
 )
 
 func fastJudge(h *harness) {
-	h.tune = func(c *agent.Config) { c.RuntimeSlowAfter, c.RuntimeDownAfter = 200*time.Millisecond, 1500*time.Millisecond }
+	h.tune = func(c *agent.Config) {
+		c.RuntimeSlowAfter, c.RuntimeDownAfter = 200*time.Millisecond, 1500*time.Millisecond
+	}
 }
 
 // heartbeatsSince returns the heartbeats recorded after the first n.

@@ -25,9 +25,11 @@ func (e *NotQueuedError) Error() string {
 // checks them (a funnel: each reason sees the agents the ones before it
 // let through). Marathon's own reasons keep their names; Drover's agent
 // availability and policy reasons (no Mesos counterpart) keep theirs:
-// AgentUnreachable, DockerUnavailable, DeclinedByPolicy.
+// AgentUnreachable, DockerUnavailable, DeclinedByPolicy; SilentMajority
+// counts the unreachable agents whose tasks' replacements the scheduler
+// holds because most agents went silent together.
 var rejectReasons = []string{
-	"AgentUnreachable", "DockerUnavailable", "UnfulfilledRole", "DeclinedByPolicy", "UnfulfilledConstraint",
+	"SilentMajority", "AgentUnreachable", "DockerUnavailable", "UnfulfilledRole", "DeclinedByPolicy", "UnfulfilledConstraint",
 	"NoCorrespondingReservationFound", "AgentMaintenance", "InsufficientCpus", "InsufficientMemory",
 	"InsufficientDisk", "InsufficientGpus", "InsufficientPorts", "DeclinedScarceResources",
 }

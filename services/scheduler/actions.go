@@ -40,14 +40,40 @@ func (s *Scheduler) kill(ctx context.Context, epoch uint64, inst *events.Instanc
 	s.sendKill(ctx, epoch, inst.AgentID, inst.TaskID, inst.AppID, now)
 }
 
-// sendKill sends a kill command, at most once per KillRetry for a task.
+// sendKill sends a kill command for a task, and again while the task stays:
+// after KillRetry, then twice as long each time, up to killRetryMax, so a
+// daemon that is slow or gone is not asked again every few seconds.
 func (s *Scheduler) sendKill(ctx context.Context, epoch uint64, agentID, taskID, appID string, now time.Time) {
-	if last, ok := s.killSent[taskID]; ok && now.Sub(last) < s.cfg.KillRetry {
+	last, ok := s.killSent[taskID]
+	if ok && now.Sub(last.at) < last.wait {
 		return
 	}
-	s.killSent[taskID] = now
+	next := killTry{at: now, wait: s.cfg.KillRetry}
+	if ok && now.Sub(last.at) < 2*max(last.wait, killRetryMax) {
+		next.wait = min(2*last.wait, max(killRetryMax, s.cfg.KillRetry))
+	}
+	s.killSent[taskID] = next
 	s.send(ctx, agentID, events.Command{Epoch: epoch, Kind: events.CommandKill, TaskID: taskID, AppID: appID})
 	s.logger.Info("kill", "app", appID, "task", taskID, "agent", agentID)
+}
+
+// killRetryMax is the longest wait between two kill commands for one task.
+const killRetryMax = time.Minute
+
+// killTry is when a task's last kill command was sent, and how long to wait
+// before the next.
+type killTry struct {
+	at   time.Time
+	wait time.Duration
+}
+
+// forgetKills forgets the kill commands of tasks killed long ago.
+func (s *Scheduler) forgetKills(now time.Time) {
+	for id, k := range s.killSent {
+		if now.Sub(k.at) > 2*max(k.wait, killRetryMax) {
+			delete(s.killSent, id)
+		}
+	}
 }
 
 // send queues a command for the agent. Callers hold s.mu.

@@ -23,6 +23,11 @@ type Config struct {
 	// DockerDownAfter is how long an agent's heartbeats must report its
 	// Docker daemon down before its tasks are lost and replaced elsewhere.
 	DockerDownAfter time.Duration
+	// SilentShare: when more than this share of the agents (and two at
+	// least) are unreachable together, the scheduler suspects itself or
+	// the network and replaces none of their tasks for up to SilentHold.
+	SilentShare float64
+	SilentHold  time.Duration
 	// StagingTimeout is how long a launched task may stay unseen by its agent.
 	StagingTimeout time.Duration
 	// BackoffResetAfter: a task that ran at least this long before it died is
@@ -45,6 +50,8 @@ func DefaultConfig() Config {
 		ReconcileInterval: 500 * time.Millisecond,
 		UnreachableAfter:  3 * time.Second,
 		DockerDownAfter:   time.Second,
+		SilentShare:       0.5,
+		SilentHold:        2 * time.Minute,
 		StagingTimeout:    2 * time.Minute,
 		BackoffResetAfter: 5 * time.Second,
 		KillRetry:         5 * time.Second,
@@ -69,6 +76,12 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
 		}
+	}
+	if c.SilentShare <= 0 || c.SilentShare > 1 {
+		errs = append(errs, fmt.Errorf("silent share must be in (0, 1], got %g", c.SilentShare))
+	}
+	if c.SilentHold < 0 {
+		errs = append(errs, errors.New("silent hold must not be negative"))
 	}
 	if c.DockerDownAfter < 0 {
 		errs = append(errs, errors.New("docker down after must not be negative"))

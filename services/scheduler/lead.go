@@ -33,9 +33,10 @@ func (s *Scheduler) lead(t term) {
 		}
 		s.instances = instances
 		s.queue = queued
-		s.killSent = map[string]time.Time{}
+		s.killSent = map[string]killTry{}
 		s.epoch = t.Epoch
 		s.outbox = nil // nothing a previous term decided may land now
+		s.lastPass = time.Time{}
 	})
 	// Whatever happened, this term ends here or when lead returns.
 	defer func() {

@@ -26,11 +26,17 @@ func (s *Scheduler) reconcile(ctx context.Context, epoch uint64) {
 	if ctx.Err() != nil {
 		return
 	}
+	s.pass(ctx, epoch)
+}
+
+// pass decides, into the outbox, without a round trip. Callers hold s.mu.
+func (s *Scheduler) pass(ctx context.Context, epoch uint64) {
 	now := s.now()
 	s.takeHeartbeats()
 	s.judgeAgents(ctx, now)
 	s.settleInstances(ctx, now)
 	s.killUnknown(ctx, epoch, now)
+	s.forgetKills(now)
 	requests := s.scale(ctx, epoch, now)
 	s.place(ctx, epoch, requests, now)
 	s.finishDeployments(ctx, now)
@@ -39,15 +45,7 @@ func (s *Scheduler) reconcile(ctx context.Context, epoch uint64) {
 // judgeAgents sets every agent's state and records it in the agents bucket
 // when it changes, and every few seconds while it lives.
 func (s *Scheduler) judgeAgents(ctx context.Context, now time.Time) {
-	// Agents' silence says nothing while the scheduler's own feed is broken:
-	// disconnected now, reconnected since the last pass, or no agent at all
-	// heard for UnreachableAfter (then every agent would look dead at once).
-	if r := s.nc.Stats().Reconnects; s.nc.Status() != nats.CONNECTED || r != s.reconnects {
-		s.feedBroken, s.reconnects = now, r
-	}
-	if heard := s.lastHeard.Load(); len(s.agents) > 0 && heard > 0 && now.Sub(time.Unix(0, heard)) > s.cfg.UnreachableAfter {
-		s.feedBroken = now
-	}
+	s.judgeSelf(now)
 	warm := s.warm(now)
 	var used map[string]events.Resources // computed once, if any agent is recorded
 	for id, a := range s.agents {
@@ -56,12 +54,14 @@ func (s *Scheduler) judgeAgents(ctx context.Context, now time.Time) {
 		case now.Sub(a.seen) > s.cfg.UnreachableAfter && warm:
 			state = events.AgentUnreachable
 		case !a.hb.Docker.Healthy && a.seen.Sub(a.dockerDownSince) >= s.cfg.DockerDownAfter:
-			// Down in heartbeats spanning DockerDownAfter: one slow ping
-			// of a loaded daemon does not cost the agent its tasks.
+			// Down in heartbeats spanning DockerDownAfter: the agent saw
+			// its daemon refuse connections, or answer nothing for long.
 			state = events.AgentDockerDown
+		case a.hb.Docker.Degraded:
+			state = events.AgentDockerDegraded
 		}
 		if state != a.state {
-			s.logger.Info("agent state", "agent", id, "from", a.state, "to", state)
+			s.logger.Info("agent state", "agent", id, "from", a.state, "to", state, "docker", a.hb.Docker.Error)
 		}
 		if state != a.state || now.Sub(a.recorded) >= 5*time.Second {
 			a.state, a.recorded = state, now
@@ -71,6 +71,106 @@ func (s *Scheduler) judgeAgents(ctx context.Context, now time.Time) {
 			s.putAgent(ctx, a, used[id])
 		}
 	}
+	s.judgeSilence(now)
+}
+
+// reasonSilentMajority is the queue's reason for replacements held by the
+// silent-majority brake (judgeSilence).
+const reasonSilentMajority = "SilentMajority"
+
+// judgeSilence is the silent-majority brake: when more than SilentShare of
+// the agents heard in the last silentMemory are unreachable together (two
+// at least), the scheduler suspects itself or the network rather than all
+// those hosts. It holds their tasks' replacements until the share drops or
+// SilentHold passes, and says so in the log and the queue.
+func (s *Scheduler) judgeSilence(now time.Time) {
+	silent, counted := 0, 0
+	for _, a := range s.agents {
+		if now.Sub(a.seen) > silentMemory {
+			continue // long gone: its tasks were dealt with then
+		}
+		counted++
+		if a.state == events.AgentUnreachable {
+			silent++
+		}
+	}
+	over := silent >= 2 && float64(silent) > s.cfg.SilentShare*float64(counted)
+	switch {
+	case !over:
+		if s.held != "" {
+			s.logger.Info("silent-majority brake released: replacing unreachable agents' tasks again", "silent", silent, "agents", counted)
+		}
+		s.silentSince, s.held = time.Time{}, ""
+	case s.silentSince.IsZero():
+		s.silentSince = now
+		s.held = fmt.Sprintf("%d of %d agents went silent together; their tasks are not replaced for up to %s, as this scheduler or its network may be at fault", silent, counted, s.cfg.SilentHold)
+		s.logger.Warn("silent-majority brake: holding replacements", "silent", silent, "agents", counted, "for", s.cfg.SilentHold)
+	case s.held != "" && now.Sub(s.silentSince) >= s.cfg.SilentHold:
+		s.held = ""
+		s.logger.Warn("silent-majority brake: held for its limit, replacing unreachable agents' tasks now", "silent", silent, "agents", counted)
+	}
+}
+
+// silentAgents counts the unreachable agents.
+func (s *Scheduler) silentAgents() int {
+	n := 0
+	for _, a := range s.agents {
+		if a.state == events.AgentUnreachable {
+			n++
+		}
+	}
+	return n
+}
+
+// silentMemory: agents silent for longer are not counted by the brake.
+const silentMemory = 10 * time.Minute
+
+// judgeSelf notes when the scheduler's own view of the agents cannot be
+// trusted: its NATS connection is or was down since the last pass, its pass
+// ran late (the process starved of CPU), heartbeats wait unread in its
+// subscription, or no agent at all was heard for UnreachableAfter (then
+// every agent would look dead at once). Agents' silence says nothing until
+// heartbeats have flowed again for UnreachableAfter (warm).
+func (s *Scheduler) judgeSelf(now time.Time) {
+	why := ""
+	r := s.nc.Stats().Reconnects
+	switch {
+	case s.nc.Status() != nats.CONNECTED || r != s.reconnects:
+		why = "NATS connection down or reconnected"
+	case !s.lastPass.IsZero() && now.Sub(s.lastPass) > s.starvedAfter():
+		why = fmt.Sprintf("the leader's pass ran %s after the previous one", now.Sub(s.lastPass).Round(time.Millisecond))
+	case s.heartbeatBacklog() > max(len(s.agents), 16):
+		why = fmt.Sprintf("%d heartbeats wait unread", s.heartbeatBacklog())
+	case len(s.agents) > 0 && s.lastHeard.Load() > 0 && now.Sub(time.Unix(0, s.lastHeard.Load())) > s.cfg.UnreachableAfter:
+		why = "no agent heard for " + now.Sub(time.Unix(0, s.lastHeard.Load())).Round(time.Millisecond).String()
+	}
+	s.reconnects, s.lastPass = r, now
+	if why == "" {
+		return
+	}
+	if s.warm(now) {
+		s.logger.Warn("not judging agents' silence for a while: this scheduler's own view lags", "why", why, "for", s.cfg.UnreachableAfter)
+	}
+	s.feedBroken = now
+}
+
+// starvedAfter: a pass this long after the previous one means the scheduler
+// itself was starved, and heartbeats it has not read may be waiting.
+func (s *Scheduler) starvedAfter() time.Duration {
+	return max(4*s.cfg.ReconcileInterval, s.cfg.UnreachableAfter/2)
+}
+
+// heartbeatBacklog is how many heartbeats wait in the subscription unread.
+func (s *Scheduler) heartbeatBacklog() int {
+	sub := s.hbSub.Load()
+	if sub == nil {
+		return 0
+	}
+	n, _, err := sub.Pending()
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // usedByAgent sums the resources of the instances on each agent.
@@ -95,15 +195,23 @@ func (s *Scheduler) warm(now time.Time) bool {
 }
 
 // settleInstances compares each instance with its agent's report: tasks on
-// lost agents are lost; a state the status stream missed is taken from the
-// heartbeat; a task its agent no longer has is lost.
+// unreachable agents follow their app's unreachableStrategy; tasks on an
+// agent whose Docker daemon is down are lost; a state the status stream
+// missed is taken from the heartbeat; a task missing from a list its agent
+// took after the task's last change is lost. A stale list, or a degraded
+// daemon, makes nothing lost.
 func (s *Scheduler) settleInstances(ctx context.Context, now time.Time) {
 	warm := s.warm(now)
+	s.heldApps = map[string]int{}
 	for _, inst := range s.instances {
 		a := s.agents[inst.AgentID]
 		switch {
 		case a == nil || a.state == events.AgentUnreachable:
-			if warm {
+			switch {
+			case !warm:
+			case s.held != "":
+				s.heldApps[inst.AppID]++
+			default:
 				s.unreachable(ctx, inst, now)
 			}
 			continue
@@ -130,7 +238,7 @@ func (s *Scheduler) settleInstances(ctx context.Context, now time.Time) {
 			if now.Sub(inst.StagedAt) > s.cfg.StagingTimeout {
 				s.finish(ctx, inst, events.TaskLost, "not started within "+s.cfg.StagingTimeout.String(), now)
 			}
-		case !reported && a.seen.After(inst.UpdatedAt.Add(heartbeatSlack)):
+		case !reported && !a.listedAt.IsZero() && a.listedAt.After(inst.UpdatedAt.Add(heartbeatSlack)):
 			if inst.State == events.TaskKilling {
 				s.finish(ctx, inst, events.TaskKilled, "", now)
 			} else {
@@ -140,17 +248,16 @@ func (s *Scheduler) settleInstances(ctx context.Context, now time.Time) {
 	}
 }
 
-// unreachable handles an instance whose agent went silent, as its app's
-// unreachableStrategy says: lost and replaced at once (the default), or
-// TASK_UNREACHABLE, replaced after inactiveAfterSeconds and forgotten after
-// expungeAfterSeconds, or never replaced ("disabled").
+// unreachable handles an instance whose agent went silent, as Marathon
+// does: it is TASK_UNREACHABLE at once; its app's unreachableStrategy says
+// when it stops counting (inactiveAfterSeconds: then it is replaced, see
+// activeUnreachable) and when it is forgotten (expungeAfterSeconds), or
+// ("disabled") that it never is. With Marathon's default of 0 and 0 it is
+// replaced in this pass and forgotten in the next. A task still staging or
+// being killed is lost at once.
 func (s *Scheduler) unreachable(ctx context.Context, inst *events.Instance, now time.Time) {
 	msg := "agent " + inst.AgentID + " is unreachable"
-	var us unreachable
-	if st, ok := s.apps[inst.AppID]; ok {
-		us = unreachableStrategy(st.rec.App)
-	}
-	if !us.disabled && us.inactiveAfter == 0 || inst.State == events.TaskStaging || inst.State == events.TaskKilling {
+	if inst.State == events.TaskStaging || inst.State == events.TaskKilling {
 		s.finish(ctx, inst, events.TaskLost, msg, now)
 		return
 	}
@@ -159,6 +266,10 @@ func (s *Scheduler) unreachable(ctx context.Context, inst *events.Instance, now 
 		s.putInstance(ctx, inst)
 		s.statusEvent(inst, msg)
 		return
+	}
+	var us unreachable
+	if st, ok := s.apps[inst.AppID]; ok {
+		us = unreachableStrategy(st.rec.App)
 	}
 	if !us.disabled && now.Sub(inst.UnreachableSince) >= max(us.expungeAfter, us.inactiveAfter) {
 		s.finish(ctx, inst, events.TaskLost, msg+" for longer than expungeAfterSeconds", now)
@@ -198,8 +309,8 @@ func findTask(tasks []events.TaskReport, id string) (events.TaskReport, bool) {
 // deleted apps, dead containers of finished tasks.
 func (s *Scheduler) killUnknown(ctx context.Context, epoch uint64, now time.Time) {
 	for id, a := range s.agents {
-		if a.state == events.AgentUnreachable {
-			continue
+		if a.state == events.AgentUnreachable || a.state == events.AgentDockerDown || a.listedAt.IsZero() {
+			continue // nothing to kill, or no kill to send, on a stale list
 		}
 		for _, t := range a.hb.Tasks {
 			if inst, ok := s.instances[t.TaskID]; ok && inst.AgentID == id {
@@ -341,6 +452,13 @@ func (s *Scheduler) place(ctx context.Context, epoch uint64, wants []want, now t
 	for _, u := range plan.Unplaced {
 		rejected[u.AppID] = u.Rejected
 	}
+	for appID, n := range s.heldApps {
+		// Held by the silent-majority brake: waiting, and the queue says why.
+		if waiting[appID] <= 0 {
+			waiting[appID] = n
+			rejected[appID] = map[placement.Reason]int{reasonSilentMajority: s.silentAgents()}
+		}
+	}
 	s.recordQueue(ctx, waiting, rejected, len(agents), now)
 }
 
@@ -414,6 +532,8 @@ func toPlacementAgent(id string, a *agentState) placement.Agent {
 		// Its tasks are lost only once Docker stays down for
 		// DockerDownAfter; nothing new goes there meanwhile.
 		pa.Unavailable = placement.ReasonDockerDown
+	case a.hb.Docker.Degraded:
+		pa.Degraded = true
 	}
 	return pa
 }

@@ -32,7 +32,16 @@ type Scheduler struct {
 	lastHeard atomic.Int64
 	// reconnects is the NATS connection's reconnect count at the last pass.
 	reconnects uint64
-	started    time.Time // when this scheduler began to follow heartbeats
+	lastPass   time.Time // when the leader's last pass ran; zero at a term's start
+	// hbSub is the heartbeats' subscription, whose backlog says whether
+	// this scheduler reads heartbeats as fast as they come.
+	hbSub atomic.Pointer[nats.Subscription]
+	// Silent-majority brake: since when more than SilentShare of the
+	// agents are unreachable together, and while held, why.
+	silentSince time.Time
+	held        string
+	heldApps    map[string]int // per app, the tasks the brake holds (this pass)
+	started     time.Time      // when this scheduler began to follow heartbeats
 	// feedBroken is when the NATS connection was last seen down: agents'
 	// silence means nothing until heartbeats have flowed again for a while.
 	feedBroken time.Time
@@ -54,7 +63,7 @@ type Scheduler struct {
 	deployments map[string]deploymentState
 	agents      map[string]*agentState
 	instances   map[string]*events.Instance
-	killSent    map[string]time.Time
+	killSent    map[string]killTry
 	queue       map[string]events.QueueEntry // as last written to the queue bucket
 	epoch       uint64                       // the current term's epoch; 0 when not leading
 	// abdicatedUntil keeps this scheduler from campaigning after it stepped
@@ -102,6 +111,7 @@ func (s *Scheduler) takeHeartbeats() {
 		}
 		if h.seen.After(a.seen) {
 			a.hb, a.seen = h.hb, h.seen
+			a.listedAt = listedAt(h.hb, h.seen)
 		}
 		a.dockerDownSince = downSince[id]
 	}
@@ -117,8 +127,22 @@ type agentState struct {
 	dockerDownSince time.Time
 	hb              events.Heartbeat
 	seen            time.Time // when the last heartbeat was stored by NATS
-	state           string
-	recorded        time.Time // when the agents bucket was last written for it
+	// listedAt is when, by this scheduler's clock, the agent listed the
+	// tasks of its last heartbeat; zero when that list is no evidence of
+	// what is missing from it (stale, or never taken).
+	listedAt time.Time
+	state    string
+	recorded time.Time // when the agents bucket was last written for it
+}
+
+// listedAt is when a heartbeat seen at seen listed its tasks, on the
+// scheduler's clock: the agent says how long before sending it listed them,
+// which no clock skew between the hosts changes. Zero for a stale list.
+func listedAt(hb events.Heartbeat, seen time.Time) time.Time {
+	if hb.TasksStale || hb.TasksListedAt.IsZero() || hb.SentAt.Before(hb.TasksListedAt) {
+		return time.Time{}
+	}
+	return seen.Add(-hb.SentAt.Sub(hb.TasksListedAt))
 }
 
 // New makes a scheduler; Run starts it.
@@ -145,7 +169,7 @@ func New(cfg Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) (*Sche
 		ended:           map[string]int{},
 		dockerDownSince: map[string]time.Time{},
 		instances:       map[string]*events.Instance{},
-		killSent:        map[string]time.Time{},
+		killSent:        map[string]killTry{},
 		queue:           map[string]events.QueueEntry{},
 	}, nil
 }
@@ -289,6 +313,7 @@ func (s *Scheduler) followHeartbeats(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("scheduler: heartbeat subscription: %w", err)
 	}
+	s.hbSub.Store(sub)
 	go func() { <-ctx.Done(); _ = sub.Unsubscribe() }()
 	go s.replayHeartbeats(ctx)
 	return nil

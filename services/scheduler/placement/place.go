@@ -154,7 +154,8 @@ func rejections(req Request, agents []*agentState, groups *groupIndex) map[Reaso
 	return out
 }
 
-// agentHeap orders agents by instances of the app, then load, then id.
+// agentHeap orders agents healthy before degraded, then by instances of the
+// app, then load, then id.
 type agentHeap struct {
 	app   string
 	items []*agentState
@@ -163,6 +164,9 @@ type agentHeap struct {
 func (h *agentHeap) Len() int { return len(h.items) }
 func (h *agentHeap) Less(i, j int) bool {
 	a, b := h.items[i], h.items[j]
+	if a.Degraded != b.Degraded {
+		return b.Degraded
+	}
 	if a.perApp[h.app] != b.perApp[h.app] {
 		return a.perApp[h.app] < b.perApp[h.app]
 	}

@@ -12,6 +12,8 @@ func agent(id string, cpus, mem float64) Agent {
 		Ports: []PortRange{{31000, 31002}}, Policy: Policy{AllowPrivileged: true}}
 }
 
+func degraded(a Agent) Agent { a.Degraded = true; return a }
+
 func unique() []marathon.Constraint { return []marathon.Constraint{{"hostname", "UNIQUE"}} }
 
 func TestPlace(t *testing.T) {
@@ -25,6 +27,11 @@ func TestPlace(t *testing.T) {
 		unplaced int
 		reasons  map[Reason]int
 	}{{
+		name:   "a degraded agent takes instances only when no healthy one can",
+		agents: []Agent{degraded(agent("a", 4, 1024)), agent("b", 1, 1024)},
+		req:    Request{AppID: "/web", Count: 3, Resources: small},
+		want:   map[string]int{"b": 2, "a": 1},
+	}, {
 		name:   "hostname UNIQUE puts one instance on each host",
 		agents: []Agent{agent("a", 4, 1024), agent("b", 4, 1024), agent("c", 4, 1024)},
 		req:    Request{AppID: "/web", Count: 3, Resources: small, Constraints: unique()},

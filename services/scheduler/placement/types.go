@@ -34,6 +34,9 @@ type Agent struct {
 	// Unavailable, when not empty, is why no task may go there now
 	// (ReasonDockerDown, ReasonUnreachable).
 	Unavailable Reason
+	// Degraded agents (their Docker daemon slow) take an instance only
+	// when no other agent can: a launch adds to the load that slows them.
+	Degraded bool
 }
 
 // Task is a task that holds resources on an agent.
