@@ -70,8 +70,9 @@ func (a *Agent) runProbes(ctx context.Context) {
 	}
 }
 
-// probe pings the runtime and, when it answers, lists its tasks, so the
-// judge sees every call and the checker follows the list.
+// probe pings the runtime and, when it answers, lists its tasks: the ping
+// tells the judge whether the daemon is there, the listing whether it is
+// slow, and the checker follows the list.
 func (a *Agent) probe(ctx context.Context) {
 	began := time.Now()
 	a.judge.begin(began)
@@ -88,14 +89,13 @@ func (a *Agent) probe(ctx context.Context) {
 	}
 	a.judge.setAPIVersion(health.APIVersion)
 	began = time.Now()
-	a.judge.begin(began)
 	lctx, cancel := context.WithTimeout(ctx, a.listTimeout())
 	tasks, err := a.rt.List(lctx)
 	cancel()
 	if ctx.Err() != nil {
 		return
 	}
-	a.judge.observe(began, time.Now(), err)
+	a.judge.observeWork(began, time.Now(), err)
 	if err != nil {
 		a.tasks.failed()
 		a.log.Debug("list tasks", "error", err)

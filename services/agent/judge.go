@@ -11,7 +11,9 @@ import (
 
 // judge tells a slow runtime from a dead one, on evidence. The daemon is
 // down when it refuses connections or its socket is gone (the latest call
-// said so), or when a call has waited downAfter with no answer at all. It
+// said so), or when a liveness ping has waited downAfter with no answer at
+// all (pings skip the runtime's bound on calls in flight, so the wait is
+// the daemon's). It
 // is degraded while calls are slower than slowAfter, time out, or come back
 // with the daemon's own errors, and for degradedHold after the last such
 // call: a loaded daemon is still there, and its tasks are still running.
@@ -81,6 +83,23 @@ func (j *judge) observe(began, ended time.Time, err error) {
 		j.degrade(ended, err.Error())
 	case took > j.slowAfter:
 		j.degrade(ended, "answered in "+took.Round(time.Millisecond).String())
+	}
+}
+
+// observeWork records a call other than the liveness ping (a listing)
+// that started at began and ended at ended with err. It may show the daemon
+// refusing connections, or slow, but never silent: it may have waited for
+// the runtime's own bound on calls in flight rather than for the daemon.
+func (j *judge) observeWork(began, ended time.Time, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch took := ended.Sub(began); {
+	case classify(err) == refused:
+		j.refused = err
+	case err != nil:
+		j.degrade(ended, err.Error())
+	case took > j.slowAfter:
+		j.degrade(ended, "listed tasks in "+took.Round(time.Millisecond).String())
 	}
 }
 
