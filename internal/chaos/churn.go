@@ -27,7 +27,7 @@ type Churn struct {
 	cli    *client.Client
 	image  string
 	id     string
-	cancel context.CancelFunc
+	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
 	cycles atomic.Int64
@@ -47,15 +47,14 @@ func StartContainerChurn(t testing.TB, cli *client.Client, image string, every t
 	if every <= 0 {
 		every = 100 * time.Millisecond
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &Churn{cli: cli, image: image, id: uuid.NewString(), cancel: cancel,
-		done: make(chan struct{}), made: map[string]struct{}{}}
+	c := &Churn{cli: cli, image: image, id: uuid.NewString(),
+		stop: make(chan struct{}), done: make(chan struct{}), made: map[string]struct{}{}}
 	t.Cleanup(func() {
 		if err := c.Stop(); err != nil {
 			t.Errorf("chaos: churn cleanup: %v", err)
 		}
 	})
-	go c.loop(ctx, every)
+	go c.loop(every)
 	return c
 }
 
@@ -73,39 +72,41 @@ func (c *Churn) Err() error {
 }
 
 // Stop ends the loop and removes the containers it made, also any left with
-// its ChurnLabel; it is safe to call more than once, only the first call
-// does the work. Containers of other churns are not touched.
+// its ChurnLabel. It waits for the cycle under way rather than cancel it: the
+// daemon finishes a create whose request was cancelled, after the listing
+// that would have found its container. Containers of other churns are not
+// touched. Only the first call does the work; the test's cleanup calls it.
 func (c *Churn) Stop() error {
 	var err error
 	c.once.Do(func() {
-		c.cancel()
+		close(c.stop)
 		<-c.done
 		err = c.removeAll()
 	})
 	return err
 }
 
-func (c *Churn) loop(ctx context.Context, every time.Duration) {
+func (c *Churn) loop(every time.Duration) {
 	defer close(c.done)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		if err := c.cycle(ctx); err != nil && ctx.Err() == nil {
+		if err := c.cycle(); err != nil {
 			c.fails.Add(1)
 			c.mu.Lock()
 			c.lastErr = err
 			c.mu.Unlock()
 		}
 		select {
-		case <-ctx.Done():
+		case <-c.stop:
 			return
 		case <-tick.C:
 		}
 	}
 }
 
-func (c *Churn) cycle(parent context.Context) error {
-	ctx, cancel := context.WithTimeout(parent, 30*time.Second)
+func (c *Churn) cycle() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	created, err := c.cli.ContainerCreate(ctx, &container.Config{
 		Image:  c.image,
