@@ -45,9 +45,9 @@ func ping(cli *client.Client, timeout time.Duration) (time.Duration, error) {
 	return time.Since(start), err
 }
 
-// runContainer creates (and starts, unless attach is wanted first) a test
-// image container labelled run=id, removed when the test ends.
-func createContainer(t *testing.T, cli *client.Client, run string) string {
+// createContainer creates a test image container through cli, labelled
+// drover.chaos.test=run, removed through direct when the test ends.
+func createContainer(t *testing.T, cli, direct *client.Client, run string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -61,7 +61,7 @@ func createContainer(t *testing.T, cli *client.Client, run string) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_ = cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+		_ = direct.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
 	})
 	return c.ID
 }
@@ -133,7 +133,7 @@ func TestProxyStreams(t *testing.T) {
 		}
 	}
 	// Through the proxy, so created and attached with a delay each.
-	id := createContainer(t, cli, run)
+	id := createContainer(t, cli, direct, run)
 	await(events.ActionCreate)
 	att, err := cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stderr: true})
 	if err != nil {
