@@ -189,7 +189,14 @@ func TestProxyRefuse(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, errs := cli.Events(ctx, events.ListOptions{})
-	time.Sleep(200 * time.Millisecond) // let the stream open; nothing to poll
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.conns) == 0 {
+			return errors.New("the events stream has no connection yet")
+		}
+		return nil
+	})
 	p.Refuse()
 	select {
 	case err := <-errs:
