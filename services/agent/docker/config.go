@@ -30,15 +30,19 @@ type Config struct {
 	Privileged string
 	// EventsBackoffMax bounds the wait between reconnections to the daemon's events.
 	EventsBackoffMax time.Duration
+	// MaxConcurrentCalls bounds the runtime's Docker calls in flight
+	// (pings and the events stream aside).
+	MaxConcurrentCalls int
 }
 
 // DefaultConfig is a runtime on the daemon DOCKER_HOST names (or the local one).
 func DefaultConfig() Config {
 	return Config{
-		Privileged:       PrivilegedAuto,
-		PullTimeout:      5 * time.Minute,
-		RemoveDelay:      15 * time.Minute,
-		EventsBackoffMax: 5 * time.Second,
+		Privileged:         PrivilegedAuto,
+		PullTimeout:        5 * time.Minute,
+		RemoveDelay:        15 * time.Minute,
+		EventsBackoffMax:   5 * time.Second,
+		MaxConcurrentCalls: 8,
 	}
 }
 
@@ -61,6 +65,9 @@ func (c Config) Validate() error {
 	}
 	if c.RemoveDelay <= 0 {
 		errs = append(errs, errors.New("remove delay must be positive"))
+	}
+	if c.MaxConcurrentCalls < 1 {
+		errs = append(errs, errors.New("max concurrent calls must be at least 1"))
 	}
 	if c.EventsBackoffMax <= 0 {
 		errs = append(errs, errors.New("events backoff must be positive"))

@@ -81,6 +81,13 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker: client: %w", err)
 	}
+	// The same client again, its transport (configured for the host by
+	// the options above) behind the bound on calls in flight.
+	hc := cli.HTTPClient()
+	hc.Transport = newLimitedTransport(hc.Transport, cfg.MaxConcurrentCalls)
+	if cli, err = client.NewClientWithOpts(append(opts, client.WithHTTPClient(hc))...); err != nil {
+		return nil, fmt.Errorf("docker: client: %w", err)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
