@@ -33,6 +33,16 @@ type cluster struct {
 
 func startCluster(t *testing.T, cli *client.Client, schedulers, agents int) *cluster {
 	t.Helper()
+	// Host names first, and their containers' removal registered before
+	// any process starts: cleanups run last-in first-out, so the removal
+	// runs once every scheduler and agent is stopped and can relaunch
+	// nothing behind it.
+	suffix := strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
+	hosts := make([]string, agents)
+	for i := range agents {
+		hosts[i] = fmt.Sprintf("host%d-%s", i+1, suffix)
+		removeContainers(t, cli, "drover.agent-id="+hosts[i])
+	}
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))
 	natsArgs := []string{"nats", "--name", "e2e", "--listen", strings.TrimPrefix(natsURL, "nats://"),
 		"--data-dir", filepath.Join(t.TempDir(), "nats")}
@@ -44,18 +54,16 @@ func startCluster(t *testing.T, cli *client.Client, schedulers, agents int) *clu
 		c.schedulers = append(c.schedulers, start(t, fmt.Sprintf("scheduler%d", i+1), "scheduler",
 			"--nats", natsURL, "--scheduler-id", fmt.Sprintf("s%d", i+1), "--hostname", fmt.Sprintf("scheduler%d", i+1)))
 	}
-	suffix := strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
 	// Loopback addresses and host ports of this test process alone, so that
 	// other test packages running at the same time never collide with it.
 	octet := 100 + os.Getpid()%100
 	ports := 20000 + rand.IntN(200)*50
 	for i := range agents {
-		host := fmt.Sprintf("host%d-%s", i+1, suffix)
+		host := hosts[i]
 		addr := fmt.Sprintf("127.%d.%d.%d", octet, rand.IntN(250), 11+i)
 		c.hosts, c.addrs = append(c.hosts, host), append(c.addrs, addr)
 		c.agents = append(c.agents, start(t, host, "agent", "--nats", natsURL, "--hostname", host,
 			"--address", addr, "--resources", fmt.Sprintf("cpus=2,mem=1024,disk=1000,ports=[%d-%d]", ports, ports+49)))
-		removeContainers(t, cli, "drover.agent-id="+host)
 	}
 	eventually(t, 20*time.Second, func() error {
 		code, _, err := c.api.do(http.MethodGet, "/v2/ping", nil)
