@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover/drover/internal/chaos"
 	"github.com/drover/drover/internal/testimage"
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
@@ -37,6 +38,27 @@ import (
 // step 1 always runs).
 func TestScenario(t *testing.T) {
 	requireCluster(t)
+	scenario(t, 0)
+}
+
+// TestScenarioUnderLoad is the scenario once more with busy loops on every
+// core (twice the core count) for its whole length: every step still
+// replaces what it killed, and in the quiet minute after each step no task
+// is replaced that the step did not kill. DROVER_CLUSTER_QUIET shortens
+// or lengthens that minute (a Go duration).
+func TestScenarioUnderLoad(t *testing.T) {
+	requireCluster(t)
+	quiet := time.Minute
+	if d, err := time.ParseDuration(os.Getenv("DROVER_CLUSTER_QUIET")); err == nil && d > 0 {
+		quiet = d
+	}
+	chaos.StartBusyLoops(t, 0)
+	scenario(t, quiet)
+}
+
+// scenario runs the steps; with quiet > 0 it watches the app for that long
+// after each step and fails if a task is replaced meanwhile.
+func scenario(t *testing.T, quiet time.Duration) {
 	runs := 1
 	if n, err := strconv.Atoi(os.Getenv("DROVER_CLUSTER_RUNS")); err == nil && n > 0 {
 		runs = n
@@ -52,18 +74,21 @@ func TestScenario(t *testing.T) {
 
 	t.Log("step 1: POST the example app")
 	c.postExample()
+	c.quiet(quiet, "step 1")
 
 	if want("2") {
 		t.Log("step 2: docker kill of the app's container")
 		for range runs {
 			c.killRun(tm, "docker kill → replacement RUNNING")
 		}
+		c.quiet(quiet, "step 2")
 	}
 	if want("3") {
 		t.Log("step 3: a host's Docker daemon stops")
 		for range runs {
 			c.dockerStopRun(tm, "Docker daemon stopped → replacement RUNNING")
 		}
+		c.quiet(quiet, "step 3")
 	}
 	if want("4") {
 		t.Log("step 4: a host powers off")
@@ -71,12 +96,14 @@ func TestScenario(t *testing.T) {
 			c.powerOffRun(tm, "host powered off → replacement RUNNING")
 		}
 		c.tooFewHosts()
+		c.quiet(quiet, "step 4")
 	}
 	if want("6") {
 		t.Log("step 6: a host's network is cut, then healed")
 		for range runs {
 			c.networkCutRun(tm)
 		}
+		c.quiet(quiet, "step 6")
 	}
 	if want("5") {
 		t.Log("step 5: the leading scheduler dies; then its whole master stops, then crashes")
@@ -89,6 +116,7 @@ func TestScenario(t *testing.T) {
 		for range runs {
 			c.masterDown(tm, true, false)
 		}
+		c.quiet(quiet, "step 5")
 	}
 
 	code, body, err := do(http.MethodDelete, c.api()+"/v2/apps"+appID, nil)
@@ -101,6 +129,37 @@ func TestScenario(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// quiet watches the app for d once it runs 3 of 3 and fails if its running
+// tasks change: after a step, nothing may be replaced that it did not kill.
+func (c *cluster) quiet(d time.Duration, after string) {
+	if d <= 0 {
+		return
+	}
+	t := c.t
+	want := taskIDs(c.threeOfThree(60 * time.Second))
+	reads := 0
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(time.Second) {
+		a, err := app(c.api())
+		if err != nil {
+			continue // an api slow to answer under load is not a replacement
+		}
+		reads++
+		if got := taskIDs(running(a)); !slices.Equal(got, want) {
+			t.Fatalf("%s: in the quiet %s after it the app's running tasks went from %v to %v", after, d, want, got)
+		}
+	}
+	t.Logf("%s: %d reads over %s, the same 3 tasks throughout", after, reads, d)
+}
+
+func taskIDs(tasks []task) []string {
+	var ids []string
+	for _, tk := range tasks {
+		ids = append(ids, tk.ID)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // postExample posts examples/test-docker.json as it is and checks each
