@@ -27,7 +27,10 @@ type clusterJSON struct {
 	API    clusterReplica `json:"api"`
 	Totals clusterTotals  `json:"totals"`
 	States map[string]int `json:"agentStates"`
-	Time   string         `json:"time"`
+	// Held counts the tasks whose replacements the scheduler holds because
+	// most agents went silent together (the queue's SilentMajority).
+	Held int    `json:"heldReplacements"`
+	Time string `json:"time"`
 }
 
 type clusterLeader struct {
@@ -157,7 +160,14 @@ func (s *Server) getCluster(c echo.Context) error {
 	if rec, ok := s.rm.leader(); ok {
 		out.Leader = &clusterLeader{SchedulerID: rec.SchedulerID, Hostname: rec.Hostname, Epoch: rec.Epoch, Since: formatTime(rec.Since)}
 	}
-	s.rm.read(func(st *state) { out.Agents, out.Totals = clusterAgents(st) })
+	s.rm.read(func(st *state) {
+		out.Agents, out.Totals = clusterAgents(st)
+		for _, q := range st.queue {
+			if q.Rejected["SilentMajority"] > 0 {
+				out.Held += q.Count
+			}
+		}
+	})
 	for _, a := range out.Agents {
 		out.States[a.State]++
 	}

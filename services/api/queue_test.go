@@ -63,3 +63,31 @@ func TestConformanceQueue(t *testing.T) {
 		t.Errorf("message %q", e.Message)
 	}
 }
+
+// TestSilentMajorityHoldIsShown: replacements held by the scheduler's
+// silent-majority brake show in /v2/queue under their own reason, first,
+// and in the cluster view's count.
+func TestSilentMajorityHoldIsShown(t *testing.T) {
+	h := newHarness(t)
+	h.createApp(`{"id":"/held","cmd":"x","instances":3}`)
+	now := time.Now()
+	data, _ := events.Encode(events.QueueEntry{V: events.Version, AppID: "/held", Count: 2, Since: now,
+		Rejected: map[string]int{"SilentMajority": 3}, Agents: 4, UpdatedAt: now})
+	if _, err := h.bus.Queue.Put(context.Background(), "held", data); err != nil {
+		t.Fatal(err)
+	}
+	var q []object
+	waitFor(t, func() bool {
+		q = expect[map[string][]object](t, h.do(http.MethodGet, "/v2/queue", ""), http.StatusOK)["queue"]
+		return len(q) == 1
+	})
+	first := q[0]["processedOffersSummary"].(object)["rejectSummaryLastOffers"].([]any)[0].(object)
+	if first["reason"] != "SilentMajority" || first["declined"] != 3.0 {
+		t.Errorf("first reason %v, want SilentMajority declined by 3", first)
+	}
+	var held struct{ HeldReplacements int }
+	waitFor(t, func() bool {
+		held = expect[struct{ HeldReplacements int }](t, h.do(http.MethodGet, "/v2/drover/cluster", ""), http.StatusOK)
+		return held.HeldReplacements == 2
+	})
+}

@@ -12,6 +12,7 @@ const POLL_MS = 3000;
 
 const AGENT_STATE = {
   ACTIVE: {label: "Active", icon: "●"},
+  DOCKER_DEGRADED: {label: "Docker slow", icon: "◐"},
   DOCKER_DOWN: {label: "Docker down", icon: "▲"},
   UNREACHABLE: {label: "Unreachable", icon: "✕"},
 };
@@ -59,12 +60,12 @@ export function clusterView({main}) {
   };
 
   function render() {
-    const {agents, leader, nats, totals, agentStates} = data;
+    const {agents, leader, nats, totals, agentStates, heldReplacements} = data;
     const stateText = Object.entries(agentStates).map(([s, n]) => `${n} ${(AGENT_STATE[s] || {label: s}).label.toLowerCase()}`).join(", ");
     const js = nats.jetstream;
     const unhealthyStreams = nats.streams.filter((s) => !s.healthy);
     const sig = JSON.stringify([leader, nats.status, nats.serverName, nats.clusterName, nats.servers, js && [js.streams, js.consumers,
-      Math.round(js.storage / 65536), Math.round(js.memory / 65536)], unhealthyStreams.length, nats.errors, totals, agentStates, nats.connectedUrl]);
+      Math.round(js.storage / 65536), Math.round(js.memory / 65536)], unhealthyStreams.length, nats.errors, totals, agentStates, heldReplacements, nats.connectedUrl]);
     if (overview.dataset.sig !== sig) {
       overview.dataset.sig = sig;
       replace(overview,
@@ -96,6 +97,8 @@ export function clusterView({main}) {
           : [h("p", {}, "Account information unavailable.")]),
         card("Resources", "ok", "resources-card", [
           h("p", {}, `${agents.length} agent${agents.length === 1 ? "" : "s"}${stateText ? ": " + stateText : ""} · ${totals.tasks} task${totals.tasks === 1 ? "" : "s"}`),
+          heldReplacements ? h("p", {class: "error-text", id: "silent-majority"},
+            `▲ Most agents went silent together: the scheduler suspects itself or the network and holds the replacement of ${heldReplacements} task${heldReplacements === 1 ? "" : "s"} (see the queue).`) : null,
           h("div", {class: "res-bars"},
             h("span", {class: "res-label"}, "CPUs"), bar(totals.used.cpus, totals.total.cpus, "CPUs"),
             h("span", {class: "res-label"}, "Memory"), bar(totals.used.mem, totals.total.mem, "Memory", mib),
@@ -132,7 +135,10 @@ export function clusterView({main}) {
       h("td", {class: "res"}, bar(a.used.mem, a.total.mem, "Memory", mib)),
       h("td", {class: "res"}, bar(a.used.disk, a.total.disk, "Disk", mib)),
       h("td", {class: "res"}, a.total.ports ? bar(a.used.ports, a.total.ports, "Ports", (v) => num(v, 0)) : h("span", {class: "muted"}, "none")),
-      h("td", {}, a.docker.healthy
+      h("td", {}, a.docker.healthy && a.docker.degraded
+        ? h("span", {class: "docker", dataset: {healthy: "degraded"}, title: a.docker.error || null}, "◐ Slow",
+          a.docker.error ? [h("br"), h("span", {class: "small"}, a.docker.error)] : null)
+        : a.docker.healthy
         ? h("span", {class: "docker", dataset: {healthy: "true"}}, "✓ Healthy",
           a.docker.apiVersion ? [h("br"), h("span", {class: "small muted"}, `API ${a.docker.apiVersion}`)] : null)
         : h("span", {class: "docker", dataset: {healthy: "false"}, title: a.docker.error || null}, "✗ Down", a.docker.error ? h("br") : null,
