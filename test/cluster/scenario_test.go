@@ -45,7 +45,9 @@ func TestScenario(t *testing.T) {
 // core (twice the core count) for its whole length: every step still
 // replaces what it killed, and in the quiet minute after each step no task
 // is replaced that the step did not kill. DROVER_CLUSTER_QUIET shortens
-// or lengthens that minute (a Go duration).
+// or lengthens that minute (a Go duration); DROVER_CLUSTER_CHURN=1 adds
+// containers created, started and removed in a loop on the machine's own
+// Docker daemon (whose containerd the hosts' daemons share).
 func TestScenarioUnderLoad(t *testing.T) {
 	requireCluster(t)
 	quiet := time.Minute
@@ -53,8 +55,17 @@ func TestScenarioUnderLoad(t *testing.T) {
 		quiet = d
 	}
 	chaos.StartBusyLoops(t, 0)
+	if os.Getenv("DROVER_CLUSTER_CHURN") == "1" {
+		cli := testimage.RequireDocker(t)
+		testimage.BuildHTTPD(t, churnImage)
+		churn := chaos.StartContainerChurn(t, cli, churnImage, 100*time.Millisecond)
+		t.Cleanup(func() { t.Logf("churn: %d cycles, %d failed", churn.Cycles(), churn.Failures()) })
+	}
 	scenario(t, quiet)
 }
+
+// churnImage is the image of the background container churn.
+const churnImage = "drover-test/httpd:churn"
 
 // scenario runs the steps; with quiet > 0 it watches the app for that long
 // after each step and fails if a task is replaced meanwhile.
