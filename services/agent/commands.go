@@ -146,14 +146,30 @@ func (a *Agent) handleCommand(ctx context.Context, msg jetstream.Msg, cmd events
 	case ctx.Err() != nil:
 		_ = msg.Nak()
 	case err != nil:
-		log.Warn("command failed; will be redelivered", "error", err)
-		_ = msg.NakWithDelay(time.Second)
+		delay := redeliveryDelay(deliveries(msg))
+		log.Warn("command failed; will be redelivered", "error", err, "in", delay)
+		_ = msg.NakWithDelay(delay)
 	default:
 		a.stats.commands.Add(1)
 		if err := msg.Ack(); err != nil {
 			log.Warn("ack command", "error", err)
 		}
 	}
+}
+
+// redeliveryDelay is how long a failed command waits before it comes again:
+// 1 s after its first delivery, doubling with each, up to a minute, so a
+// daemon that is gone or slow is not asked every second for minutes.
+func redeliveryDelay(delivered uint64) time.Duration {
+	return min(time.Second<<min(max(delivered, 1)-1, 6), time.Minute)
+}
+
+// deliveries is how many times the message has been delivered, this time included.
+func deliveries(msg jetstream.Msg) uint64 {
+	if md, err := msg.Metadata(); err == nil {
+		return md.NumDelivered
+	}
+	return 1
 }
 
 // refuse turns down a command of a deposed leader: nothing runs, and a

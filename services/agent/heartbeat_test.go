@@ -55,3 +55,15 @@ func TestJudge(t *testing.T) {
 		})
 	}
 }
+
+// TestRedeliveryDelay: a failed command comes again after 1 s, then twice
+// as long each time, never later than a minute.
+func TestRedeliveryDelay(t *testing.T) {
+	for delivered, want := range map[uint64]time.Duration{
+		0: time.Second, 1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 6: 32 * time.Second, 7: time.Minute, 10: time.Minute, 1000: time.Minute,
+	} {
+		if got := redeliveryDelay(delivered); got != want {
+			t.Errorf("after %d deliveries: %s, want %s", delivered, got, want)
+		}
+	}
+}
