@@ -20,13 +20,15 @@ const heartbeatSlack = 2 * time.Second
 // against what its agent reports, kill what must not run, place what is
 // missing, and finish deployments that are done.
 func (s *Scheduler) reconcile(ctx context.Context, epoch uint64) {
-	defer s.flush(ctx)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ctx.Err() != nil {
-		return
+	if ctx.Err() == nil {
+		s.pass(ctx, epoch)
 	}
-	s.pass(ctx, epoch)
+	s.mu.Unlock()
+	s.flush(ctx)
+	s.mu.Lock()
+	s.lastPass = s.now() // the next pass measures its lateness from here
+	s.mu.Unlock()
 }
 
 // pass decides, into the outbox, without a round trip. Callers hold s.mu.
@@ -138,13 +140,13 @@ func (s *Scheduler) judgeSelf(now time.Time) {
 	case s.nc.Status() != nats.CONNECTED || r != s.reconnects:
 		why = "NATS connection down or reconnected"
 	case !s.lastPass.IsZero() && now.Sub(s.lastPass) > s.starvedAfter():
-		why = fmt.Sprintf("the leader's pass ran %s after the previous one", now.Sub(s.lastPass).Round(time.Millisecond))
+		why = fmt.Sprintf("the leader's pass ran %s after the previous one ended", now.Sub(s.lastPass).Round(time.Millisecond))
 	case s.heartbeatBacklog() > max(len(s.agents), 16):
 		why = fmt.Sprintf("%d heartbeats wait unread", s.heartbeatBacklog())
 	case len(s.agents) > 0 && s.lastHeard.Load() > 0 && now.Sub(time.Unix(0, s.lastHeard.Load())) > s.cfg.UnreachableAfter:
 		why = "no agent heard for " + now.Sub(time.Unix(0, s.lastHeard.Load())).Round(time.Millisecond).String()
 	}
-	s.reconnects, s.lastPass = r, now
+	s.reconnects = r
 	if why == "" {
 		return
 	}
@@ -154,8 +156,9 @@ func (s *Scheduler) judgeSelf(now time.Time) {
 	s.feedBroken = now
 }
 
-// starvedAfter: a pass this long after the previous one means the scheduler
-// itself was starved, and heartbeats it has not read may be waiting.
+// starvedAfter: a pass this long after the previous one ended (its
+// publishing included, which may take long and starves nothing) means the
+// scheduler itself was starved, and heartbeats it has not read may wait.
 func (s *Scheduler) starvedAfter() time.Duration {
 	return max(4*s.cfg.ReconcileInterval, s.cfg.UnreachableAfter/2)
 }

@@ -32,7 +32,7 @@ type Scheduler struct {
 	lastHeard atomic.Int64
 	// reconnects is the NATS connection's reconnect count at the last pass.
 	reconnects uint64
-	lastPass   time.Time // when the leader's last pass ran; zero at a term's start
+	lastPass   time.Time // when the leader's last pass ended, published; zero at a term's start
 	// hbSub is the heartbeats' subscription, whose backlog says whether
 	// this scheduler reads heartbeats as fast as they come.
 	hbSub atomic.Pointer[nats.Subscription]

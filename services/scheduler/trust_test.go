@@ -116,6 +116,7 @@ func (h *passHarness) pass() decisions {
 		}
 	}
 	h.s.outbox = nil
+	h.s.lastPass = h.now // as reconcile does once the pass is published
 	return d
 }
 
