@@ -38,7 +38,7 @@ import (
 // step 1 always runs).
 func TestScenario(t *testing.T) {
 	requireCluster(t)
-	scenario(t, 0)
+	scenario(t, 0, nil)
 }
 
 // TestScenarioUnderLoad is the scenario once more with busy loops on every
@@ -54,22 +54,28 @@ func TestScenarioUnderLoad(t *testing.T) {
 	if d, err := time.ParseDuration(os.Getenv("DROVER_CLUSTER_QUIET")); err == nil && d > 0 {
 		quiet = d
 	}
-	chaos.StartBusyLoops(t, 0)
-	if os.Getenv("DROVER_CLUSTER_CHURN") == "1" {
-		cli := testimage.RequireDocker(t)
+	churn := os.Getenv("DROVER_CLUSTER_CHURN") == "1"
+	if churn {
 		testimage.BuildHTTPD(t, churnImage)
-		churn := chaos.StartContainerChurn(t, cli, churnImage, 100*time.Millisecond)
-		t.Cleanup(func() { t.Logf("churn: %d cycles, %d failed", churn.Cycles(), churn.Failures()) })
 	}
-	scenario(t, quiet)
+	// The load starts once the cluster is up: booting it is not what this
+	// measures, and takes minutes under load.
+	scenario(t, quiet, func() {
+		chaos.StartBusyLoops(t, 0)
+		if churn {
+			ch := chaos.StartContainerChurn(t, testimage.RequireDocker(t), churnImage, 100*time.Millisecond)
+			t.Cleanup(func() { t.Logf("churn: %d cycles, %d failed", ch.Cycles(), ch.Failures()) })
+		}
+	})
 }
 
 // churnImage is the image of the background container churn.
 const churnImage = "drover-test/httpd:churn"
 
-// scenario runs the steps; with quiet > 0 it watches the app for that long
-// after each step and fails if a task is replaced meanwhile.
-func scenario(t *testing.T, quiet time.Duration) {
+// scenario runs the steps, with load (when not nil) started once the
+// cluster is up; with quiet > 0 it watches the app for that long after each
+// step and fails if a task is replaced meanwhile.
+func scenario(t *testing.T, quiet time.Duration, load func()) {
 	runs := 1
 	if n, err := strconv.Atoi(os.Getenv("DROVER_CLUSTER_RUNS")); err == nil && n > 0 {
 		runs = n
@@ -80,6 +86,9 @@ func scenario(t *testing.T, quiet time.Duration) {
 	}
 	want := func(step string) bool { return slices.Contains(strings.Split(steps, ","), step) }
 	c := up(t, 4)
+	if load != nil {
+		load()
+	}
 	tm := newTimings()
 	t.Cleanup(func() { tm.report(t) })
 
