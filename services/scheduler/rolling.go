@@ -39,14 +39,17 @@ func planApp(app marathon.App, insts []*events.Instance, now time.Time, groupOf 
 			cur = append(cur, inst)
 		}
 	}
+	minServing, maxTotal := capacity(app, n)
 	if len(old) == 0 {
 		if len(cur) > n {
 			return step{kill: pickVictims(app, cur, len(cur)-n, groupOf)}
 		}
-		return step{launch: n - len(cur)}
+		// Tasks being killed run until their agent says otherwise: at the
+		// end of a rolling upgrade, or an unhealthy task's replacement,
+		// they count against the ceiling too.
+		return step{launch: max(0, min(n-len(cur), maxTotal-len(cur)-killing))}
 	}
 
-	minServing, maxTotal := capacity(app, n)
 	var st step
 	servingCur := 0
 	for _, inst := range cur {

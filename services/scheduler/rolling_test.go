@@ -73,6 +73,8 @@ func TestPlanApp(t *testing.T) {
 			instances("v1 R", "v1 R", "v1 K", "v1 K"), 0, nil},
 		{"upgrade (0.5, 0): room made, start new", rollingApp(4, 0.5, 0, false),
 			instances("v1 R", "v1 R"), 2, nil},
+		{"upgrade (0.5, 0): the last old task, still being killed, holds its room", rollingApp(4, 0.5, 0, false),
+			instances("v1 K", "v2 R", "v2 R"), 1, nil},
 		{"upgrade (1, 0): no room and no spare health, replace one at a time", rollingApp(2, 1, 0, false),
 			instances("v1 R", "v1 R"), 0, []string{"t1"}},
 		{"upgrade: old that serve no one go at once", rollingApp(2, 1, 1, true),

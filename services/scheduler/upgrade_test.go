@@ -86,18 +86,22 @@ func TestRollingUpgradeKeepsMinimumHealthCapacity(t *testing.T) {
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		count := func() (n int) {
-			for _, ids := range versions(t, hosts) {
-				n += len(ids)
+		ids := func(h *fakeHost) (out []string) {
+			for _, r := range h.running(t) {
+				out = append(out, r.TaskID)
 			}
-			return n
+			slices.Sort(out)
+			return out
 		}
 		for ctx.Err() == nil {
 			// Reading one host after the other is no snapshot: a kill on
-			// the first and the launch it allows on the second can fall
-			// between the reads. Count only what two reads in a row agree
-			// on; a state that lasts is seen by both.
-			if n := count(); n == count() {
+			// one and the launch it allows on the other can fall between
+			// the reads. Reading the first host again, and finding the
+			// very same tasks, makes it one: the first host held them
+			// all the while the second was read.
+			first, second, again := ids(hosts[0]), ids(hosts[1]), ids(hosts[0])
+			if slices.Equal(first, again) {
+				n := len(first) + len(second)
 				lowest, highest = min(lowest, n), max(highest, n)
 			}
 			time.Sleep(2 * time.Millisecond)
