@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/internal/version"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/api"
@@ -77,5 +78,7 @@ func (c *apiCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return runAPI(ctx, cfg, bus, logger)
+	return runAll(ctx,
+		func(ctx context.Context) error { return runAPI(ctx, cfg, bus, logger) },
+		func(ctx context.Context) error { return natsutil.WaitClosed(ctx, logger, nc) })
 }

@@ -119,6 +119,9 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	return runAll(ctx,
+		func(ctx context.Context) error {
+			return natsutil.WaitClosed(ctx, logger, conns["api"], conns["scheduler"], conns["agent"])
+		},
 		func(ctx context.Context) error { return runAPI(ctx, apicfg, bus, logger) },
 		func(ctx context.Context) error {
 			s, err := scheduler.New(scfg, sbus, conns["scheduler"], logger)
