@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drover/drover/internal/testutil"
 )
@@ -52,6 +54,7 @@ func TestPingUnavailableWhenNATSIsClosed(t *testing.T) {
 	js := testutil.RunJetStream(t)
 	bus := js.Bus(t)
 	srv := newTestServer(t, bus)
+	waitLoaded(t, srv)
 	if rec := serve(t, srv, http.MethodGet, "/ping", ""); rec.Code != http.StatusOK {
 		t.Fatalf("ping %d before closing", rec.Code)
 	}
@@ -60,5 +63,133 @@ func TestPingUnavailableWhenNATSIsClosed(t *testing.T) {
 		if rec := serve(t, srv, m, "/ping", ""); rec.Code != http.StatusServiceUnavailable {
 			t.Errorf("%s /ping %d after the connection closed, want 503", m, rec.Code)
 		}
+	}
+}
+
+// repeat joins n copies of item with commas; item may hold %d for the index.
+func repeat(item string, n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		if strings.Contains(item, "%d") {
+			parts[i] = fmt.Sprintf(item, i)
+		} else {
+			parts[i] = item
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Every list of an app has a limit: one more element is a 422 on the
+// list's path. (A small body used to become a record NATS refused, a 500,
+// or a record of megabytes the scheduler and agents then carried.)
+func TestListLimitsAre422(t *testing.T) {
+	h := newHarness(t)
+	docker := func(inner string) string {
+		return `{"id":"/l","instances":0,"container":{"type":"DOCKER","docker":{"image":"busybox"` + inner
+	}
+	for _, c := range []struct {
+		path string
+		max  int
+		body string
+	}{
+		{"/healthChecks", 32, `{"id":"/l","cmd":"x","healthChecks":[` + repeat(`{"protocol":"COMMAND","command":{"value":"true"}}`, 33) + `]}`},
+		{"/portDefinitions", 256, `{"id":"/l","cmd":"x","portDefinitions":[` + repeat(`{"port":0}`, 257) + `]}`},
+		{"/ports", 256, `{"id":"/l","cmd":"x","ports":[` + repeat(`0`, 257) + `]}`},
+		{"/constraints", 64, `{"id":"/l","cmd":"x","constraints":[` + repeat(`["hostname","UNIQUE"]`, 65) + `]}`},
+		{"/env", 1024, `{"id":"/l","cmd":"x","env":{` + repeat(`"E%d":"x"`, 1025) + `}}`},
+		{"/labels", 1024, `{"id":"/l","cmd":"x","labels":{` + repeat(`"L%d":"x"`, 1025) + `}}`},
+		{"/fetch", 256, `{"id":"/l","cmd":"x","fetch":[` + repeat(`{"uri":"http://x/y"}`, 257) + `]}`},
+		{"/uris", 256, `{"id":"/l","cmd":"x","uris":[` + repeat(`"http://x/y"`, 257) + `]}`},
+		{"/dependencies", 256, `{"id":"/l","cmd":"x","dependencies":[` + repeat(`"/d%d"`, 257) + `]}`},
+		{"/networks", 16, `{"id":"/l","cmd":"x","networks":[` + repeat(`{"mode":"host"}`, 17) + `]}`},
+		{"/container/volumes", 128, docker(`},"volumes":[` + repeat(`{"containerPath":"/c","hostPath":"/h","mode":"RO"}`, 129) + `]}}`)},
+		{"/container/portMappings", 256, docker(`,"network":"BRIDGE"},"portMappings":[` + repeat(`{"containerPort":80}`, 257) + `]}}`)},
+		{"/container/docker/parameters", 256, docker(`,"parameters":[` + repeat(`{"key":"env","value":"A=1"}`, 257) + `]}}}`)},
+	} {
+		rec := h.do(http.MethodPost, "/v2/apps", c.body)
+		if rec.Code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d %.300s", c.path, rec.Code, rec.Body.String())
+			continue
+		}
+		e := expect[errorBody](t, rec, http.StatusUnprocessableEntity)
+		if msg := fmt.Sprintf("must not have more than %d elements", c.max); !e.has(c.path, msg) {
+			t.Errorf("%s: %+v, want %q on it", c.path, e.Details, msg)
+		}
+	}
+	// At the limit, an app is accepted.
+	h.createApp(`{"id":"/ok","cmd":"x","env":{` + repeat(`"E%d":"x"`, 1024) + `}}`)
+}
+
+// newBigServer is a test server taking bodies of 1 MiB, as the default.
+func newBigServer(t *testing.T) *Server {
+	t.Helper()
+	js := testutil.RunJetStream(t)
+	cfg := DefaultConfig()
+	cfg.ID, cfg.Hostname = "test", "master1"
+	srv, err := New(cfg, js.Bus(t), testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// The issue's bodies: 60,000 empty health checks in 180 KB, 50,000 TCP
+// checks. A 422, never a 5xx, and nothing stored.
+func TestManyHealthChecksAre422(t *testing.T) {
+	srv := newBigServer(t)
+	for _, body := range []string{
+		`{"id":"/h","cmd":"x","healthChecks":[` + repeat(`{}`, 60000) + `]}`,
+		`{"id":"/h","cmd":"x","healthChecks":[` + repeat(`{"protocol":"TCP"}`, 50000) + `]}`,
+	} {
+		e := expect[errorBody](t, serve(t, srv, http.MethodPost, "/v2/apps", body), http.StatusUnprocessableEntity)
+		if !e.has("/healthChecks", "must not have more than 32 elements") {
+			t.Errorf("details %+v", e.Details)
+		}
+	}
+	expect[errorBody](t, serve(t, srv, http.MethodGet, "/v2/apps/h", ""), http.StatusNotFound)
+}
+
+// An app within every list limit can still be too large to store (long
+// values): a 422 on "/", before anything is written.
+func TestRecordSizeLimitIs422(t *testing.T) {
+	srv := newBigServer(t)
+	big := strings.Repeat("v", 1000)
+	body := `{"id":"/big","cmd":"x","env":{` + repeat(`"E%d":"`+big+`"`, 600) + `}}`
+	e := expect[errorBody](t, serve(t, srv, http.MethodPost, "/v2/apps", body), http.StatusUnprocessableEntity)
+	if !e.has("/", "the app definition must not take more than 524288 bytes once stored") {
+		t.Errorf("details %+v", e.Details)
+	}
+	expect[errorBody](t, serve(t, srv, http.MethodGet, "/v2/apps/big", ""), http.StatusNotFound)
+}
+
+// A group change of thousands of apps makes a deployment record past the
+// limit: a 422 before any app is written, never a 5xx.
+func TestGroupWithTooManyAppsIs422(t *testing.T) {
+	srv := newBigServer(t)
+	name := strings.Repeat("n", 90)
+	body := `{"apps":[` + repeat(`{"id":"`+name+`%d","cmd":"x","instances":0}`, 3000) + `]}`
+	for _, m := range []string{http.MethodPut, http.MethodPost} {
+		rec := serve(t, srv, m, "/v2/groups/many", body)
+		e := expect[errorBody](t, rec, http.StatusUnprocessableEntity)
+		if len(e.Details) == 0 || !strings.Contains(e.Details[0].Errors[0], "too many apps") {
+			t.Errorf("%s: %s", m, rec.Body.String())
+		}
+	}
+	list := expect[struct {
+		Apps []any `json:"apps"`
+	}](t, serve(t, srv, http.MethodGet, "/v2/apps", ""), http.StatusOK)
+	if len(list.Apps) != 0 {
+		t.Errorf("%d apps written", len(list.Apps))
+	}
+}
+
+// waitLoaded waits until the server's read model has loaded the buckets.
+func waitLoaded(t *testing.T, srv *Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.rm.ready(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
