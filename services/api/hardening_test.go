@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +192,47 @@ func waitLoaded(t *testing.T, srv *Server) {
 	defer cancel()
 	if err := srv.rm.ready(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A body that is not declared JSON is 415, as Marathon answers; a request
+// without a body needs no Content-Type.
+func TestNonJSONBodyIs415(t *testing.T) {
+	h := newHarness(t)
+	body := `{"id":"/ct","cmd":"sleep 1"}`
+	for _, ct := range []string{"application/x-www-form-urlencoded", "text/plain", "", "application/jsonx", "json"} {
+		for _, c := range []struct{ method, path string }{
+			{http.MethodPost, "/v2/apps"}, {http.MethodPut, "/v2/apps/ct"}, {http.MethodPatch, "/v2/apps"},
+			{http.MethodPost, "/v2/groups"}, {http.MethodPost, "/v2/tasks/delete"},
+		} {
+			req := httptest.NewRequest(c.method, c.path, strings.NewReader(body))
+			if ct != "" {
+				req.Header.Set("Content-Type", ct)
+			}
+			rec := httptest.NewRecorder()
+			h.srv.Handler().ServeHTTP(rec, req)
+			e := expect[errorBody](t, rec, http.StatusUnsupportedMediaType)
+			if e.Message != "HTTP 415 Unsupported Media Type" {
+				t.Errorf("%s %s (%q): %q", c.method, c.path, ct, e.Message)
+			}
+		}
+	}
+	expect[object](t, h.do(http.MethodGet, "/v2/apps/ct", ""), http.StatusNotFound)
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON"} {
+		h.finishDeployments()
+		req := httptest.NewRequest(http.MethodPut, "/v2/apps/ct", strings.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		rec := httptest.NewRecorder()
+		h.srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK && rec.Code != http.StatusCreated {
+			t.Errorf("%q: %d %s", ct, rec.Code, rec.Body.String())
+		}
+	}
+	// No body, no Content-Type needed.
+	req := httptest.NewRequest(http.MethodPost, "/v2/apps/ct/restart?force=true", nil)
+	rec := httptest.NewRecorder()
+	h.srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("restart without a body: %d %s", rec.Code, rec.Body.String())
 	}
 }
