@@ -299,10 +299,10 @@ func (s *Server) registerAuth(e *echo.Echo) {
 	}
 	s.loopbackOnly = loopbackAddr(s.cfg.HTTPAddr)
 	e.Use(s.guard)
-	e.GET(loginPath, s.loginPage)
+	e.Match(readMethods, loginPath, s.loginPage)
 	e.POST(loginPath, s.login)
 	e.POST(logoutPath, s.logout)
-	e.GET(mePath, s.whoami)
+	e.Match(readMethods, mePath, s.whoami)
 }
 
 // Paths of the login endpoints.
@@ -349,7 +349,7 @@ func (s *Server) guard(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusForbidden, msgNotAuthorized)
 		}
 		c.Set(identityKey, id)
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if readOnly(r.Method) {
 			return next(c)
 		}
 		// An audit line for every change: who, what; never the body

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -234,5 +235,52 @@ func TestNonJSONBodyIs415(t *testing.T) {
 	h.srv.Handler().ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Errorf("restart without a body: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// A viewer may GET and HEAD every read route: HEAD answered 405. OPTIONS
+// changes nothing: a viewer may send it, and it is no audited change.
+func TestHeadAndOptionsAreReads(t *testing.T) {
+	path := writeCredentials(t)
+	h := newHarness(t)
+	var buf syncBuffer
+	cfg := DefaultConfig()
+	cfg.AuthFile = path
+	srv, err := New(cfg, h.bus, slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if rec := serve(t, srv, "POST", "/v2/apps", `{"id":"/h/a","cmd":"sleep 1","instances":0}`, basic("alice", "alice-pw")); rec.Code != 201 {
+		t.Fatalf("POST %d", rec.Code)
+	}
+	viewer := basic("victor", "victor-pw")
+	for _, p := range []string{"/v2/apps", "/v2/apps/h/a", "/v2/apps/h/a/tasks", "/v2/apps/h/a/versions", "/v2/apps/h/*",
+		"/v2/groups", "/v2/groups/h", "/v2/tasks", "/v2/deployments", "/v2/queue", "/v2/info", "/v2/leader", "/metrics",
+		"/v2/drover/cluster", "/v2/events", "/auth/me"} {
+		want := http.StatusOK // a stream's GET never ends: tested elsewhere
+		if p != "/v2/events" {
+			want = serve(t, srv, http.MethodGet, p, "", viewer).Code
+		}
+		head := serve(t, srv, http.MethodHead, p, "", viewer)
+		if head.Code != want || head.Code == http.StatusMethodNotAllowed {
+			t.Errorf("HEAD %s: %d, GET %d", p, head.Code, want)
+		}
+	}
+	buf.mu.Lock()
+	buf.buf.Reset()
+	buf.mu.Unlock()
+	for _, p := range []string{"/v2/apps", "/v2/apps/h/a", "/v2/groups"} {
+		rec := serve(t, srv, http.MethodOptions, p, "", viewer)
+		if rec.Code == http.StatusForbidden || rec.Code >= 500 {
+			t.Errorf("viewer OPTIONS %s: %d %s", p, rec.Code, rec.Body.String())
+		}
+	}
+	if logs := buf.String(); strings.Contains(logs, "msg=change") {
+		t.Errorf("OPTIONS audited as a change:\n%s", logs)
+	}
+	// Writes stay refused to viewers.
+	if rec := serve(t, srv, http.MethodDelete, "/v2/apps/h/a", "", viewer); rec.Code != http.StatusForbidden {
+		t.Errorf("viewer DELETE: %d", rec.Code)
 	}
 }
