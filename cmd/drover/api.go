@@ -59,10 +59,14 @@ type apiCmd struct {
 	busFlags
 	apiFlags
 	insecureFlags
+	Hostname string `help:"The name /v2/info reports as marathon_config.hostname (default: this host's name)."`
 }
 
 func (c *apiCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	cfg := c.apiFlags.config(":8080")
+	if c.Hostname != "" {
+		cfg.Hostname = c.Hostname
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

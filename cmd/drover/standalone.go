@@ -50,6 +50,7 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	apicfg := c.apiFlags.config("127.0.0.1:8080")
+	apicfg.Hostname = acfg.Hostname // /v2/info's marathon_config.hostname: --hostname
 	if err := apicfg.Validate(); err != nil {
 		return err
 	}
