@@ -1,16 +1,20 @@
 package api
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/drover/drover/internal/testutil"
+	"github.com/drover/drover/pkg/events"
 )
 
 // An app id past NATS' 4,096-byte control line used to make NATS close the
@@ -346,5 +350,82 @@ func TestPasswordGuessingIsBraked(t *testing.T) {
 	}
 	if rec := serve(t, srv, "GET", "/v2/apps", "", basic("nobody-else", "x")); rec.Code != http.StatusTooManyRequests {
 		t.Errorf("source after 20 failures: %d", rec.Code)
+	}
+}
+
+// GET /v2/apps' answers are kept per query variant until the read model
+// changes: a write, a task's change, each shows at once; variants differ.
+func TestListAppsCacheFollowsTheReadModel(t *testing.T) {
+	h := newHarness(t)
+	list := func(q string) (apps []map[string]any) {
+		t.Helper()
+		body := expect[struct {
+			Apps []map[string]any `json:"apps"`
+		}](t, h.do(http.MethodGet, "/v2/apps"+q, ""), http.StatusOK)
+		return body.Apps
+	}
+	h.createApp(`{"id":"/c/one","cmd":"sleep 1","instances":1}`)
+	if got := list(""); len(got) != 1 {
+		t.Fatalf("%d apps", len(got))
+	}
+	h.createApp(`{"id":"/c/two","cmd":"sleep 1","instances":1}`)
+	if got := list(""); len(got) != 2 {
+		t.Fatalf("after a write: %d apps, want 2", len(got))
+	}
+	if got := list("?id=two"); len(got) != 1 || got[0]["id"] != "/c/two" {
+		t.Errorf("?id=two: %v", got)
+	}
+	if got := list(""); len(got) != 2 {
+		t.Errorf("the filtered variant replaced the whole list: %d apps", len(got))
+	}
+	if _, ok := list("")[0]["tasks"]; ok {
+		t.Error("tasks without embed")
+	}
+	now := time.Now().UTC()
+	h.putInstance(events.Instance{TaskID: "c_one.instance-1._app.1", AppID: "/c/one", Version: list("")[0]["version"].(string),
+		AgentID: "a1", Host: "host1", State: events.TaskRunning, StagedAt: now, StartedAt: now, UpdatedAt: now})
+	testutil.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if n := list("")[0]["tasksRunning"]; n != 1.0 {
+			return fmt.Errorf("tasksRunning %v after a task started", n)
+		}
+		return nil
+	})
+	tasks, ok := list("?embed=apps.tasks")[0]["tasks"].([]any)
+	if !ok || len(tasks) != 1 {
+		t.Errorf("embed=apps.tasks: %v", tasks)
+	}
+	// Concurrent readers of one generation get the same answer.
+	var wg sync.WaitGroup
+	bodies := make([]string, 20)
+	for i := range bodies {
+		wg.Go(func() { bodies[i] = h.do(http.MethodGet, "/v2/apps?embed=apps.counts", "").Body.String() })
+	}
+	wg.Wait()
+	for _, b := range bodies[1:] {
+		if b != bodies[0] {
+			t.Fatal("concurrent answers differ")
+		}
+	}
+}
+
+// A client that accepts gzip gets the list compressed, and the same JSON.
+func TestListAppsGzip(t *testing.T) {
+	h := newHarness(t)
+	h.createApp(`{"id":"/z/one","cmd":"sleep 1","instances":1}`)
+	plain := h.do(http.MethodGet, "/v2/apps", "")
+	zipped := h.do(http.MethodGet, "/v2/apps", "", "Accept-Encoding: gzip, deflate")
+	if zipped.Header().Get("Content-Encoding") != "gzip" || plain.Header().Get("Content-Encoding") != "" {
+		t.Fatalf("encodings %q, %q", zipped.Header().Get("Content-Encoding"), plain.Header().Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(zipped.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil || string(data) != plain.Body.String() {
+		t.Errorf("gzip body %q (%v), plain %q", data, err, plain.Body.String())
+	}
+	if none := h.do(http.MethodGet, "/v2/apps", "", "Accept-Encoding: gzip;q=0"); none.Header().Get("Content-Encoding") != "" {
+		t.Error("gzip;q=0 got gzip")
 	}
 }
