@@ -429,3 +429,27 @@ func TestListAppsGzip(t *testing.T) {
 		t.Error("gzip;q=0 got gzip")
 	}
 }
+
+// What the adversarial pass found holding, kept: tokens in a query string
+// are not credentials, and a deeply nested or huge-numbered body is a 4xx.
+func TestWhatHeld(t *testing.T) {
+	path := writeCredentials(t)
+	_, srv := newAuthServer(t, func(c *Config) { c.AuthFile = path })
+	for _, q := range []string{"?access_token=op-token", "?token=op-token", "?auth=Bearer%20op-token"} {
+		if rec := serve(t, srv, http.MethodGet, "/v2/apps"+q, ""); rec.Code != http.StatusUnauthorized {
+			t.Errorf("token in the query %s: %d", q, rec.Code)
+		}
+	}
+	op := "Authorization: Bearer op-token"
+	for name, body := range map[string]string{
+		"nested":  `{"id":"/n","cmd":"x","labels":` + strings.Repeat(`{"a":`, 10000) + `1` + strings.Repeat(`}`, 10000) + `}`,
+		"number":  `{"id":"/n","cmd":"x","instances":1e400}`,
+		"array":   `[` + strings.Repeat(`[`, 5000) + strings.Repeat(`]`, 5000) + `]`,
+		"not utf": "{\"id\":\"/n\xff\",\"cmd\":\"x\"}",
+	} {
+		rec := serve(t, srv, http.MethodPost, "/v2/apps", body, op)
+		if rec.Code < 400 || rec.Code >= 500 {
+			t.Errorf("%s body: %d %.200s", name, rec.Code, rec.Body.String())
+		}
+	}
+}
