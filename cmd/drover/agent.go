@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/docker"
@@ -171,8 +172,11 @@ func (c *agentCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	watch := func(ctx context.Context) error { return natsutil.WaitClosed(ctx, logger, nc) }
 	if c.Runtime == "sim" {
-		return runSimAgents(ctx, cfg, c.Count, c.SimStartLatency, bus, nc, logger)
+		return runAll(ctx, watch, func(ctx context.Context) error {
+			return runSimAgents(ctx, cfg, c.Count, c.SimStartLatency, bus, nc, logger)
+		})
 	}
-	return runAgent(ctx, cfg, dc, bus, nc, logger)
+	return runAll(ctx, watch, func(ctx context.Context) error { return runAgent(ctx, cfg, dc, bus, nc, logger) })
 }

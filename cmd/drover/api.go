@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/internal/version"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/api"
@@ -58,10 +59,14 @@ type apiCmd struct {
 	busFlags
 	apiFlags
 	insecureFlags
+	Hostname string `help:"The name /v2/info reports as marathon_config.hostname (default: this host's name)."`
 }
 
 func (c *apiCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	cfg := c.apiFlags.config(":8080")
+	if c.Hostname != "" {
+		cfg.Hostname = c.Hostname
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -77,5 +82,7 @@ func (c *apiCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return runAPI(ctx, cfg, bus, logger)
+	return runAll(ctx,
+		func(ctx context.Context) error { return runAPI(ctx, cfg, bus, logger) },
+		func(ctx context.Context) error { return natsutil.WaitClosed(ctx, logger, nc) })
 }

@@ -44,10 +44,30 @@ type natsFlags struct {
 }
 
 func (f natsFlags) connect(name string, logger *slog.Logger) (*nats.Conn, error) {
-	return natsutil.Connect(natsutil.ClientConfig{
+	nc, err := natsutil.Connect(natsutil.ClientConfig{
 		URL: f.NATS, Name: name, Creds: f.NATSCreds, User: f.NATSUser, Password: f.NATSPassword,
 		Token: f.NATSToken, TLSCA: f.NATSCA, TLSCert: f.NATSCert, TLSKey: f.NATSKey,
 	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	f.warnOpen(nc, logger)
+	return nc, nil
+}
+
+// warnOpen warns, at start, of a connection without credentials to a NATS
+// that asks for none (or not reached yet): whoever reaches that NATS can
+// write apps, command agents and take the scheduler lock.
+func (f natsFlags) warnOpen(nc *nats.Conn, logger *slog.Logger) {
+	if f.NATSCreds != "" || f.NATSUser != "" || f.NATSToken != "" || f.NATSCert != "" {
+		return
+	}
+	if nc.IsConnected() && nc.AuthRequired() {
+		return
+	}
+	logger.Warn("NATS without authentication: this service connects without credentials and NATS asks for none, so whoever "+
+		"reaches NATS can write apps, command agents and take the scheduler lock; secure it with drover nats gen-config "+
+		"(docs/SECURITY.md)", "nats", f.NATS)
 }
 
 // busFlags say how the streams and buckets are set up.

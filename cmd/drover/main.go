@@ -17,7 +17,7 @@ import (
 
 type cli struct {
 	Log   logFlags `embed:"" prefix:"log-"`
-	Pprof string   `help:"Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060) while running."`
+	Pprof string   `help:"Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060) while running. They have no authentication (a heap profile holds secrets): beyond loopback Drover refuses to start unless the command has --insecure-no-auth."`
 
 	Standalone standaloneCmd `cmd:"" help:"Run everything on one machine: embedded NATS, the api, a scheduler and an agent on the local Docker daemon."`
 	NATS       natsCmd       `cmd:"" name:"nats" help:"Run a NATS JetStream node (single, or one node of a cluster)."`
@@ -47,6 +47,14 @@ func main() {
 		os.Exit(2)
 	}
 	if c.Pprof != "" {
+		// pprof has no authentication, whatever --auth-file says: the
+		// loopback rule of the API and NATS, with nothing to secure it.
+		insecure := c.Standalone.InsecureNoAuth || c.API.InsecureNoAuth || c.NATS.Run.InsecureNoAuth
+		if err := checkExposure(logger, "pprof", c.Pprof, false, insecure,
+			"pprof has no authentication: serve it on loopback and reach it through an SSH tunnel"); err != nil {
+			logger.Error("drover not started", "error", err)
+			os.Exit(1)
+		}
 		go func() {
 			// The default mux carries net/http/pprof's handlers.
 			if err := http.ListenAndServe(c.Pprof, nil); err != nil {

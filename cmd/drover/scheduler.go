@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/services/scheduler"
 )
 
@@ -59,5 +60,5 @@ func (c *schedulerCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return s.Run(ctx)
+	return runAll(ctx, s.Run, func(ctx context.Context) error { return natsutil.WaitClosed(ctx, logger, nc) })
 }

@@ -29,6 +29,8 @@ type standaloneCmd struct {
 	NATSAddr   string `name:"nats-addr" default:"127.0.0.1:4222" help:"Address the embedded NATS listens on, so more agents can join; empty: in-process only. Beyond loopback it needs --nats-config."`
 	NATSConfig string `name:"nats-config" type:"existingfile" help:"nats-server configuration for the embedded NATS (drover nats gen-config --agents ...): TLS and a user for each agent that joins. Standalone's own api, scheduler and agent connect in process as users with their roles' permissions."`
 	SyncAlways bool   `help:"fsync every NATS write before acknowledging it: desired state survives a power cut, writes are slower (docs/SECURITY.md, Durability). Without it NATS fsyncs every 2 minutes."`
+	// InsecureOpenNATS keeps the embedded NATS open beside --auth-file.
+	InsecureOpenNATS bool `name:"insecure-open-nats" help:"With --auth-file and no --nats-config, leave the embedded NATS without users, as without --auth-file: any local user can then write apps into the bus, bypassing the API's users. Logs a warning."`
 }
 
 // role is one of standalone's in-process connections.
@@ -48,6 +50,7 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	apicfg := c.apiFlags.config("127.0.0.1:8080")
+	apicfg.Hostname = acfg.Hostname // /v2/info's marathon_config.hostname: --hostname
 	if err := apicfg.Validate(); err != nil {
 		return err
 	}
@@ -63,11 +66,26 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		Name: "drover-standalone", Listen: c.NATSAddr, DataDir: filepath.Join(c.DataDir, "jetstream"), SyncAlways: c.SyncAlways,
 		ConfigFile: c.NATSConfig,
 	}
-	if c.NATSConfig != "" {
+	// With users on the API, NATS has users too: else a local user would
+	// write apps into the bus and bypass the API's (docs/SECURITY.md).
+	natsUsers := c.NATSConfig != "" || (apicfg.AuthFile != "" && !c.InsecureOpenNATS)
+	switch {
+	case c.NATSConfig != "":
 		// Standalone's own services get users of their roles, with
 		// passwords made for this run.
 		for _, r := range roles {
 			r.user, r.password = "standalone-"+r.name, randomPassword()
+		}
+	case natsUsers:
+		// Kept in the data directory: a process outside may need them.
+		if err := loadOrMakeUsers(filepath.Join(c.DataDir, natsUsersDir), roles); err != nil {
+			return err
+		}
+	case apicfg.AuthFile != "" && c.NATSAddr != "":
+		warnOpenNATS(logger, c.NATSAddr)
+	}
+	if natsUsers {
+		for _, r := range roles {
 			perms, err := natsauth.UserPermissions(r.user, r.role, r.agentID)
 			if err != nil {
 				return err
@@ -79,7 +97,8 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := checkExposure(logger, "NATS", c.NATSAddr, natsutil.Secured(opts), c.InsecureNoAuth,
+	// Beyond loopback NATS needs --nats-config (TLS), even with users.
+	if err := checkExposure(logger, "NATS", c.NATSAddr, c.NATSConfig != "" && natsutil.Secured(opts), c.InsecureNoAuth,
 		"give --nats-config (made by drover nats gen-config --agents ...)"); err != nil {
 		return err
 	}
@@ -89,7 +108,7 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
 	logger.Info("drover standalone", "http", apicfg.HTTPAddr, "nats", c.NATSAddr, "data", c.DataDir, "hostname", acfg.Hostname,
-		"api_auth", apicfg.AuthFile != "", "nats_auth", c.NATSConfig != "", "sync_always", c.SyncAlways)
+		"api_auth", apicfg.AuthFile != "", "nats_auth", natsUsers, "sync_always", c.SyncAlways)
 
 	conns := map[string]*nats.Conn{}
 	for _, r := range roles {
@@ -119,6 +138,9 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	return runAll(ctx,
+		func(ctx context.Context) error {
+			return natsutil.WaitClosed(ctx, logger, conns["api"], conns["scheduler"], conns["agent"])
+		},
 		func(ctx context.Context) error { return runAPI(ctx, apicfg, bus, logger) },
 		func(ctx context.Context) error {
 			s, err := scheduler.New(scfg, sbus, conns["scheduler"], logger)

@@ -1,6 +1,7 @@
 package natsutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,5 +108,38 @@ func baseOptions(name string, logger *slog.Logger) []nats.Option {
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			logger.Warn("nats async error", "error", err)
 		}),
+	}
+}
+
+// WaitClosed waits until ctx ends (nil) or one of the connections closes
+// (an error). nats.go reconnects for ever after a network failure, but it
+// gives a connection up for good when the server closes it for a protocol
+// error (a subject past the control line, say) or refuses its login: the
+// service would then live on without NATS. Run beside a service, it ends
+// the process with an error so that its supervisor restarts it.
+func WaitClosed(ctx context.Context, logger *slog.Logger, conns ...*nats.Conn) error {
+	closed := make(chan *nats.Conn, len(conns))
+	for _, nc := range conns {
+		nc.SetClosedHandler(func(nc *nats.Conn) {
+			select {
+			case closed <- nc:
+			default:
+			}
+		})
+		if nc.IsClosed() {
+			closed <- nc
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case nc := <-closed:
+		if ctx.Err() != nil {
+			return nil
+		}
+		err := fmt.Errorf("nats: connection %s closed for good (%v): exiting, for a supervisor to start this service again",
+			nc.Opts.Name, nc.LastError())
+		logger.Error(err.Error())
+		return err
 	}
 }

@@ -2,6 +2,9 @@ package marathon
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +43,8 @@ var appSeeds = []string{
 	`{"id":"/x","cmd":"x","healthChecks":[{"protocol":"TCP","portIndex":7}],"constraints":[["hostname"],["a","B","c","d"]]}`,
 	`{"id":"/y","cmd":"y","upgradeStrategy":{"minimumHealthCapacity":2},"container":{"docker":{"image":""}},"secrets":{"s":{"source":"x"}}}`,
 	`{}`, `[]`, `null`, `{"id":5}`, `{"id":"/z","env":{"A":5}}`,
+	`{"id":"/` + strings.Repeat("a", 511) + `","cmd":"x"}`, `{"id":"/` + strings.Repeat("ab/", 200) + `","cmd":"x"}`,
+	`{"id":"/many","cmd":"x","healthChecks":[` + strings.Repeat(`{"protocol":"TCP"},`, 32) + `{"protocol":"TCP"}]}`,
 }
 
 // An app definition, whatever its bytes: decoding, defaults, validation,
@@ -75,6 +80,9 @@ func FuzzAppDefinition(f *testing.F) {
 		}
 		if errs != nil {
 			return
+		}
+		if len(a.ID) > MaxIDLength || ValidateSizes(&a) != nil {
+			t.Fatalf("valid past a limit: id of %d characters, %v", len(a.ID), ValidateSizes(&a))
 		}
 		stored, err := json.Marshal(a)
 		if err != nil {
@@ -126,5 +134,51 @@ func FuzzDockerParameters(f *testing.F) {
 			}
 		}
 		_ = HostAccessOf(App{Container: &Container{Docker: &Docker{Image: "x", Parameters: []Parameter{{Key: key, Value: value}}}}})
+	})
+}
+
+// An id of any length and a list of any size: an id is valid only within
+// MaxIDLength, a list only within its limit, whatever its elements.
+func FuzzIDAndListSizes(f *testing.F) {
+	f.Add("a", uint16(1), uint8(0))
+	f.Add("web", uint16(32), uint8(1))
+	f.Add("x", uint16(33), uint8(1))
+	f.Add("ab", uint16(300), uint8(2))
+	f.Add("z", uint16(1025), uint8(3))
+	f.Fuzz(func(t *testing.T, seg string, n uint16, which uint8) {
+		segs := int(n%700) + 1
+		raw := "/" + strings.Repeat(seg+"/", segs)
+		if id, err := NormalizeID(raw, "/"); err == nil && len(id) > MaxIDLength {
+			t.Fatalf("NormalizeID accepted an id of %d characters", len(id))
+		} else if err != nil && len(raw) <= MaxIDLength && idSegment.MatchString(seg) && seg != "." && seg != ".." {
+			if !slices.Contains(reservedIDSegments, seg) {
+				t.Fatalf("NormalizeID refused %q: %v", raw, err)
+			}
+		}
+		count := int(n % 2000)
+		a := App{ID: "/a", Cmd: new(string)}
+		*a.Cmd = "x"
+		var path string
+		var max int
+		switch which % 4 {
+		case 0:
+			a.HealthChecks, path, max = make([]HealthCheck, count), "/healthChecks", MaxHealthChecks
+		case 1:
+			a.Constraints, path, max = make([]Constraint, count), "/constraints", MaxConstraints
+		case 2:
+			a.Env, path, max = map[string]EnvValue{}, "/env", MaxEnv
+			for i := range count {
+				a.Env[fmt.Sprint("E", i)] = EnvValue{Value: "v"}
+			}
+		case 3:
+			a.Dependencies, path, max = make([]string, count), "/dependencies", MaxDependencies
+		}
+		refused := false
+		for _, e := range ValidateSizes(&a) {
+			refused = refused || e.Path == path
+		}
+		if refused != (count > max) {
+			t.Fatalf("%s of %d (limit %d): refused %v", path, count, max, refused)
+		}
 	})
 }

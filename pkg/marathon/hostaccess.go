@@ -3,6 +3,7 @@ package marathon
 import (
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -77,13 +78,35 @@ func privilegedParameter(o DockerOptions) string {
 		return "parameter device=" + o.Devices[0].PathOnHost
 	}
 	for _, s := range o.SecurityOpt {
-		l := strings.ToLower(s)
-		if strings.Contains(l, "unconfined") || strings.Contains(l, "disable") ||
-			strings.HasPrefix(l, "no-new-privileges=false") || strings.HasPrefix(l, "no-new-privileges:false") {
+		if !ConfiningSecurityOpt(s) {
 			return "parameter security-opt=" + s
 		}
 	}
 	return ""
+}
+
+// ConfiningSecurityOpt reports whether a security-opt value is on the
+// allow-list of those that cannot loosen Docker's default confinement:
+// no-new-privileges, alone or true (no-new-privileges:true, =true; any
+// form strconv.ParseBool reads as true, as Docker does). Every other is
+// privileged, whatever it says, because it may loosen it: a seccomp
+// profile (inline JSON with "defaultAction": "SCMP_ACT_ALLOW", or a file),
+// an AppArmor profile other than the default one, an SELinux label (a type
+// such as spc_t is unconfined; a level reaches other containers' files),
+// systempaths=unconfined, no-new-privileges false.
+func ConfiningSecurityOpt(s string) bool {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok {
+		k, v, ok = strings.Cut(s, ":")
+	}
+	if k != "no-new-privileges" {
+		return false
+	}
+	if !ok {
+		return true
+	}
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
 }
 
 // UnderPrefix reports whether the host path p is one of the prefixes or

@@ -36,6 +36,38 @@ func TestHostAccessOf(t *testing.T) {
 	}
 }
 
+// Under --no-allow-privileged, a security-opt is privileged unless it is
+// on the allow-list: an inline seccomp profile that allows every syscall
+// passed the old deny-list.
+func TestSecurityOptAllowList(t *testing.T) {
+	for _, s := range []string{"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true", "no-new-privileges=1"} {
+		if !ConfiningSecurityOpt(s) {
+			t.Errorf("%q refused", s)
+		}
+		ha := HostAccessOf(App{ID: "/a", Container: &Container{Type: "DOCKER", Docker: &Docker{Image: "x",
+			Parameters: []Parameter{{Key: "security-opt", Value: s}}}}})
+		if ha.Privileged {
+			t.Errorf("%q is privileged", s)
+		}
+	}
+	for _, s := range []string{
+		`seccomp={"defaultAction":"SCMP_ACT_ALLOW"}`, `seccomp:{"defaultAction":"SCMP_ACT_ALLOW"}`, "seccomp=/etc/profile.json",
+		"seccomp=unconfined", "apparmor=docker-default", "apparmor=my-loose-profile", "apparmor:unconfined",
+		"label=type:spc_t", "label=level:s0:c1,c2", "label=user:unconfined_u", "label=role:r", "label=disable", "label:disable",
+		"no-new-privileges=false", "no-new-privileges:false", "no-new-privileges=maybe", "systempaths=unconfined",
+		"NO-NEW-PRIVILEGES", "no-new-privileges ", "", "mask=/proc", "unmask=ALL",
+	} {
+		if ConfiningSecurityOpt(s) {
+			t.Errorf("%q allowed", s)
+		}
+		ha := HostAccessOf(App{ID: "/a", Container: &Container{Type: "DOCKER", Docker: &Docker{Image: "x",
+			Parameters: []Parameter{{Key: "security-opt", Value: s}}}}})
+		if s != "" && !ha.Privileged {
+			t.Errorf("%q is not privileged", s)
+		}
+	}
+}
+
 func TestPolicyViolation(t *testing.T) {
 	ha := HostAccess{Image: "httpd", Privileged: true, PrivilegedBy: "x", HostPaths: []string{"/var/nfsshare/htdocs"}}
 	if why := ha.PolicyViolation(true, []string{"/var/nfsshare"}, []string{"httpd:*"}); why != "" {

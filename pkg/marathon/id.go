@@ -39,7 +39,7 @@ func (e *IDError) Error() string { return fmt.Sprintf("marathon: invalid id %q: 
 // resolved (".." above the root stays at the root), and the result is
 // absolute. "test-docker" and "/test-docker" both give "/test-docker".
 // Every segment must match Marathon's pattern, the result must not be the
-// root, and its last segment must not be "restart", "tasks" or "versions".
+// root nor longer than MaxIDLength, and its last segment must not be "restart", "tasks" or "versions".
 func NormalizeID(id, base string) (string, error) {
 	segs, absolute := splitID(id)
 	for _, s := range segs {
@@ -59,12 +59,16 @@ func NormalizeID(id, base string) (string, error) {
 	if len(path) == 0 {
 		return "", &IDError{ID: id, Reason: msgIDEmpty}
 	}
+	norm := "/" + strings.Join(path, "/")
+	if len(norm) > MaxIDLength {
+		return "", &IDError{ID: id, Reason: msgIDTooLong}
+	}
 	for _, r := range reservedIDSegments {
 		if path[len(path)-1] == r {
 			return "", &IDError{ID: id, Reason: msgIDReserved}
 		}
 	}
-	return "/" + strings.Join(path, "/"), nil
+	return norm, nil
 }
 
 // ParentID is the id of the group holding an app: "/a/b" -> "/a", "/a" -> "/".

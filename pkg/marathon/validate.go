@@ -44,6 +44,11 @@ func Validate(a *App) []FieldError {
 		return []FieldError{{Path: "/", Errors: []string{msgNotEmpty}}}
 	}
 	v := &validator{}
+	v.sizes(a)
+	if len(v.errs) > 0 {
+		// Past a limit, the other rules would cost time in proportion.
+		return v.errs
+	}
 	v.id(a)
 	v.command(a)
 	v.resources(a)

@@ -1,6 +1,7 @@
 package marathon
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -97,11 +98,24 @@ func (v *validator) container(a *App) {
 
 func (v *validator) portMappings(prefix string, pms []PortMapping) {
 	names := map[string]bool{}
+	// fixed are the fixed host ports taken so far, per protocol: a second
+	// mapping of one would wait for ever as InsufficientPorts.
+	fixed := map[string]int{}
 	for i, pm := range pms {
 		p := fmt.Sprintf("%s(%d)", prefix, i)
 		v.port(p+"/containerPort", pm.ContainerPort)
 		if pm.HostPort != nil {
 			v.port(p+"/hostPort", *pm.HostPort)
+			if *pm.HostPort > 0 {
+				for _, proto := range strings.Split(cmp.Or(pm.Protocol, "tcp"), ",") {
+					key := fmt.Sprintf("%d/%s", *pm.HostPort, proto)
+					if j, ok := fixed[key]; ok {
+						v.add(p+"/hostPort", fmt.Sprintf("must be unique: %s(%d) has hostPort %d (%s) already", prefix, j, *pm.HostPort, proto))
+						break
+					}
+					fixed[key] = i
+				}
+			}
 		}
 		v.port(p+"/servicePort", pm.ServicePort)
 		if pm.Protocol != "" && !slices.Contains(mappingProtocols, pm.Protocol) {

@@ -96,3 +96,33 @@ func TestValidatePorts(t *testing.T) {
 func unknownParam(key string) string {
 	return fmt.Sprintf("unknown docker parameter %q: Drover supports %s", key, strings.Join(SupportedParameters(), ", "))
 }
+
+// Two mappings of one fixed host port (same protocol) can never be placed:
+// the app waited for ever as InsufficientPorts. A 422 instead; the same
+// port over tcp and udp, and ports 0 (any), stay allowed.
+func TestDuplicateFixedHostPort(t *testing.T) {
+	app := func(pms ...PortMapping) *App {
+		a := &App{ID: "/p", Container: &Container{Type: "DOCKER", Docker: &Docker{Image: "x", Network: NetworkModeBridge}, PortMappings: pms}}
+		ApplyDefaults(a)
+		return a
+	}
+	hp := func(p int) *int { return &p }
+	dup := app(PortMapping{ContainerPort: 80, HostPort: hp(8080)}, PortMapping{ContainerPort: 81, HostPort: hp(8080)})
+	if errs := Validate(dup); !hasFieldError(errs, "/container/portMappings(1)/hostPort",
+		"must be unique: /container/portMappings(0) has hostPort 8080 (tcp) already") {
+		t.Errorf("duplicate host port: %v", errs)
+	}
+	both := app(PortMapping{ContainerPort: 80, HostPort: hp(8080), Protocol: "udp,tcp"}, PortMapping{ContainerPort: 81, HostPort: hp(8080), Protocol: "udp"})
+	if errs := Validate(both); len(errs) == 0 {
+		t.Error("duplicate udp host port accepted")
+	}
+	for _, ok := range []*App{
+		app(PortMapping{ContainerPort: 80, HostPort: hp(8080), Protocol: "tcp"}, PortMapping{ContainerPort: 80, HostPort: hp(8080), Protocol: "udp"}),
+		app(PortMapping{ContainerPort: 80, HostPort: hp(0)}, PortMapping{ContainerPort: 81, HostPort: hp(0)}),
+		app(PortMapping{ContainerPort: 80}, PortMapping{ContainerPort: 81}),
+	} {
+		if errs := Validate(ok); errs != nil {
+			t.Errorf("%+v: %v", ok.Container.PortMappings, errs)
+		}
+	}
+}

@@ -2,6 +2,9 @@ package agent
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/drover/drover/pkg/events"
@@ -54,5 +57,101 @@ func TestCheckPolicy(t *testing.T) {
 				t.Fatalf("error %v does not wrap ErrPolicy", err)
 			}
 		})
+	}
+}
+
+// Host-path prefixes are checked on the real path: a symlink under an
+// allowed prefix that leads out of it is refused, for a volume and for the
+// volume parameter, whether the path below the link exists or not.
+func TestCheckPolicyResolvesSymlinks(t *testing.T) {
+	tmp := t.TempDir()
+	mk := func(dirs ...string) {
+		for _, d := range dirs {
+			if err := os.MkdirAll(filepath.Join(tmp, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	link := func(target, name string) {
+		if err := os.Symlink(target, filepath.Join(tmp, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("srv/data/real", "etc", "outside")
+	link(filepath.Join(tmp, "etc"), "srv/data/escape")            // absolute target
+	link("../../outside", "srv/data/rel")                         // relative target
+	link(filepath.Join(tmp, "outside", "notyet"), "srv/dangling") // dangling
+	link("loop2", "srv/loop1")
+	link("loop1", "srv/loop2")
+	link(filepath.Join(tmp, "srv"), "srvlink") // the prefix through a link
+	link("real", "srv/data/inside")            // a link that stays inside
+	at := func(p string) string { return filepath.Join(tmp, p) }
+	policy := events.AgentPolicy{HostPathPrefixes: []string{at("srv")}}
+	vol := func(hp string) marathon.App {
+		return marathon.App{ID: "/w", Container: &marathon.Container{Type: "DOCKER", Docker: &marathon.Docker{Image: "httpd"},
+			Volumes: []marathon.Volume{{HostPath: hp, ContainerPath: "/d", Mode: "RW"}}}}
+	}
+	param := func(hp string) marathon.App {
+		return marathon.App{ID: "/w", Container: &marathon.Container{Type: "DOCKER", Docker: &marathon.Docker{Image: "httpd",
+			Parameters: []marathon.Parameter{{Key: "volume", Value: hp + ":/d:rw"}}}}}
+	}
+	for _, c := range []struct {
+		path    string
+		refused bool
+	}{
+		{at("srv/data/escape"), true},
+		{at("srv/data/escape/passwd"), true},
+		{at("srv/data/escape/new/dir"), true},
+		{at("srv/data/rel"), true},
+		{at("srv/dangling/x"), true},
+		{at("srv/loop1"), true},
+		{at("srv/data/real"), false},
+		{at("srv/data/inside/x"), false},
+		{at("srv/not/yet/there"), false},
+	} {
+		for kind, app := range map[string]marathon.App{"volume": vol(c.path), "parameter": param(c.path)} {
+			err := CheckPolicy(policy, app)
+			if got := errors.Is(err, ErrPolicy); got != c.refused {
+				t.Errorf("%s %s: %v, want refused %v", kind, c.path, err, c.refused)
+			}
+		}
+	}
+	// A prefix that is itself a link allows what lies under its target.
+	viaLink := events.AgentPolicy{HostPathPrefixes: []string{at("srvlink")}}
+	if err := CheckPolicy(viaLink, vol(at("srvlink/data/real"))); err != nil {
+		t.Errorf("through a linked prefix: %v", err)
+	}
+	if err := CheckPolicy(viaLink, vol(at("srvlink/data/escape"))); !errors.Is(err, ErrPolicy) {
+		t.Errorf("escape through a linked prefix: %v", err)
+	}
+}
+
+func TestRealPath(t *testing.T) {
+	tmp := t.TempDir()
+	if err := os.Symlink("/etc", filepath.Join(tmp, "e")); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		filepath.Join(tmp, "e"):           "/etc",
+		filepath.Join(tmp, "e/../x"):      filepath.Join(tmp, "x"), // cleaned first, as Docker does
+		filepath.Join(tmp, "e", "nope/z"): "/etc/nope/z",
+		"/":                               "/",
+	} {
+		real, err := RealPath(in)
+		if err != nil {
+			t.Fatalf("RealPath(%q): %v", in, err)
+		}
+		if want == "/" || want == "/etc" || strings.HasPrefix(want, "/etc/") {
+			// /etc itself is no link on this machine's test images; compare resolved.
+			if r, err := filepath.EvalSymlinks("/etc"); err == nil && r != "/etc" {
+				want = strings.Replace(want, "/etc", r, 1)
+			}
+		}
+		if real != want {
+			t.Errorf("RealPath(%q) = %q, want %q", in, real, want)
+		}
+	}
+	if _, err := RealPath("rel"); err == nil {
+		t.Error("a relative path was resolved")
 	}
 }

@@ -132,6 +132,9 @@ func finishApp(app *marathon.App, id string) error {
 	if len(details) > 0 {
 		return &ValidationError{Details: details}
 	}
+	if errs := marathon.ValidateSizes(app); errs != nil {
+		return &ValidationError{Details: errs}
+	}
 	marathon.ApplyDefaults(app)
 	if errs := marathon.Validate(app); errs != nil {
 		return &ValidationError{Details: errs}

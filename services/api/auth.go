@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,7 @@ type authenticator struct {
 	bcryptSlot chan struct{}
 	bcrypts    atomic.Int64 // computations made, for tests
 	failures   *prometheus.CounterVec
+	brake      *brake // on password guessing: auth_brake.go
 }
 
 const (
@@ -99,6 +101,7 @@ func newAuthenticator(path string, secure bool, s *Server) *authenticator {
 		verified:   map[[32]byte]time.Time{},
 		inflight:   map[[32]byte]*verifyCall{},
 		bcryptSlot: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		brake:      newBrake(s.logger),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "drover", Subsystem: "api", Name: "auth_refusals_total",
 			Help: "Requests refused by authentication or authorization, by reason.",
@@ -160,9 +163,9 @@ func (a *authenticator) identify(r *http.Request) (Identity, error) {
 			if !ok {
 				return Identity{}, errBadCredentials
 			}
-			u := a.checkPassword(creds, name, password)
-			if u == nil {
-				return Identity{}, errBadCredentials
+			u, err := a.checkPasswordFrom(creds, name, password, sourceOf(r.RemoteAddr))
+			if err != nil {
+				return Identity{}, err
 			}
 			return Identity{User: u.name, Role: u.role, Method: "basic"}, nil
 		case "bearer", "token":
@@ -181,6 +184,45 @@ func (a *authenticator) identify(r *http.Request) (Identity, error) {
 		return Identity{User: u.name, Role: u.role, Method: "session"}, nil
 	}
 	return Identity{}, errNoCredentials
+}
+
+// throttledError is a password check refused by the brake on guessing.
+type throttledError struct{ retryAfter time.Duration }
+
+func (e *throttledError) Error() string { return msgTooManyGuesses }
+
+// checkPasswordFrom is checkPassword behind the brake on guessing: a
+// password that succeeded lately passes; else, while the user or the
+// source has failed too often, a *throttledError; a failure is counted.
+func (a *authenticator) checkPasswordFrom(creds *credentials, name, password, source string) (*user, error) {
+	if u := a.recentlyVerified(creds, name, password); u != nil {
+		return u, nil
+	}
+	if w := a.brake.wait(name, source); w > 0 {
+		return nil, &throttledError{retryAfter: w}
+	}
+	u := a.checkPassword(creds, name, password)
+	if u == nil {
+		a.brake.fail(name, source)
+		return nil, errBadCredentials
+	}
+	return u, nil
+}
+
+// recentlyVerified is the user whose password this is, if it succeeded
+// within verifiedTTL; else nil.
+func (a *authenticator) recentlyVerified(creds *credentials, name, password string) *user {
+	u := creds.users[name]
+	if u == nil || u.password == nil {
+		return nil
+	}
+	key := sha256.Sum256([]byte(name + "\x00" + password + "\x00" + string(u.password)))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t, ok := a.verified[key]; ok && time.Since(t) < verifiedTTL {
+		return u
+	}
+	return nil
 }
 
 // checkPassword verifies a user's password. bcrypt is slow by design, so
@@ -299,10 +341,10 @@ func (s *Server) registerAuth(e *echo.Echo) {
 	}
 	s.loopbackOnly = loopbackAddr(s.cfg.HTTPAddr)
 	e.Use(s.guard)
-	e.GET(loginPath, s.loginPage)
+	e.Match(readMethods, loginPath, s.loginPage)
 	e.POST(loginPath, s.login)
 	e.POST(logoutPath, s.logout)
-	e.GET(mePath, s.whoami)
+	e.Match(readMethods, mePath, s.whoami)
 }
 
 // Paths of the login endpoints.
@@ -335,6 +377,11 @@ func (s *Server) guard(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		id, err := s.auth.identify(r)
+		var throttled *throttledError
+		if errors.As(err, &throttled) {
+			s.refused("throttled")
+			return tooManyGuesses(c, throttled)
+		}
 		if err != nil {
 			if errors.Is(err, errNoCredentials) {
 				s.refused("no_credentials")
@@ -349,7 +396,7 @@ func (s *Server) guard(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusForbidden, msgNotAuthorized)
 		}
 		c.Set(identityKey, id)
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if readOnly(r.Method) {
 			return next(c)
 		}
 		// An audit line for every change: who, what; never the body
@@ -442,4 +489,11 @@ func loopbackHost(hostport string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// tooManyGuesses answers a password check the brake refused: 429 with
+// Retry-After, in Marathon's message shape.
+func tooManyGuesses(c echo.Context, e *throttledError) error {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(e.retryAfter.Round(time.Second)/time.Second)+1))
+	return echo.NewHTTPError(http.StatusTooManyRequests, msgTooManyGuesses)
 }

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,7 +102,17 @@ func (s *Server) login(c echo.Context) error {
 	}
 	s.auth.reload(false)
 	creds := s.auth.creds.Load()
-	u := s.auth.checkPassword(creds, in.Username, in.Password)
+	u, err := s.auth.checkPasswordFrom(creds, in.Username, in.Password, sourceOf(c.Request().RemoteAddr))
+	var throttled *throttledError
+	if errors.As(err, &throttled) {
+		s.refused("throttled")
+		s.logger.Info("login braked", "user", in.Username, "remote", c.RealIP())
+		if asJSON {
+			return tooManyGuesses(c, throttled)
+		}
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(throttled.retryAfter/time.Second)+1))
+		return s.renderLogin(c, http.StatusTooManyRequests, loginView{Error: "Too many failed attempts: try again in a minute.", Next: next, User: in.Username})
+	}
 	if u == nil {
 		s.refused("bad_credentials")
 		s.logger.Info("login refused", "user", in.Username, "remote", c.RealIP())

@@ -167,7 +167,45 @@ func newPlan(st *state, spec *changeSpec, now time.Time) (*plan, error) {
 	}
 	slices.Sort(p.locks)
 	p.deployment.Steps = deploymentSteps(st, p.ops, actions)
+	if err := p.checkSizes(); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// checkSizes refuses, before anything is written, a change whose app or
+// deployment records would pass marathon.MaxRecordBytes: NATS would refuse
+// them (a 500), or take them and choke the scheduler and the agents.
+func (p *plan) checkSizes() error {
+	var details []marathon.FieldError
+	for _, op := range p.ops {
+		if op.next == nil {
+			continue
+		}
+		data, err := events.Encode(events.AppRecord{V: events.Version, App: *op.next, DeploymentID: p.deployment.ID})
+		if err != nil {
+			return err
+		}
+		if len(data) > marathon.MaxRecordBytes {
+			path := "/"
+			if len(p.ops) > 1 {
+				path = op.id
+			}
+			details = append(details, marathon.FieldError{Path: path, Errors: []string{marathon.MsgRecordTooLarge}})
+		}
+	}
+	if len(details) > 0 {
+		return &ValidationError{Details: details}
+	}
+	data, err := events.Encode(p.deployment)
+	if err != nil {
+		return err
+	}
+	if len(data) > marathon.MaxRecordBytes {
+		return &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{fmt.Sprintf(
+			"the change affects too many apps: its deployment must not take more than %d bytes once stored", marathon.MaxRecordBytes)}}}}
+	}
+	return nil
 }
 
 // newVersionInfo is Marathon's versionInfo after a change: a scale moves

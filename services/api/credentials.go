@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -31,9 +32,15 @@ func (r Role) allows(method string) bool {
 	case RoleOperator:
 		return true
 	case RoleViewer:
-		return method == "GET" || method == "HEAD"
+		return readOnly(method)
 	}
 	return false
+}
+
+// readOnly reports whether a method changes nothing: GET, HEAD, and
+// OPTIONS (which says what a route allows).
+func readOnly(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
 }
 
 // CredentialsFile is the JSON file of users the api authenticates

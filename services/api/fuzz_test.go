@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/drover/drover/pkg/marathon"
@@ -22,6 +23,9 @@ func FuzzAppBody(f *testing.F) {
 		`{"id":"/prod","apps":[{"id":"web","cmd":"x"}],"groups":[{"id":"db","apps":[{"id":"pg","cmd":"y","dependencies":["/prod/web"]}]}],"dependencies":["/other"]}`,
 		`{"id":"../../x","cmd":"x"}`, `{"id":"/x","cpus":"NaN"}`, `{"id":"/x","container":{"docker":{"parameters":[{"key":"publish","value":"a:b"}]}}}`,
 		`{"id":"/x","cmd":"x","env":{"S":{"secret":"s"}}}`, `{"id":"/x","cmd":"x","readinessChecks":[{"protocol":"HTTP","portName":"p"}]}`,
+		`{"id":"/` + strings.Repeat("a", 511) + `","cmd":"x"}`, `{"id":"/` + strings.Repeat("a/", 300) + `","cmd":"x"}`,
+		`{"id":"/l","cmd":"x","healthChecks":[` + strings.Repeat(`{},`, 40) + `{}]}`,
+		`{"id":"/l","cmd":"x","constraints":[` + strings.Repeat(`["hostname","UNIQUE"],`, 64) + `["a","LIKE","b"]]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -49,9 +53,15 @@ func FuzzAppBody(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if len(id) > marathon.MaxIDLength {
+			t.Fatalf("id of %d characters accepted", len(id))
+		}
 		if app, err := fresh(b, id); err == nil {
 			if app.ID != id || marathon.Validate(app) != nil {
 				t.Fatalf("accepted %s as %s: %v", data, app.ID, marathon.Validate(app))
+			}
+			if errs := marathon.ValidateSizes(app); errs != nil {
+				t.Fatalf("accepted %s past a list limit: %v", data, errs)
 			}
 		}
 		prevCopy := *prev

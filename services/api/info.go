@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/drover/drover/pkg/events"
@@ -91,7 +92,26 @@ func (s *Server) getLeader(c echo.Context) error {
 // ping is GET /ping and /v2/ping: "pong", whatever the state of the cluster.
 func (s *Server) ping(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderCacheControl, "must-revalidate,no-cache,no-store")
+	if reason := s.unservable(); reason != "" {
+		return c.String(http.StatusServiceUnavailable, reason)
+	}
 	return c.String(http.StatusOK, "pong")
+}
+
+// unservable says why the api cannot serve /v2 now ("" when it can): its
+// NATS connection is closed (it will not come back: the process exits,
+// see cmd/drover), or the read model has not loaded the buckets. A load
+// balancer probing /ping then sends requests elsewhere.
+func (s *Server) unservable() string {
+	if nc := s.bus.JS.Conn(); nc != nil && nc.IsClosed() {
+		return "NATS connection closed"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // ready without waiting
+	if err := s.rm.ready(ctx); err != nil {
+		return "read model not loaded yet"
+	}
+	return ""
 }
 
 // abdicate is DELETE /v2/leader: ask the scheduler leader to step down

@@ -13,6 +13,7 @@ import (
 
 func TestPing(t *testing.T) {
 	h := newHarness(t)
+	waitLoaded(t, h.srv) // /ping is 503 until then
 	for _, path := range []string{"/ping", "/v2/ping"} {
 		rec := h.do(http.MethodGet, path, "")
 		if rec.Code != http.StatusOK || rec.Body.String() != "pong" {

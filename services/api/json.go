@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -40,7 +41,23 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 		}
 		return nil, echo.NewHTTPError(http.StatusBadRequest, "Could not read the request body").SetInternal(err)
 	}
+	if len(bytes.TrimSpace(body)) > 0 && !jsonMediaType(r.Header.Get(echo.HeaderContentType)) {
+		return nil, echo.NewHTTPError(http.StatusUnsupportedMediaType, msgUnsupportedMediaType)
+	}
 	return body, nil
+}
+
+// msgUnsupportedMediaType is Marathon's (Jersey's) message for a body
+// that is not JSON.
+const msgUnsupportedMediaType = "HTTP 415 Unsupported Media Type"
+
+// jsonMediaType reports whether a Content-Type is JSON: application/json
+// (any parameters, such as charset) or a +json type. Marathon answers 415
+// to anything else, and so does Drover, to a missing Content-Type too:
+// `curl -d` sends application/x-www-form-urlencoded unless told otherwise.
+func jsonMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // decodeJSON decodes a request body into v. Malformed JSON and values of

@@ -68,6 +68,7 @@ type readModel struct {
 	mu      sync.RWMutex
 	s       state
 	changed chan struct{}     // closed and replaced whenever s changes
+	gen     uint64            // updates of s, for listCache
 	rev     map[string]uint64 // per bucket, the last revision applied
 	loaded  map[string]bool   // per bucket, whether the initial values are in
 
@@ -169,8 +170,17 @@ func (rm *readModel) update(fn func()) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	fn()
+	rm.gen++
 	close(rm.changed)
 	rm.changed = make(chan struct{})
+}
+
+// generation counts the read model's updates: an answer made from its
+// state holds until it moves.
+func (rm *readModel) generation() uint64 {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return rm.gen
 }
 
 // read calls fn with the state under the read lock. fn must not keep

@@ -15,34 +15,36 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(s.metrics.middleware, s.recoverPanics, s.leaderHeader, s.logRequests)
+	// Every read route answers HEAD as well (a viewer may GET and HEAD).
+	get := func(path string, h echo.HandlerFunc) { e.Match(readMethods, path, h) }
 
 	// Load balancers probe /ping with HEAD as well.
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/ping", s.ping)
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/v2/ping", s.ping)
-	e.GET("/metrics", s.metrics.handler)
-	e.GET("/v2/info", s.info)
-	e.GET("/v2/leader", s.getLeader)
+	get("/metrics", s.metrics.handler)
+	get("/v2/info", s.info)
+	get("/v2/leader", s.getLeader)
 	e.DELETE("/v2/leader", s.abdicate)
-	e.GET("/v2/events", s.streamEvents)
+	get("/v2/events", s.streamEvents)
 
-	e.GET("/v2/apps", s.listApps)
+	get("/v2/apps", s.listApps)
 	e.POST("/v2/apps", s.createApp)
 	e.PUT("/v2/apps", func(c echo.Context) error { return s.updateApps(c, updateMode{partial: true, allowCreate: true}) })
 	e.PATCH("/v2/apps", func(c echo.Context) error { return s.updateApps(c, updateMode{partial: true}) })
-	e.GET("/v2/apps/*", s.appGET)
+	get("/v2/apps/*", s.appGET)
 	e.PUT("/v2/apps/*", s.appPUT)
 	e.PATCH("/v2/apps/*", s.appPATCH)
 	e.DELETE("/v2/apps/*", s.appDELETE)
 	e.POST("/v2/apps/*", s.appPOST)
 
-	e.GET("/v2/tasks", s.listTasks)
+	get("/v2/tasks", s.listTasks)
 	e.POST("/v2/tasks/delete", s.killTasks)
 
-	e.GET("/v2/deployments", s.listDeployments)
+	get("/v2/deployments", s.listDeployments)
 	e.DELETE("/v2/deployments/:id", s.deleteDeployment)
 
-	e.GET("/v2/groups", s.groupGET)
-	e.GET("/v2/groups/*", s.groupGET)
+	get("/v2/groups", s.groupGET)
+	get("/v2/groups/*", s.groupGET)
 	e.POST("/v2/groups", s.groupPOST)
 	e.POST("/v2/groups/*", s.groupPOST)
 	e.PUT("/v2/groups", s.groupPUT)
@@ -50,12 +52,15 @@ func (s *Server) routes() *echo.Echo {
 	e.DELETE("/v2/groups", s.groupDELETE)
 	e.DELETE("/v2/groups/*", s.groupDELETE)
 
-	e.GET("/v2/queue", s.listQueue)
+	get("/v2/queue", s.listQueue)
 	e.DELETE("/v2/queue/*", s.queueDELETE)
 	s.registerUI(e)
 	s.registerAuth(e) // in front of every route: auth.go
 	return e
 }
+
+// readMethods are the methods of a read route.
+var readMethods = []string{http.MethodGet, http.MethodHead}
 
 // The /v2/apps/{id...} routes: app ids hold slashes, so the sub-resources
 // (tasks, versions, restart) are recognised at the end of the path.

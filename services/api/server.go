@@ -25,6 +25,7 @@ type Server struct {
 	logger  *slog.Logger
 	echo    *echo.Echo
 	rm      *readModel
+	lists   listCache // GET /v2/apps' answers: listcache.go
 	metrics *metrics
 	clock   func() time.Time
 	port    int

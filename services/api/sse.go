@@ -25,6 +25,12 @@ const sseKeepAlive = 15 * time.Second
 // or comma-separated) keeps only those types. The stream starts with what
 // happens after the request: an ordered consumer delivering new messages.
 func (s *Server) streamEvents(c echo.Context) error {
+	if c.Request().Method == http.MethodHead {
+		// The stream's headers, without a stream.
+		c.Response().Header().Set(echo.HeaderContentType, "text/event-stream")
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
+		return c.NoContent(http.StatusOK)
+	}
 	var subjects []string
 	for _, v := range c.QueryParams()["event_type"] {
 		for t := range strings.SplitSeq(v, ",") {

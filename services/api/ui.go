@@ -66,7 +66,7 @@ func uiAssets() (map[string]uiAsset, error) {
 // registerUI serves the web UI at /ui/ (/ and /ui redirect there) and the
 // endpoint only the UI needs, GET /v2/drover/cluster.
 func (s *Server) registerUI(e *echo.Echo) {
-	e.GET("/v2/drover/cluster", s.getCluster)
+	e.Match(readMethods, "/v2/drover/cluster", s.getCluster)
 	assets, err := uiAssets()
 	if err != nil {
 		// The files are compiled in: this cannot happen in a built binary.

@@ -18,17 +18,27 @@ import (
 )
 
 // TestExposedWithoutAuthRefusesToStart: beyond loopback and without
-// authentication, the API and NATS do not start (unless told
+// authentication, the API, NATS and pprof do not start (unless told
 // --insecure-no-auth), whichever command serves them.
 func TestExposedWithoutAuthRefusesToStart(t *testing.T) {
 	bin := drover(t)
 	dir := t.TempDir()
+	authFile := filepath.Join(dir, "users.json")
+	if err := os.WriteFile(authFile, []byte(`{"users":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"api", "--nats", "nats://127.0.0.1:1", "--http-addr", fmt.Sprintf("0.0.0.0:%d", freePort(t))},
 		{"nats", "--listen", fmt.Sprintf("0.0.0.0:%d", freePort(t)), "--data-dir", filepath.Join(dir, "n")},
 		{"standalone", "--http-addr", fmt.Sprintf(":%d", freePort(t)), "--data-dir", filepath.Join(dir, "s")},
 		{"standalone", "--nats-addr", fmt.Sprintf("0.0.0.0:%d", freePort(t)), "--http-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 			"--data-dir", filepath.Join(dir, "s2")},
+		// pprof has no authentication: beyond loopback it is refused,
+		// even beside --auth-file.
+		{"--pprof", fmt.Sprintf("0.0.0.0:%d", freePort(t)), "nats", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+			"--data-dir", filepath.Join(dir, "n2")},
+		{"--pprof", fmt.Sprintf(":%d", freePort(t)), "api", "--auth-file", authFile, "--nats", "nats://127.0.0.1:1",
+			"--http-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t))},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
