@@ -5,7 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/drover/drover/internal/version"
-	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/api"
 )
 
@@ -45,7 +45,7 @@ func (f apiFlags) check(cfg api.Config, insecure bool, logger *slog.Logger) erro
 	return nil
 }
 
-func runAPI(ctx context.Context, cfg api.Config, bus *events.Bus, logger *slog.Logger) error {
+func runAPI(ctx context.Context, cfg api.Config, bus *natsbus.Bus, logger *slog.Logger) error {
 	s, err := api.New(cfg, bus, logger)
 	if err != nil {
 		return err

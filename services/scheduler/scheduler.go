@@ -11,6 +11,7 @@ import (
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,7 +21,7 @@ import (
 // follows the apps, deployments and heartbeats; only the leader acts.
 type Scheduler struct {
 	cfg    Config
-	bus    *events.Bus
+	bus    *natsbus.Bus
 	nc     *nats.Conn
 	logger *slog.Logger
 	now    func() time.Time
@@ -146,7 +147,7 @@ func listedAt(hb events.Heartbeat, seen time.Time) time.Time {
 }
 
 // New makes a scheduler; Run starts it.
-func New(cfg Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) (*Scheduler, error) {
+func New(cfg Config, bus *natsbus.Bus, nc *nats.Conn, logger *slog.Logger) (*Scheduler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
