@@ -169,3 +169,14 @@ func (h *harness) count(appID string) int {
 func (h *harness) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(h.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
+
+// running counts an app's instances that run and are not being killed.
+func (h *harness) running(appID string) int {
+	n := 0
+	for _, inst := range h.st.Instances {
+		if inst.AppID == appID && inst.State == events.TaskRunning {
+			n++
+		}
+	}
+	return n
+}
