@@ -3,6 +3,8 @@ package decide
 import (
 	"encoding/json"
 	"log/slog"
+	"maps"
+	"reflect"
 	"testing"
 	"time"
 
@@ -107,14 +109,52 @@ type decisions struct {
 func (h *harness) pass() decisions {
 	h.t.Helper()
 	h.st.Now = h.now
-	return h.take(Pass(h.st, h.logger()))
+	before := snapshotOf(h.st)
+	d := Pass(h.st, h.logger())
+	h.unchanged(before)
+	return h.take(d)
 }
 
 // status runs Status on a report of a task.
 func (h *harness) status(st events.TaskStatus) decisions {
 	h.t.Helper()
 	h.st.Now = h.now
-	return h.take(Status(h.st, st, h.logger()))
+	before := snapshotOf(h.st)
+	d := Status(h.st, st, h.logger())
+	h.unchanged(before)
+	return h.take(d)
+}
+
+// snapshot is a deep copy of what a State's maps point to.
+type snapshot struct {
+	apps      map[string]App
+	agents    map[string]Agent
+	instances map[string]events.Instance
+	rest      State
+}
+
+func snapshotOf(st State) snapshot {
+	s := snapshot{apps: map[string]App{}, agents: map[string]Agent{}, instances: map[string]events.Instance{}, rest: st}
+	for id, a := range st.Apps {
+		s.apps[id] = *a
+	}
+	for id, a := range st.Agents {
+		s.agents[id] = *a
+	}
+	for id, inst := range st.Instances {
+		s.instances[id] = *inst
+	}
+	s.rest.Apps, s.rest.Agents, s.rest.Instances = nil, nil, nil
+	s.rest.Queue, s.rest.KillSent, s.rest.Deployments = maps.Clone(st.Queue), maps.Clone(st.KillSent), maps.Clone(st.Deployments)
+	return s
+}
+
+// unchanged fails the test if deciding changed the state it read.
+func (h *harness) unchanged(before snapshot) {
+	h.t.Helper()
+	if after := snapshotOf(h.st); !reflect.DeepEqual(before, after) {
+		h.t.Fatalf("deciding changed its input:\nbefore %+v\nafter  %+v", before, after)
+	}
 }
 
 // take applies decisions to the harness's state and counts their commands.
