@@ -23,9 +23,10 @@ func (s *Scheduler) reconcile(ctx context.Context) {
 
 // pass decides, into the outbox, without a round trip. Callers hold s.mu.
 func (s *Scheduler) pass() {
+	now := s.now() // before the heartbeats are taken, as ever
 	s.takeHeartbeats()
 	in := s.state()
-	in.Self = s.self()
+	in.Now, in.Self = now, s.self()
 	s.apply(decide.Pass(in, s.logger))
 }
 
