@@ -14,6 +14,7 @@ import (
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/docker"
 	"github.com/drover/drover/services/agent/memruntime"
@@ -113,7 +114,7 @@ func memTotalMB() (float64, bool) {
 }
 
 // runAgent runs an agent on the Docker daemon until ctx ends.
-func runAgent(ctx context.Context, cfg agent.Config, dc docker.Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) error {
+func runAgent(ctx context.Context, cfg agent.Config, dc docker.Config, bus *natsbus.Bus, nc *nats.Conn, logger *slog.Logger) error {
 	rt, err := docker.New(dc, logger)
 	if err != nil {
 		return err
@@ -128,7 +129,7 @@ func runAgent(ctx context.Context, cfg agent.Config, dc docker.Config, bus *even
 
 // runSimAgents runs count simulated agents, named after cfg's hostname,
 // on one NATS connection.
-func runSimAgents(ctx context.Context, cfg agent.Config, count int, latency time.Duration, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) error {
+func runSimAgents(ctx context.Context, cfg agent.Config, count int, latency time.Duration, bus *natsbus.Bus, nc *nats.Conn, logger *slog.Logger) error {
 	var fns []func(context.Context) error
 	for i := range count {
 		c := cfg

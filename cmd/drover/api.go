@@ -6,7 +6,7 @@ import (
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/internal/version"
-	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/api"
 )
 
@@ -46,7 +46,7 @@ func (f apiFlags) check(cfg api.Config, insecure bool, logger *slog.Logger) erro
 	return nil
 }
 
-func runAPI(ctx context.Context, cfg api.Config, bus *events.Bus, logger *slog.Logger) error {
+func runAPI(ctx context.Context, cfg api.Config, bus *natsbus.Bus, logger *slog.Logger) error {
 	s, err := api.New(cfg, bus, logger)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -86,7 +87,7 @@ func (f busFlags) config() events.Config {
 // setup sets up the streams and buckets, retrying while NATS is not there
 // yet; with --no-setup it binds to them (to the named buckets, or all),
 // retrying until they exist.
-func (f busFlags) setup(ctx context.Context, nc *nats.Conn, logger *slog.Logger, buckets ...string) (*events.Bus, error) {
+func (f busFlags) setup(ctx context.Context, nc *nats.Conn, logger *slog.Logger, buckets ...string) (*natsbus.Bus, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -96,11 +97,11 @@ func (f busFlags) setup(ctx context.Context, nc *nats.Conn, logger *slog.Logger,
 	}
 	for {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		var bus *events.Bus
+		var bus *natsbus.Bus
 		if f.Setup {
-			bus, err = events.Setup(sctx, js, f.config())
+			bus, err = natsbus.Setup(sctx, js, f.config())
 		} else {
-			bus, err = events.Open(sctx, js, buckets...)
+			bus, err = natsbus.Open(sctx, js, buckets...)
 		}
 		cancel()
 		if err == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/drover/drover/internal/natsauth"
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/scheduler"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -154,14 +155,14 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 }
 
 // open binds a connection to the buckets set up already.
-func open(ctx context.Context, nc *nats.Conn, buckets ...string) (*events.Bus, error) {
+func open(ctx context.Context, nc *nats.Conn, buckets ...string) (*natsbus.Bus, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return events.Open(octx, js, buckets...)
+	return natsbus.Open(octx, js, buckets...)
 }
 
 func randomPassword() string {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/memruntime"
 	"github.com/drover/drover/services/api"
@@ -96,7 +97,7 @@ type run struct {
 	logger  *slog.Logger
 	ns      *server.Server
 	nc      *nats.Conn
-	bus     *events.Bus
+	bus     *natsbus.Bus
 	base    string
 	agents  []*simAgent
 	scheds  []*exec.Cmd
@@ -150,7 +151,7 @@ func (r *run) start(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if r.bus, err = events.Setup(ctx, js, events.DefaultConfig()); err != nil {
+	if r.bus, err = natsbus.Setup(ctx, js, events.DefaultConfig()); err != nil {
 		return err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

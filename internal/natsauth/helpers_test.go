@@ -14,6 +14,7 @@ import (
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -113,7 +114,7 @@ func (h violationHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h violationHandler) WithGroup(string) slog.Handler      { return h }
 
 // setup sets up the streams and buckets as the scheduler does.
-func (c *cluster) setup() *events.Bus {
+func (c *cluster) setup() *natsbus.Bus {
 	c.t.Helper()
 	nc, _ := c.connect(natsauth.RoleScheduler)
 	js, err := jetstream.New(nc)
@@ -122,7 +123,7 @@ func (c *cluster) setup() *events.Bus {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	bus, err := events.Setup(ctx, js, events.DefaultConfig())
+	bus, err := natsbus.Setup(ctx, js, events.DefaultConfig())
 	if err != nil {
 		c.t.Fatalf("setup as scheduler: %v", err)
 	}

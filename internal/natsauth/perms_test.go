@@ -11,6 +11,7 @@ import (
 	"github.com/drover/drover/internal/natsauth"
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -65,7 +66,7 @@ func denied(t *testing.T, nc *nats.Conn, v *violations, subject string) {
 	expectViolation(t, v, subject)
 }
 
-func streamMsgs(t *testing.T, bus *events.Bus, stream string) uint64 {
+func streamMsgs(t *testing.T, bus *natsbus.Bus, stream string) uint64 {
 	t.Helper()
 	s, err := bus.JS.Stream(context.Background(), stream)
 	if err != nil {
@@ -206,7 +207,7 @@ func TestStolenAgentCredential(t *testing.T) {
 		before := len(v.list())
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		bus, err := events.Open(cctx, js, events.BucketLeader)
+		bus, err := natsbus.Open(cctx, js, events.BucketLeader)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +246,7 @@ func TestAPICredential(t *testing.T) {
 	ctx := t.Context()
 	nc, v := c.connect(natsauth.RoleAPI)
 	js, _ := jetstream.New(nc)
-	bus, err := events.Open(ctx, js)
+	bus, err := natsbus.Open(ctx, js)
 	if err != nil {
 		t.Fatalf("api binds the buckets: %v (%v)", err, v.list())
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/drover/drover/internal/natsauth"
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/memruntime"
 	"github.com/drover/drover/services/api"
@@ -35,7 +36,7 @@ func TestServicesWorkUnderTheirPermissions(t *testing.T) {
 	// The scheduler sets up the streams and buckets, then leads.
 	snc, sv := c.connect(natsauth.RoleScheduler)
 	sjs, _ := jetstream.New(snc)
-	sbus, err := events.Setup(ctx, sjs, events.DefaultConfig())
+	sbus, err := natsbus.Setup(ctx, sjs, events.DefaultConfig())
 	if err != nil {
 		t.Fatalf("setup: %v (%v)", err, sv.list())
 	}
@@ -50,7 +51,7 @@ func TestServicesWorkUnderTheirPermissions(t *testing.T) {
 	// The agent binds to the leader bucket only.
 	anc, av := c.connect(natsauth.AgentUser("host1"))
 	ajs, _ := jetstream.New(anc)
-	abus, err := events.Open(ctx, ajs, events.BucketLeader)
+	abus, err := natsbus.Open(ctx, ajs, events.BucketLeader)
 	if err != nil {
 		t.Fatalf("agent binds: %v (%v)", err, av.list())
 	}
@@ -68,7 +69,7 @@ func TestServicesWorkUnderTheirPermissions(t *testing.T) {
 	// The api binds to every bucket.
 	pnc, pv := c.connect(natsauth.RoleAPI)
 	pjs, _ := jetstream.New(pnc)
-	pbus, err := events.Open(ctx, pjs)
+	pbus, err := natsbus.Open(ctx, pjs)
 	if err != nil {
 		t.Fatalf("api binds: %v (%v)", err, pv.list())
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -57,7 +58,7 @@ func (s *JetStream) Connect(t testing.TB) *nats.Conn {
 }
 
 // Bus connects and sets up every stream and bucket.
-func (s *JetStream) Bus(t testing.TB) *events.Bus {
+func (s *JetStream) Bus(t testing.TB) *natsbus.Bus {
 	t.Helper()
 	js, err := jetstream.New(s.Connect(t))
 	if err != nil {
@@ -65,7 +66,7 @@ func (s *JetStream) Bus(t testing.TB) *events.Bus {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	bus, err := events.Setup(ctx, js, events.DefaultConfig())
+	bus, err := natsbus.Setup(ctx, js, events.DefaultConfig())
 	if err != nil {
 		t.Fatalf("setup: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -23,7 +24,7 @@ const terminalRetain = 10 * time.Minute
 // and run it once with Run.
 type Agent struct {
 	cfg      Config
-	bus      *events.Bus
+	bus      *natsbus.Bus
 	js       jetstream.JetStream
 	nc       *nats.Conn
 	rt       Runtime
@@ -61,9 +62,9 @@ type Stats struct {
 	StatusErrors      uint64 // task statuses given up on
 }
 
-// New makes an agent. bus is the set-up streams and buckets (events.Setup);
+// New makes an agent. bus is the set-up streams and buckets (natsbus.Setup);
 // nc is the connection heartbeats go out on; rt runs the tasks.
-func New(cfg Config, bus *events.Bus, nc *nats.Conn, rt Runtime, logger *slog.Logger) (*Agent, error) {
+func New(cfg Config, bus *natsbus.Bus, nc *nats.Conn, rt Runtime, logger *slog.Logger) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("agent: config: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/memruntime"
@@ -25,7 +26,7 @@ const wait = 10 * time.Second
 // what the scheduler side sees of it.
 type harness struct {
 	t     testing.TB
-	bus   *events.Bus
+	bus   *natsbus.Bus
 	nc    *nats.Conn
 	rt    *memruntime.Runtime
 	agent *agent.Agent
@@ -204,7 +205,7 @@ func launchCmd(taskID string, epoch uint64) events.Command {
 	}}
 }
 
-func setLeader(t testing.TB, bus *events.Bus, epoch uint64) {
+func setLeader(t testing.TB, bus *natsbus.Bus, epoch uint64) {
 	t.Helper()
 	data, err := events.Encode(events.LeaderRecord{V: events.Version, SchedulerID: "s1", Epoch: epoch, Since: time.Now()})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
 )
 
@@ -35,7 +36,7 @@ func benchApp(id string) marathon.App {
 
 // seedApps writes n apps of 3 running, healthy instances each straight to
 // the buckets, as the api and the scheduler would have.
-func seedApps(tb testing.TB, bus *events.Bus, n int) {
+func seedApps(tb testing.TB, bus *natsbus.Bus, n int) {
 	tb.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -70,7 +71,7 @@ func seedApps(tb testing.TB, bus *events.Bus, n int) {
 	}
 }
 
-func benchServer(b *testing.B) (*Server, *events.Bus) {
+func benchServer(b *testing.B) (*Server, *natsbus.Bus) {
 	b.Helper()
 	js := testutil.RunJetStream(b)
 	bus := js.Bus(b)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
 )
 
@@ -39,7 +40,7 @@ const testDocker = `{
 type harness struct {
 	t   *testing.T
 	js  *testutil.JetStream
-	bus *events.Bus
+	bus *natsbus.Bus
 	srv *Server
 }
 
@@ -50,7 +51,7 @@ func newHarness(t *testing.T) *harness {
 	return &harness{t: t, js: js, bus: bus, srv: newTestServer(t, bus)}
 }
 
-func newTestServer(t *testing.T, bus *events.Bus) *Server {
+func newTestServer(t *testing.T, bus *natsbus.Bus) *Server {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.ID = "test"

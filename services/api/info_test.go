@@ -8,6 +8,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -93,7 +94,7 @@ func TestLeaderExpiresWithoutRenewal(t *testing.T) {
 	}
 	cfg := events.DefaultConfig()
 	cfg.LeaderTTL = 500 * time.Millisecond
-	bus, err := events.Setup(t.Context(), jsc, cfg)
+	bus, err := natsbus.Setup(t.Context(), jsc, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -96,7 +97,7 @@ type feed struct {
 var followed = []string{events.BucketApps, events.BucketInstances, events.BucketDeployments, events.BucketLeader}
 
 // newReadModel starts watching the buckets; close stops it.
-func newReadModel(ctx context.Context, bus *events.Bus, logger *slog.Logger) (*readModel, error) {
+func newReadModel(ctx context.Context, bus *natsbus.Bus, logger *slog.Logger) (*readModel, error) {
 	rm := &readModel{
 		logger:  logger,
 		now:     time.Now,

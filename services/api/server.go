@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -21,7 +22,7 @@ const startTimeout = 10 * time.Second
 // Server is one api replica.
 type Server struct {
 	cfg     Config
-	bus     *events.Bus
+	bus     *natsbus.Bus
 	logger  *slog.Logger
 	echo    *echo.Echo
 	rm      *readModel
@@ -42,7 +43,7 @@ type Server struct {
 
 // New validates the configuration, starts following the buckets and sets
 // up the routes. Serve with Run, or use Handler (then call Close when done).
-func New(cfg Config, bus *events.Bus, logger *slog.Logger) (*Server, error) {
+func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}

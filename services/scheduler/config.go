@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/drover/drover/services/scheduler/decide"
 )
 
 // Config configures a scheduler.
@@ -90,4 +92,14 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("backoff reset must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// decide is the part of the configuration the decisions read.
+func (c Config) decide() decide.Config {
+	return decide.Config{
+		ReconcileInterval: c.ReconcileInterval, UnreachableAfter: c.UnreachableAfter,
+		DockerDownAfter: c.DockerDownAfter, SilentShare: c.SilentShare, SilentHold: c.SilentHold,
+		StagingTimeout: c.StagingTimeout, BackoffResetAfter: c.BackoffResetAfter, KillRetry: c.KillRetry,
+		DeploymentTimeout: c.DeploymentTimeout,
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/memruntime"
@@ -58,7 +59,7 @@ func (h *fakeHost) running(t *testing.T) []events.TaskReport {
 }
 
 // putApp writes an app version and its deployment, as the api does.
-func putApp(t *testing.T, bus *events.Bus, app marathon.App) events.Deployment {
+func putApp(t *testing.T, bus *natsbus.Bus, app marathon.App) events.Deployment {
 	t.Helper()
 	marathon.ApplyDefaults(&app)
 	if app.Version == "" {

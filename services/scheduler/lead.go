@@ -8,6 +8,7 @@ import (
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/scheduler/decide"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -33,10 +34,14 @@ func (s *Scheduler) lead(t term) {
 		}
 		s.instances = instances
 		s.queue = queued
-		s.killSent = map[string]killTry{}
+		s.killSent = map[string]decide.KillTry{}
 		s.epoch = t.Epoch
 		s.outbox = nil // nothing a previous term decided may land now
-		s.lastPass = time.Time{}
+		s.view.LastPass = time.Time{}
+		for key, ds := range s.deployments {
+			ds.Finishing = false // a previous term's delete may not have landed: judge again
+			s.deployments[key] = ds
+		}
 	})
 	// Whatever happened, this term ends here or when lead returns.
 	defer func() {
@@ -50,7 +55,7 @@ func (s *Scheduler) lead(t term) {
 		return
 	}
 	s.logger.Info("leader: state loaded", "epoch", t.Epoch, "instances", n, "queued", len(queued), "took", time.Since(began), "queue_took", queueTook)
-	s.resendLaunches(ctx)
+	s.resendLaunches()
 	select {
 	case <-s.abdicate: // a request to a previous term
 	default:
@@ -64,7 +69,7 @@ func (s *Scheduler) lead(t term) {
 	tick := time.NewTicker(s.cfg.ReconcileInterval)
 	defer tick.Stop()
 	for {
-		s.reconcile(ctx, t.Epoch)
+		s.reconcile(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -118,7 +123,7 @@ func (s *Scheduler) consumeRequests(ctx context.Context) (func(), error) {
 			_ = msg.Nak()
 			return
 		}
-		s.applyRequest(ctx, req)
+		s.applyRequest(req)
 		s.flush(ctx)
 		_ = msg.Ack()
 	})
@@ -129,21 +134,16 @@ func (s *Scheduler) consumeRequests(ctx context.Context) (func(), error) {
 }
 
 // applyRequest does what the api asked.
-func (s *Scheduler) applyRequest(ctx context.Context, req events.SchedulerRequest) {
+func (s *Scheduler) applyRequest(req events.SchedulerRequest) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	switch req.Kind {
 	case events.RequestKillTasks:
-		for _, id := range req.TaskIDs {
-			if inst, ok := s.instances[id]; ok {
-				s.kill(ctx, s.epoch, inst, now)
-			}
-		}
-		s.poke()
+		s.apply(decide.KillTasks(s.state(), req.TaskIDs, s.logger))
 	case events.RequestResetDelay:
 		if st, ok := s.apps[req.AppID]; ok {
-			st.delay, st.notBefore = 0, time.Time{}
+			st.Backoff.Delay, st.Backoff.NotBefore = 0, time.Time{}
 			s.poke()
 		}
 	case events.RequestAbdicate:
@@ -202,25 +202,11 @@ func (s *Scheduler) keepConsuming(parent context.Context, what string, start fun
 }
 
 // resendLaunches sends again the launch of every task a previous term
-// recorded as staging: that leader may have died between recording the task
-// and sending its command, and the agent would never start it (the task
-// would wait out the staging timeout). A launch is idempotent on the agent:
-// a task id runs once, and a task already there is reported as it is.
-func (s *Scheduler) resendLaunches(ctx context.Context) {
+// recorded as staging (decide.Relaunch).
+func (s *Scheduler) resendLaunches() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, inst := range s.instances {
-		st, ok := s.apps[inst.AppID]
-		if inst.State != events.TaskStaging || !ok || appVersion(st.rec.App) != inst.Version {
-			continue
-		}
-		app := st.rec.App
-		s.send(ctx, inst.AgentID, events.Command{
-			Epoch: s.epoch, Kind: events.CommandLaunch, TaskID: inst.TaskID, AppID: app.ID,
-			Launch: &events.LaunchSpec{App: app, HostPorts: inst.HostPorts, Env: taskEnv(app, inst.TaskID, inst.Host, inst.HostPorts)},
-		})
-		s.logger.Info("launch sent again", "app", app.ID, "task", inst.TaskID, "agent", inst.AgentID)
-	}
+	s.apply(decide.Relaunch(s.state(), s.logger))
 }
 
 // followInstances reads every recorded instance and hands them to start,
@@ -236,7 +222,7 @@ func (s *Scheduler) followInstances(ctx context.Context, epoch uint64, start fun
 		KV: s.bus.Instances, Logger: s.logger, SetupTimeout: setupTimeout,
 		Apply: func(e jetstream.KeyValueEntry) {
 			if !loading {
-				s.strayInstance(ctx, epoch, e)
+				s.strayInstance(epoch, e)
 				return
 			}
 			if e.Operation() != jetstream.KeyValuePut {
@@ -283,31 +269,22 @@ func (s *Scheduler) followInstances(ctx context.Context, epoch uint64, start fun
 }
 
 // strayInstance handles an instance record written after this leader read
-// the bucket. Its own writes carry its epoch; any other is a deposed
-// leader's: this leader's record of the task replaces it, or, for a task it
-// does not know (a launch decided as the old leader went down), it is
-// deleted, and killUnknown kills the task should it run.
-func (s *Scheduler) strayInstance(ctx context.Context, epoch uint64, e jetstream.KeyValueEntry) {
+// the bucket (decide.Stray). Its own writes carry its epoch: most of what
+// comes back, and no lock is taken for them.
+func (s *Scheduler) strayInstance(epoch uint64, e jetstream.KeyValueEntry) {
 	if e.Operation() != jetstream.KeyValuePut {
-		return // a delete: if the task still runs, settleInstances sees it gone or not
+		return // a delete: if the task still runs, the pass sees it gone or not
 	}
 	inst, err := events.Decode[events.Instance](e.Value())
 	if err != nil || inst.Epoch == epoch {
-		return // this term's own write (most of what comes back): no lock taken
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.epoch != epoch {
 		return // the term ended
 	}
-	if known, ok := s.instances[inst.TaskID]; ok {
-		s.logger.Info("restoring an instance record a previous leader overwrote", "task", inst.TaskID, "epoch", inst.Epoch)
-		s.putInstance(ctx, known)
-	} else {
-		s.logger.Warn("removing an instance record a previous leader wrote late", "task", inst.TaskID, "app", inst.AppID, "state", inst.State, "epoch", inst.Epoch)
-		s.queueDelete(s.bus.Instances, e.Key())
-	}
-	s.poke()
+	s.apply(decide.Stray(s.state(), e.Key(), inst, s.logger))
 }
 
 // consumeStatus takes the agents' task status reports while leading.
@@ -342,7 +319,7 @@ func (s *Scheduler) consumeStatus(ctx context.Context) (func(), error) {
 			return
 		}
 		s.mu.Lock()
-		s.applyStatus(ctx, st)
+		s.apply(decide.Status(s.state(), st, s.logger))
 		s.mu.Unlock()
 		s.flush(ctx)
 		_ = msg.Ack()
@@ -351,89 +328,4 @@ func (s *Scheduler) consumeStatus(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("consume status: %w", err)
 	}
 	return cc.Stop, nil
-}
-
-// applyStatus records an agent's report of a task. Reports of tasks the
-// scheduler does not know are left to heartbeat reconciliation, which kills
-// such containers. Callers hold s.mu.
-func (s *Scheduler) applyStatus(ctx context.Context, st events.TaskStatus) {
-	inst, ok := s.instances[st.TaskID]
-	if !ok || inst.AgentID != st.AgentID {
-		return
-	}
-	now := s.now()
-	switch {
-	case st.State.Terminal():
-		s.finish(ctx, inst, st.State, st.Message, now)
-		s.poke()
-	case st.State == events.TaskRunning && inst.State == events.TaskRunning && (st.Health != nil || st.Ready != nil):
-		s.applyHealth(ctx, inst, st, now)
-	case st.State == events.TaskRunning && inst.State != events.TaskRunning && inst.State != events.TaskKilling:
-		inst.State = events.TaskRunning
-		inst.StartedAt = now
-		if !st.At.IsZero() && st.At.Before(now) {
-			inst.StartedAt = st.At
-		}
-		inst.HostPorts = firstNonEmpty(st.HostPorts, inst.HostPorts)
-		inst.IPAddress = st.IPAddress
-		inst.Message = st.Message
-		inst.UpdatedAt = now
-		inst.UnreachableSince = time.Time{}
-		if st.Health != nil || st.Ready != nil {
-			inst.Health, inst.Ready = st.Health, st.Ready
-		}
-		s.putInstance(ctx, inst)
-		s.statusEvent(inst, st.Message)
-		s.poke()
-	}
-}
-
-// applyHealth records a running task's health and readiness, tells the world
-// when its health changes, and kills it once a check has failed
-// maxConsecutiveFailures times in a row (the agent does not count failures
-// within the grace period). Callers hold s.mu.
-func (s *Scheduler) applyHealth(ctx context.Context, inst *events.Instance, st events.TaskStatus, now time.Time) {
-	was := inst.Healthy()
-	if st.Health != nil {
-		inst.Health = st.Health
-	}
-	if st.Ready != nil {
-		inst.Ready = st.Ready
-	}
-	inst.UpdatedAt = now
-	s.putInstance(ctx, inst)
-	if is := inst.Healthy(); is != nil && (was == nil || *was != *is) {
-		s.publishEvent(events.EventHealthStatusChanged, events.HealthStatusChangedEvent{
-			EventType: events.EventHealthStatusChanged, Timestamp: now.UTC().Format(events.TimeFormat),
-			AppID: inst.AppID, TaskID: inst.TaskID, InstanceID: inst.TaskID, Version: inst.Version, Alive: *is,
-		})
-	}
-	s.poke()
-	app, ok := s.apps[inst.AppID]
-	if !ok {
-		return
-	}
-	for _, h := range inst.Health {
-		if h.Index < 0 || h.Index >= len(app.rec.App.HealthChecks) {
-			continue
-		}
-		limit := app.rec.App.HealthChecks[h.Index].MaxConsecutiveFailures
-		if limit > 0 && !h.Alive && h.ConsecutiveFailures >= limit {
-			s.logger.Info("killing unhealthy task", "app", inst.AppID, "task", inst.TaskID, "failures", h.ConsecutiveFailures, "cause", h.LastFailureCause)
-			s.publishEvent(events.EventUnhealthyInstanceKill, events.UnhealthyInstanceKillEvent{
-				EventType: events.EventUnhealthyInstanceKill, Timestamp: now.UTC().Format(events.TimeFormat),
-				AppID: inst.AppID, TaskID: inst.TaskID, InstanceID: inst.TaskID, Version: inst.Version,
-				Reason: h.LastFailureCause, Host: inst.Host, SlaveID: inst.AgentID,
-			})
-			s.kill(ctx, s.epoch, inst, now)
-			return
-		}
-	}
-}
-
-func firstNonEmpty(a, b []int) []int {
-	if len(a) > 0 {
-		return a
-	}
-	return b
 }

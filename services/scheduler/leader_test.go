@@ -9,6 +9,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -32,7 +33,7 @@ func startSchedulerWith(t *testing.T, js *testutil.JetStream, id string, tune fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus, err := events.Setup(t.Context(), jsc, events.DefaultConfig())
+	bus, err := natsbus.Setup(t.Context(), jsc, events.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

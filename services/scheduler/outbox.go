@@ -2,22 +2,34 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/scheduler/decide"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// write is one message the leader owes JetStream: a command, or a key put or
-// deleted in a bucket (a KV write is a message on $KV.<bucket>.<key>).
+// write is one message the leader owes JetStream: a command, an event, or
+// a key put or deleted in a bucket (a KV write is a message on
+// $KV.<bucket>.<key>).
 type write struct {
-	subject  string
-	data     []byte
-	msgID    string // dedup id (commands)
-	del      bool   // a KV delete marker
-	epoch    uint64 // the term that decided it; other terms' writes are dropped
-	attempts int
+	subject string
+	data    []byte
+	msgID   string // dedup id (commands)
+	del     bool   // a KV delete marker
+	// lastRev, when not zero, is the revision the key must still be at
+	// (Nats-Expected-Last-Subject-Sequence): a write that finds it
+	// changed is refused, and never retried.
+	lastRev uint64
+	// afterPrevious: publish only once the write before it has landed.
+	afterPrevious bool
+	epoch         uint64 // the term that decided it; other terms' writes are dropped
+	attempts      int
 }
 
 // maxAttempts bounds how often one write is tried before it is dropped:
@@ -27,26 +39,63 @@ type write struct {
 // large) stops being retried after about a minute.
 const maxAttempts = 120
 
-// The leader decides under s.mu and queues what it decided in the outbox;
-// flush publishes the queue after the lock is released, pipelined (async
-// publishes, acknowledged in bulk), in the order it was queued. So no
-// network round trip ever runs under the lock, and thousands of launches
-// cost one pass, not thousands of round trips.
+// The leader decides under s.mu (package decide) and queues what it decided
+// in the outbox; flush publishes the queue after the lock is released,
+// pipelined (async publishes, acknowledged in bulk), in the order it was
+// queued. So no network round trip ever runs under the lock, and thousands
+// of launches cost one pass, not thousands of round trips.
 
 func kvSubject(kv jetstream.KeyValue, key string) string { return "$KV." + kv.Bucket() + "." + key }
 
-// queuePut queues a KV put. Callers hold s.mu.
-func (s *Scheduler) queuePut(kv jetstream.KeyValue, key string, data []byte) {
-	s.outbox = append(s.outbox, write{subject: kvSubject(kv, key), data: data, epoch: s.epoch})
-}
-
-// queueDelete queues a KV delete. Callers hold s.mu.
-func (s *Scheduler) queueDelete(kv jetstream.KeyValue, key string) {
-	s.outbox = append(s.outbox, write{subject: kvSubject(kv, key), del: true, epoch: s.epoch})
+// enqueue queues one write decide decided. Callers hold s.mu.
+func (s *Scheduler) enqueue(d decide.Write) {
+	w := write{epoch: s.epoch}
+	var err error
+	switch {
+	case d.Instance != nil:
+		w.subject = kvSubject(s.bus.Instances, events.InstanceKey(d.Instance.TaskID))
+		w.data, err = events.Encode(*d.Instance)
+	case d.DeleteInstance != "":
+		w.subject, w.del = kvSubject(s.bus.Instances, events.InstanceKey(d.DeleteInstance)), true
+	case d.Command != nil:
+		w.subject, w.msgID = events.AgentCommand(d.Command.AgentID), d.Command.Command.ID
+		w.data, err = events.Encode(d.Command.Command)
+	case d.Queue != nil:
+		w.subject = kvSubject(s.bus.Queue, events.AppKey(d.Queue.AppID))
+		w.data, err = events.Encode(*d.Queue)
+	case d.DeleteQueue != "":
+		w.subject, w.del = kvSubject(s.bus.Queue, events.AppKey(d.DeleteQueue)), true
+	case d.Agent != nil:
+		w.subject = kvSubject(s.bus.Agents, d.Agent.AgentID)
+		w.data, err = events.Encode(*d.Agent)
+	case d.DeleteDeployment != nil:
+		w.subject, w.del = kvSubject(s.bus.Deployments, d.DeleteDeployment.Key), true
+		w.lastRev = d.DeleteDeployment.Rev
+	case d.Event != nil:
+		// Best effort as ever: an event lost never blocks scheduling.
+		w.subject, w.afterPrevious = events.Event(d.Event.Type), d.Event.AfterPrevious
+		w.data, err = json.Marshal(d.Event.Payload)
+	default:
+		return
+	}
+	if err != nil {
+		s.logger.Error("cannot encode a write", "subject", w.subject, "error", err)
+		return
+	}
+	s.outbox = append(s.outbox, w)
 }
 
 // flushBatch bounds the publishes awaiting acknowledgement at once.
 const flushBatch = 2000
+
+// result is what became of one write of a flush.
+type result int
+
+const (
+	unsent  result = iota // not acknowledged: retried at the next pass
+	landed                // acknowledged
+	refused               // its revision check failed: never retried
+)
 
 // flush publishes everything queued by the current term, in order;
 // concurrent flushes take turns, and writes of an ended term are dropped
@@ -71,23 +120,44 @@ func (s *Scheduler) flush(ctx context.Context) {
 	if len(batch) == 0 {
 		return
 	}
-	ok := make([]bool, len(batch))
-	for i := 0; i < len(batch) && ctx.Err() == nil; i += flushBatch {
-		s.publish(ctx, batch[i:min(i+flushBatch, len(batch))], ok[i:min(i+flushBatch, len(batch))])
+	res := make([]result, len(batch))
+	for i := 0; i < len(batch) && ctx.Err() == nil; {
+		n := min(flushBatch, len(batch)-i)
+		for j := i + 1; j < i+n; j++ {
+			if batch[j].afterPrevious { // a run ends before a write that waits
+				n = j - i
+				break
+			}
+		}
+		if batch[i].afterPrevious && i > 0 && res[i-1] != landed {
+			res[i] = res[i-1] // the write it follows did not land: nor does it
+		} else {
+			s.publish(ctx, batch[i:i+n], res[i:i+n])
+		}
+		i += n
 	}
 	if ctx.Err() != nil {
 		return
 	}
-	// Retry what failed, unless a later write of the same subject landed.
+	s.retry(epoch, batch, res)
+}
+
+// retry queues again, at the front, what was not acknowledged, unless a
+// later write of the same subject landed.
+func (s *Scheduler) retry(epoch uint64, batch []write, res []result) {
 	landedAfter := map[string]bool{}
 	var retry []write
 	for i := len(batch) - 1; i >= 0; i-- {
 		switch {
-		case ok[i]:
+		case res[i] == landed:
 			landedAfter[batch[i].subject] = true
+		case res[i] == refused:
 		case !landedAfter[batch[i].subject] && batch[i].attempts+1 < maxAttempts:
 			w := batch[i]
 			w.attempts++
+			if w.afterPrevious && i > 0 && res[i-1] == landed {
+				w.afterPrevious = false // what it waited for is done
+			}
 			retry = append(retry, w)
 		case !landedAfter[batch[i].subject]:
 			s.logger.Warn("dropping a write after repeated failures", "subject", batch[i].subject)
@@ -105,15 +175,18 @@ func (s *Scheduler) flush(ctx context.Context) {
 	s.mu.Unlock()
 }
 
-// publish sends a batch and marks in ok what JetStream acknowledged.
-// Publishing does not retry by itself: a resend after the rest of the batch
-// went out could land a key's older write after its newer one.
-func (s *Scheduler) publish(ctx context.Context, batch []write, ok []bool) {
+// publish sends a batch and marks in res what JetStream acknowledged or
+// refused. Publishing does not retry by itself: a resend after the rest of
+// the batch went out could land a key's older write after its newer one.
+func (s *Scheduler) publish(ctx context.Context, batch []write, res []result) {
 	futures := make([]jetstream.PubAckFuture, len(batch))
 	for i, w := range batch {
 		msg := &nats.Msg{Subject: w.subject, Data: w.data, Header: nats.Header{}}
 		if w.del {
 			msg.Header.Set("KV-Operation", "DEL")
+		}
+		if w.lastRev != 0 {
+			msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.lastRev, 10))
 		}
 		opts := []jetstream.PublishOpt{jetstream.WithRetryAttempts(0)}
 		if w.msgID != "" {
@@ -134,8 +207,13 @@ func (s *Scheduler) publish(ctx context.Context, batch []write, ok []bool) {
 		}
 		select {
 		case <-f.Ok():
-			ok[i] = true
+			res[i] = landed
 		case err := <-f.Err():
+			if revisionChanged(err) {
+				res[i] = refused
+				s.logger.Warn("write refused: the key changed since it was read", "subject", batch[i].subject, "error", err)
+				continue
+			}
 			s.logger.Warn("publish not acknowledged", "subject", batch[i].subject, "error", err)
 		case <-timeout.C:
 			return
@@ -143,4 +221,14 @@ func (s *Scheduler) publish(ctx context.Context, batch []write, ok []bool) {
 			return
 		}
 	}
+}
+
+// revisionChanged: JetStream refused a write whose expected last sequence
+// no longer held (10071; 10164 on replicated streams).
+func revisionChanged(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
 }

@@ -8,11 +8,12 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/agent/memruntime"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-func request(t *testing.T, bus *events.Bus, req events.SchedulerRequest) {
+func request(t *testing.T, bus *natsbus.Bus, req events.SchedulerRequest) {
 	t.Helper()
 	req.V, req.ID, req.At = events.Version, fmt.Sprintf("r-%d", time.Now().UnixNano()), time.Now()
 	data, _ := events.Encode(req)

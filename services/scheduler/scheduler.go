@@ -11,6 +11,8 @@ import (
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
+	"github.com/drover/drover/services/scheduler/decide"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,7 +22,7 @@ import (
 // follows the apps, deployments and heartbeats; only the leader acts.
 type Scheduler struct {
 	cfg    Config
-	bus    *events.Bus
+	bus    *natsbus.Bus
 	nc     *nats.Conn
 	logger *slog.Logger
 	now    func() time.Time
@@ -32,19 +34,13 @@ type Scheduler struct {
 	lastHeard atomic.Int64
 	// reconnects is the NATS connection's reconnect count at the last pass.
 	reconnects uint64
-	lastPass   time.Time // when the leader's last pass ended, published; zero at a term's start
 	// hbSub is the heartbeats' subscription, whose backlog says whether
 	// this scheduler reads heartbeats as fast as they come.
 	hbSub atomic.Pointer[nats.Subscription]
-	// Silent-majority brake: since when more than SilentShare of the
-	// agents are unreachable together, and while held, why.
-	silentSince time.Time
-	held        string
-	heldApps    map[string]int // per app, the tasks the brake holds (this pass)
-	started     time.Time      // when this scheduler began to follow heartbeats
-	// feedBroken is when the NATS connection was last seen down: agents'
-	// silence means nothing until heartbeats have flowed again for a while.
-	feedBroken time.Time
+	// view says since when this scheduler's view of the agents holds, and
+	// brake is the silent-majority brake (decide.View, decide.Brake).
+	view  decide.View
+	brake decide.Brake
 
 	// flushMu orders flushes of the outbox; taken before mu, never inside it.
 	flushMu sync.Mutex
@@ -59,32 +55,18 @@ type Scheduler struct {
 	dockerDownSince map[string]time.Time
 
 	mu          sync.Mutex
-	apps        map[string]*appState
-	deployments map[string]deploymentState
-	agents      map[string]*agentState
+	apps        map[string]*decide.App
+	deployments map[string]decide.Deployment
+	agents      map[string]*decide.Agent
 	instances   map[string]*events.Instance
-	killSent    map[string]killTry
+	killSent    map[string]decide.KillTry
 	queue       map[string]events.QueueEntry // as last written to the queue bucket
 	epoch       uint64                       // the current term's epoch; 0 when not leading
 	// abdicatedUntil keeps this scheduler from campaigning after it stepped
 	// down on request, so another one takes over.
 	abdicatedUntil time.Time
 	abdicate       chan struct{}
-	passes         uint64                        // placement requests made, the seed of their ports
-	byApp          map[string][]*events.Instance // instances by app, within one pass
-}
-
-type appState struct {
-	rec events.AppRecord
-	rev uint64
-	// changed is when this scheduler saw the current record arrive, and
-	// deploymentSeen whether the deployment written with it has been seen.
-	changed        time.Time
-	deploymentSeen bool
-	// Launch backoff: the next delay, and no launch before notBefore.
-	delay     time.Duration
-	notBefore time.Time
-	failedAt  time.Time // the last death that counted
+	passes         uint64 // placement requests made, the seed of their ports
 }
 
 type heartbeatSeen struct {
@@ -106,47 +88,19 @@ func (s *Scheduler) takeHeartbeats() {
 	for id, h := range pending {
 		a := s.agents[id]
 		if a == nil {
-			a = &agentState{}
+			a = &decide.Agent{}
 			s.agents[id] = a
 		}
-		if h.seen.After(a.seen) {
-			a.hb, a.seen = h.hb, h.seen
-			a.listedAt = listedAt(h.hb, h.seen)
+		if h.seen.After(a.Seen) {
+			a.Heartbeat, a.Seen = h.hb, h.seen
+			a.ListedAt = decide.ListedAt(h.hb, h.seen)
 		}
-		a.dockerDownSince = downSince[id]
+		a.DockerDownSince = downSince[id]
 	}
-}
-
-type deploymentState struct {
-	d   events.Deployment
-	rev uint64
-}
-
-type agentState struct {
-	// dockerDownSince is when its heartbeats began to report Docker down.
-	dockerDownSince time.Time
-	hb              events.Heartbeat
-	seen            time.Time // when the last heartbeat was stored by NATS
-	// listedAt is when, by this scheduler's clock, the agent listed the
-	// tasks of its last heartbeat; zero when that list is no evidence of
-	// what is missing from it (stale, or never taken).
-	listedAt time.Time
-	state    string
-	recorded time.Time // when the agents bucket was last written for it
-}
-
-// listedAt is when a heartbeat seen at seen listed its tasks, on the
-// scheduler's clock: the agent says how long before sending it listed them,
-// which no clock skew between the hosts changes. Zero for a stale list.
-func listedAt(hb events.Heartbeat, seen time.Time) time.Time {
-	if hb.TasksStale || hb.TasksListedAt.IsZero() || hb.SentAt.Before(hb.TasksListedAt) {
-		return time.Time{}
-	}
-	return seen.Add(-hb.SentAt.Sub(hb.TasksListedAt))
 }
 
 // New makes a scheduler; Run starts it.
-func New(cfg Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) (*Scheduler, error) {
+func New(cfg Config, bus *natsbus.Bus, nc *nats.Conn, logger *slog.Logger) (*Scheduler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
@@ -161,22 +115,24 @@ func New(cfg Config, bus *events.Bus, nc *nats.Conn, logger *slog.Logger) (*Sche
 		now:             time.Now,
 		trigger:         make(chan struct{}, 1),
 		abdicate:        make(chan struct{}, 1),
-		apps:            map[string]*appState{},
-		deployments:     map[string]deploymentState{},
-		agents:          map[string]*agentState{},
+		apps:            map[string]*decide.App{},
+		deployments:     map[string]decide.Deployment{},
+		agents:          map[string]*decide.Agent{},
 		hbPending:       map[string]heartbeatSeen{},
 		dockerHealthy:   map[string]bool{},
 		ended:           map[string]int{},
 		dockerDownSince: map[string]time.Time{},
 		instances:       map[string]*events.Instance{},
-		killSent:        map[string]killTry{},
+		killSent:        map[string]decide.KillTry{},
 		queue:           map[string]events.QueueEntry{},
 	}, nil
 }
 
 // Run follows the cluster and campaigns for leadership until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
-	s.started = s.now()
+	s.mu.Lock()
+	s.view.Started = s.now()
+	s.mu.Unlock()
 	appsLoaded, err := s.followApps(ctx)
 	if err != nil {
 		return err
@@ -244,14 +200,14 @@ func (s *Scheduler) followApps(ctx context.Context) (<-chan struct{}, error) {
 		}
 		st := s.apps[id]
 		if st == nil {
-			st = &appState{}
+			st = &decide.App{}
 			s.apps[id] = st
 		}
-		if appVersion(st.rec.App) != appVersion(rec.App) {
-			st.delay, st.notBefore = 0, time.Time{} // a new version starts without delay
+		if decide.AppVersion(st.Def) != decide.AppVersion(rec.App) {
+			st.Backoff.Delay, st.Backoff.NotBefore = 0, time.Time{} // a new version starts without delay
 		}
-		st.rec, st.rev, st.changed = rec, e.Revision(), s.now()
-		_, st.deploymentSeen = s.deployments[rec.DeploymentID]
+		st.Def, st.DeploymentID, st.Changed = rec.App, rec.DeploymentID, s.now()
+		_, st.DeploymentSeen = s.deployments[rec.DeploymentID]
 		s.poke()
 	})
 }
@@ -271,10 +227,10 @@ func (s *Scheduler) followDeployments(ctx context.Context) (<-chan struct{}, err
 			s.logger.Error("ignoring undecodable deployment", "key", e.Key(), "error", err)
 			return
 		}
-		s.deployments[e.Key()] = deploymentState{d: d, rev: e.Revision()}
+		s.deployments[e.Key()] = decide.Deployment{D: d, Rev: e.Revision()}
 		for _, appID := range d.AffectedApps {
-			if st, ok := s.apps[appID]; ok && st.rec.DeploymentID == d.ID {
-				st.deploymentSeen = true
+			if st, ok := s.apps[appID]; ok && st.DeploymentID == d.ID {
+				st.DeploymentSeen = true
 			}
 		}
 		s.poke()

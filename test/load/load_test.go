@@ -19,6 +19,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/memruntime"
 	"github.com/drover/drover/services/api"
@@ -246,7 +247,7 @@ func startScheduler(t *testing.T, ctx context.Context, js *testutil.JetStream, i
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus, err := events.Setup(ctx, jsc, events.DefaultConfig())
+	bus, err := natsbus.Setup(ctx, jsc, events.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

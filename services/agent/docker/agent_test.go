@@ -12,6 +12,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/agent"
 )
@@ -97,7 +98,7 @@ func TestAgentOnDocker(t *testing.T) {
 
 // recordStatuses consumes the agent's status reports for the rest of the
 // test; the function it returns gives those received so far.
-func recordStatuses(t *testing.T, bus *events.Bus, id string) func() []events.TaskStatus {
+func recordStatuses(t *testing.T, bus *natsbus.Bus, id string) func() []events.TaskStatus {
 	t.Helper()
 	var mu sync.Mutex
 	var statuses []events.TaskStatus

@@ -13,6 +13,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/memruntime"
 	"github.com/drover/drover/services/api"
@@ -24,7 +25,7 @@ import (
 type cluster struct {
 	t   *testing.T
 	js  *testutil.JetStream
-	bus *events.Bus
+	bus *natsbus.Bus
 	// url is the api for the test's own requests; browserURL is the same
 	// api for the browser, in its own network namespace when one could be
 	// made (nsPath, joined with nsenter).

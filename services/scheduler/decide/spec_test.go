@@ -1,4 +1,4 @@
-package scheduler
+package decide
 
 import (
 	"reflect"
@@ -48,7 +48,7 @@ func TestAssignPortsAndEnv(t *testing.T) {
 	if !strings.HasPrefix(id, "grp_web.instance-") || !strings.HasSuffix(id, "._app.1") {
 		t.Errorf("task id %q is not Marathon's shape", id)
 	}
-	env := taskEnv(app, id, "host1", ports)
+	env := TaskEnv(app, id, "host1", ports)
 	want := map[string]string{"HOST": "host1", "PORT1": "31005", "PORT": "31005", "PORTS": "31005",
 		"MARATHON_APP_ID": "/grp/web", "MESOS_TASK_ID": id, "MARATHON_APP_DOCKER_IMAGE": "httpd", "MARATHON_APP_VERSION": "v1"}
 	for k, v := range want {

@@ -1,4 +1,4 @@
-package events_test
+package natsbus_test
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -17,13 +18,13 @@ func TestSetupIsIdempotent(t *testing.T) {
 	}
 	cfg := events.DefaultConfig()
 	for range 2 {
-		if _, err := events.Setup(t.Context(), jsc, cfg); err != nil {
+		if _, err := natsbus.Setup(t.Context(), jsc, cfg); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A changed setting is applied to the existing bucket.
 	cfg.LeaderTTL = 5 * time.Second
-	bus, err := events.Setup(t.Context(), jsc, cfg)
+	bus, err := natsbus.Setup(t.Context(), jsc, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestSetupRefusesBadConfig(t *testing.T) {
 	}
 	cfg := events.DefaultConfig()
 	cfg.Replicas = 0
-	if _, err := events.Setup(t.Context(), jsc, cfg); err == nil {
+	if _, err := natsbus.Setup(t.Context(), jsc, cfg); err == nil {
 		t.Error("Setup accepted 0 replicas")
 	}
 }
@@ -60,27 +61,27 @@ func TestOpenBindsWhatSetupMade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := events.Open(t.Context(), jsc); err == nil {
+	if _, err := natsbus.Open(t.Context(), jsc); err == nil {
 		t.Fatal("Open succeeded before Setup")
 	}
-	if _, err := events.Setup(t.Context(), jsc, events.DefaultConfig()); err != nil {
+	if _, err := natsbus.Setup(t.Context(), jsc, events.DefaultConfig()); err != nil {
 		t.Fatal(err)
 	}
-	bus, err := events.Open(t.Context(), jsc)
+	bus, err := natsbus.Open(t.Context(), jsc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if bus.Apps == nil || bus.Deployments == nil || bus.Instances == nil || bus.Agents == nil || bus.Leader == nil || bus.Queue == nil {
 		t.Fatalf("Open left a bucket unbound: %+v", bus)
 	}
-	only, err := events.Open(t.Context(), jsc, events.BucketLeader)
+	only, err := natsbus.Open(t.Context(), jsc, events.BucketLeader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if only.Leader == nil || only.Apps != nil {
 		t.Fatalf("Open(leader) bound %+v", only)
 	}
-	if _, err := events.Open(t.Context(), jsc, "nope"); err == nil {
+	if _, err := natsbus.Open(t.Context(), jsc, "nope"); err == nil {
 		t.Error("Open of an unknown bucket succeeded")
 	}
 }

@@ -1,4 +1,4 @@
-package scheduler
+package decide
 
 import (
 	"testing"
@@ -22,7 +22,7 @@ func TestPlacementAvoidsAgentsReportingDockerDown(t *testing.T) {
 		{"Docker down for long enough", events.AgentDockerDown, false, placement.ReasonDockerDown},
 		{"unreachable", events.AgentUnreachable, true, placement.ReasonUnreachable},
 	} {
-		a := &agentState{state: tc.state, hb: events.Heartbeat{Hostname: "h1", Docker: events.DockerHealth{Healthy: tc.healthy}}}
+		a := &Agent{State: tc.state, Heartbeat: events.Heartbeat{Hostname: "h1", Docker: events.DockerHealth{Healthy: tc.healthy}}}
 		if got := toPlacementAgent("h1", a).Unavailable; got != tc.want {
 			t.Errorf("%s: unavailable %q, want %q", tc.name, got, tc.want)
 		}

@@ -1,4 +1,4 @@
-package scheduler
+package decide
 
 import (
 	"fmt"
@@ -10,9 +10,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// appVersion is the version an app's tasks run: the last configuration
+// AppVersion is the version an app's tasks run: the last configuration
 // change, so that scaling does not replace running tasks.
-func appVersion(app marathon.App) string {
+func AppVersion(app marathon.App) string {
 	if app.VersionInfo != nil && app.VersionInfo.LastConfigChangeAt != "" {
 		return app.VersionInfo.LastConfigChangeAt
 	}
@@ -154,12 +154,12 @@ func newTaskID(appID string) string {
 	return fmt.Sprintf("%s.instance-%s._app.1", path, uuid.NewString())
 }
 
-// taskEnv is the environment Marathon gives every task.
-func taskEnv(app marathon.App, taskID, host string, hostPorts []int) map[string]string {
+// TaskEnv is the environment Marathon gives every task.
+func TaskEnv(app marathon.App, taskID, host string, hostPorts []int) map[string]string {
 	env := map[string]string{
 		"HOST":                       host,
 		"MARATHON_APP_ID":            app.ID,
-		"MARATHON_APP_VERSION":       appVersion(app),
+		"MARATHON_APP_VERSION":       AppVersion(app),
 		"MESOS_TASK_ID":              taskID,
 		"MARATHON_APP_RESOURCE_CPUS": strconv.FormatFloat(deref(app.Cpus), 'f', -1, 64),
 		"MARATHON_APP_RESOURCE_MEM":  strconv.FormatFloat(deref(app.Mem), 'f', -1, 64),

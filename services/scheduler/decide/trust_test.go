@@ -1,143 +1,12 @@
-package scheduler
+package decide
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
-	"github.com/drover/drover/pkg/marathon"
 )
-
-// passHarness seeds a leader's state by hand and runs single passes on a
-// clock of its own, recording the commands each pass decides: the trust
-// rules as tables, with no agent and no timing.
-type passHarness struct {
-	t   *testing.T
-	s   *Scheduler
-	now time.Time
-}
-
-const testEpoch = 7
-
-func newPassHarness(t *testing.T) *passHarness {
-	t.Helper()
-	js := testutil.RunJetStream(t)
-	cfg := DefaultConfig()
-	s, err := New(cfg, js.Bus(t), js.Connect(t), testutil.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &passHarness{t: t, s: s, now: time.Unix(1_000_000, 0)}
-	s.now = func() time.Time { return h.now }
-	s.started = h.now.Add(-time.Hour) // followed heartbeats for long: warm
-	s.epoch = testEpoch
-	return h
-}
-
-// app adds an app of n instances with extra JSON fields merged in.
-func (h *passHarness) app(id string, n int, extra string) {
-	h.t.Helper()
-	app := marathon.App{ID: id, Instances: &n}
-	if extra != "" {
-		if err := json.Unmarshal([]byte(extra), &app); err != nil {
-			h.t.Fatal(err)
-		}
-		app.ID, app.Instances = id, &n
-	}
-	marathon.ApplyDefaults(&app)
-	app.Version = "2026-01-01T00:00:00.000Z"
-	app.VersionInfo = &marathon.VersionInfo{LastScalingAt: app.Version, LastConfigChangeAt: app.Version}
-	h.s.apps[id] = &appState{rec: events.AppRecord{V: events.Version, App: app}, changed: h.now.Add(-time.Hour)}
-}
-
-// agent records a heartbeat from agent id, seen now, listing tasks now,
-// with hb changed by opts.
-func (h *passHarness) agent(id string, opts ...func(*events.Heartbeat)) {
-	hb := events.Heartbeat{V: events.Version, AgentID: id, Hostname: id,
-		Resources: events.Resources{Cpus: 8, Mem: 8192, Disk: 10000, Ports: []events.PortRange{{Begin: 31000, End: 31100}}},
-		Docker:    events.DockerHealth{Healthy: true}, SentAt: h.now, TasksListedAt: h.now}
-	for _, inst := range h.s.instances {
-		if inst.AgentID == id && inst.State != events.TaskStaging {
-			hb.Tasks = append(hb.Tasks, events.TaskReport{TaskID: inst.TaskID, AppID: inst.AppID, Version: inst.Version, State: events.TaskRunning})
-		}
-	}
-	for _, o := range opts {
-		o(&hb)
-	}
-	a := h.s.agents[id]
-	if a == nil {
-		a = &agentState{state: events.AgentActive}
-		h.s.agents[id] = a
-	}
-	a.hb, a.seen, a.listedAt = hb, h.now, listedAt(hb, h.now)
-	if !hb.Docker.Healthy && a.dockerDownSince.IsZero() {
-		a.dockerDownSince = h.now
-	} else if hb.Docker.Healthy {
-		a.dockerDownSince = time.Time{}
-	}
-	h.s.lastHeard.Store(h.now.UnixNano())
-}
-
-// task adds a running instance of app on agent, started at.
-func (h *passHarness) task(taskID, appID, agentID string, started time.Time) *events.Instance {
-	inst := &events.Instance{V: events.Version, TaskID: taskID, AppID: appID, Version: appVersion(h.s.apps[appID].rec.App),
-		AgentID: agentID, Host: agentID, State: events.TaskRunning, StagedAt: started, StartedAt: started, UpdatedAt: started}
-	h.s.instances[taskID] = inst
-	return inst
-}
-
-// decisions are the commands of one pass.
-type decisions struct {
-	launches map[string]int // per agent
-	kills    []string       // task ids
-}
-
-func (h *passHarness) pass() decisions {
-	h.t.Helper()
-	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	h.s.outbox = nil
-	h.s.pass(h.t.Context(), testEpoch)
-	d := decisions{launches: map[string]int{}}
-	for _, w := range h.s.outbox {
-		cmd, err := events.Decode[events.Command](w.data)
-		if err != nil || cmd.ID == "" {
-			continue // not a command
-		}
-		agentID, _ := events.ParseAgentCommand(w.subject)
-		switch cmd.Kind {
-		case events.CommandLaunch:
-			d.launches[agentID]++
-		case events.CommandKill:
-			d.kills = append(d.kills, cmd.TaskID)
-		}
-	}
-	h.s.outbox = nil
-	h.s.lastPass = h.now // as reconcile does once the pass is published
-	return d
-}
-
-func (h *passHarness) advance(d time.Duration) { h.now = h.now.Add(d) }
-
-func (h *passHarness) state(taskID string) events.TaskState {
-	if inst, ok := h.s.instances[taskID]; ok {
-		return inst.State
-	}
-	return "gone"
-}
-
-func (h *passHarness) count(appID string) int {
-	n := 0
-	for _, inst := range h.s.instances {
-		if inst.AppID == appID {
-			n++
-		}
-	}
-	return n
-}
 
 func degraded(hb *events.Heartbeat) {
 	hb.Docker = events.DockerHealth{Healthy: true, Degraded: true, Error: "answered in 3s"}
@@ -187,14 +56,14 @@ func TestTrustRules(t *testing.T) {
 		{"docker down, but not for DockerDownAfter yet", []func(*events.Heartbeat){down}, events.AgentActive, events.TaskRunning, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newPassHarness(t)
+			h := newHarness(t)
 			h.app("/web", 2, "")
 			h.task("web.1", "/web", "h1", h.now.Add(-time.Minute))
 			h.task("web.2", "/web", "h2", h.now.Add(-time.Minute))
 			h.agent("h1", tc.hb...)
 			h.agent("h2")
 			d := h.pass()
-			if got := h.s.agents["h1"].state; got != tc.agentState {
+			if got := h.st.Agents["h1"].State; got != tc.agentState {
 				t.Errorf("agent state %s, want %s", got, tc.agentState)
 			}
 			if got := h.state("web.1"); got != tc.web1 {
@@ -211,7 +80,7 @@ func TestTrustRules(t *testing.T) {
 // DockerDownAfter loses the host's tasks, which are replaced elsewhere at
 // once, and nothing is placed on the host meanwhile.
 func TestDockerDownLosesTasks(t *testing.T) {
-	h := newPassHarness(t)
+	h := newHarness(t)
 	h.app("/web", 2, "")
 	h.task("web.1", "/web", "h1", h.now.Add(-time.Minute))
 	h.task("web.2", "/web", "h1", h.now.Add(-time.Minute))
@@ -224,8 +93,8 @@ func TestDockerDownLosesTasks(t *testing.T) {
 	h.agent("h1", down)
 	h.agent("h2")
 	d := h.pass()
-	if h.s.agents["h1"].state != events.AgentDockerDown {
-		t.Errorf("agent state %s, want DOCKER_DOWN", h.s.agents["h1"].state)
+	if h.st.Agents["h1"].State != events.AgentDockerDown {
+		t.Errorf("agent state %s, want DOCKER_DOWN", h.st.Agents["h1"].State)
 	}
 	if h.state("web.1") != "gone" || h.state("web.2") != "gone" {
 		t.Errorf("tasks on a down daemon: %s %s, want lost", h.state("web.1"), h.state("web.2"))
@@ -238,7 +107,7 @@ func TestDockerDownLosesTasks(t *testing.T) {
 // TestDegradedAgentsArePlacedLast: new instances go to a healthy agent
 // while one can take them.
 func TestDegradedAgentsArePlacedLast(t *testing.T) {
-	h := newPassHarness(t)
+	h := newHarness(t)
 	h.app("/web", 3, "")
 	h.agent("h1", degraded)
 	h.agent("h2")
@@ -267,7 +136,7 @@ func TestUnreachableTasksAreSettled(t *testing.T) {
 		{"disabled", `{"unreachableStrategy":"disabled"}`, -1, -1, 100 * time.Second, "", "web.1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newPassHarness(t)
+			h := newHarness(t)
 			h.app("/web", 1, tc.strategy)
 			h.task("web.1", "/web", "h1", h.now.Add(-time.Hour))
 			for _, id := range []string{"h1", "h2", "h3"} {
@@ -277,12 +146,12 @@ func TestUnreachableTasksAreSettled(t *testing.T) {
 			var unreachableAt time.Time // h1 falls silent
 			var replacement string
 			for i := 0; ; i++ {
-				h.advance(h.s.cfg.ReconcileInterval)
+				h.advance(h.st.Config.ReconcileInterval)
 				h.agent("h2")
 				h.agent("h3")
 				d := h.pass()
 				if unreachableAt.IsZero() {
-					if h.s.agents["h1"].state != events.AgentUnreachable {
+					if h.st.Agents["h1"].State != events.AgentUnreachable {
 						if i > 20 {
 							t.Fatal("h1 never unreachable")
 						}
@@ -298,7 +167,7 @@ func TestUnreachableTasksAreSettled(t *testing.T) {
 					if tc.replacedAfter < 0 || since < tc.replacedAfter {
 						t.Fatalf("replaced %s after the agent fell silent, want after %s", since, tc.replacedAfter)
 					}
-					for id, inst := range h.s.instances {
+					for id, inst := range h.st.Instances {
 						if id != "web.1" {
 							replacement = id
 							inst.State, inst.StartedAt = events.TaskRunning, h.now // it starts
@@ -307,7 +176,7 @@ func TestUnreachableTasksAreSettled(t *testing.T) {
 				}
 				st := h.state("web.1")
 				switch {
-				case tc.expungedAfter >= 0 && since >= tc.expungedAfter+h.s.cfg.ReconcileInterval && st != "gone":
+				case tc.expungedAfter >= 0 && since >= tc.expungedAfter+h.st.Config.ReconcileInterval && st != "gone":
 					t.Fatalf("web.1 %s at %s, want forgotten after %s", st, since, tc.expungedAfter)
 				case (tc.expungedAfter < 0 || since < tc.expungedAfter) && st != events.TaskUnreachable:
 					t.Fatalf("web.1 %s at %s, want TASK_UNREACHABLE", st, since)
@@ -329,7 +198,7 @@ func TestUnreachableTasksAreSettled(t *testing.T) {
 			for _, id := range append(first.kills, d.kills...) {
 				killed = append(killed, name[id])
 			}
-			for id, inst := range h.s.instances {
+			for id, inst := range h.st.Instances {
 				if inst.State == events.TaskKilling {
 					killed = append(killed, name[id])
 				}
@@ -366,7 +235,7 @@ func dedupe(s []string) []string {
 // old its heartbeat looks, until heartbeats have flowed again for
 // UnreachableAfter.
 func TestStarvedSchedulerJudgesNoOne(t *testing.T) {
-	h := newPassHarness(t)
+	h := newHarness(t)
 	h.app("/web", 1, "")
 	h.task("web.1", "/web", "h1", h.now.Add(-time.Hour))
 	h.agent("h1")
@@ -374,8 +243,8 @@ func TestStarvedSchedulerJudgesNoOne(t *testing.T) {
 	h.pass()
 	h.advance(10 * time.Second) // no pass, no heartbeat read for 10 s
 	h.agent("h2")
-	if d := h.pass(); h.s.agents["h1"].state == events.AgentUnreachable || len(d.launches) > 0 {
-		t.Fatalf("a starved pass judged h1 %s and launched %v", h.s.agents["h1"].state, d.launches)
+	if d := h.pass(); h.st.Agents["h1"].State == events.AgentUnreachable || len(d.launches) > 0 {
+		t.Fatalf("a starved pass judged h1 %s and launched %v", h.st.Agents["h1"].State, d.launches)
 	}
 	// Heartbeats flow again; h1 stays silent: now it is unreachable.
 	for i := 0; i < 8; i++ {
@@ -384,13 +253,13 @@ func TestStarvedSchedulerJudgesNoOne(t *testing.T) {
 		h.pass()
 	}
 	onH2 := 0
-	for _, inst := range h.s.instances {
+	for _, inst := range h.st.Instances {
 		if inst.AgentID == "h2" {
 			onH2++
 		}
 	}
-	if h.s.agents["h1"].state != events.AgentUnreachable || onH2 != 1 {
-		t.Errorf("after the scheduler recovered: h1 %s, %d instances on h2; want UNREACHABLE and a replacement", h.s.agents["h1"].state, onH2)
+	if h.st.Agents["h1"].State != events.AgentUnreachable || onH2 != 1 {
+		t.Errorf("after the scheduler recovered: h1 %s, %d instances on h2; want UNREACHABLE and a replacement", h.st.Agents["h1"].State, onH2)
 	}
 }
 
@@ -411,7 +280,7 @@ func TestSilentMajorityBrake(t *testing.T) {
 		{"1 of 2 silent", 2, 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newPassHarness(t)
+			h := newHarness(t)
 			h.app("/web", tc.agents, `{"constraints":[["hostname","UNIQUE"]]}`)
 			for i := range tc.agents {
 				h.task(fmt.Sprintf("web.%d", i), "/web", fmt.Sprintf("h%02d", i), h.now.Add(-time.Hour))
@@ -425,34 +294,34 @@ func TestSilentMajorityBrake(t *testing.T) {
 				h.agent(fmt.Sprintf("h%02d", i))
 			}
 			h.pass()
-			for quiet := time.Duration(0); quiet <= h.s.cfg.UnreachableAfter; quiet += h.s.cfg.ReconcileInterval {
-				h.advance(h.s.cfg.ReconcileInterval)
+			for quiet := time.Duration(0); quiet <= h.st.Config.UnreachableAfter; quiet += h.st.Config.ReconcileInterval {
+				h.advance(h.st.Config.ReconcileInterval)
 				beat()
 				h.pass()
 			}
 			for i := range tc.quiet {
-				if st := h.s.agents[fmt.Sprintf("h%02d", i)].state; st != events.AgentUnreachable {
+				if st := h.st.Agents[fmt.Sprintf("h%02d", i)].State; st != events.AgentUnreachable {
 					t.Fatalf("silent agent is %s, want UNREACHABLE", st)
 				}
 			}
 			unreachable := 0
-			for _, inst := range h.s.instances {
+			for _, inst := range h.st.Instances {
 				if inst.State == events.TaskUnreachable {
 					unreachable++
 				}
 			}
 			if tc.held {
-				q, ok := h.s.queue["/web"]
-				if unreachable != 0 || !ok || q.Rejected[reasonSilentMajority] != tc.quiet || q.Count != tc.quiet {
+				q, ok := h.st.Queue["/web"]
+				if unreachable != 0 || !ok || q.Rejected[ReasonSilentMajority] != tc.quiet || q.Count != tc.quiet {
 					t.Fatalf("held: %d tasks unreachable, queue %+v; want none touched and the queue saying why", unreachable, q)
 				}
-				for held := time.Duration(0); held < h.s.cfg.SilentHold; held += h.s.cfg.ReconcileInterval {
-					h.advance(h.s.cfg.ReconcileInterval)
+				for held := time.Duration(0); held < h.st.Config.SilentHold; held += h.st.Config.ReconcileInterval {
+					h.advance(h.st.Config.ReconcileInterval)
 					beat()
 					h.pass()
 				}
 				unreachable = 0
-				for _, inst := range h.s.instances {
+				for _, inst := range h.st.Instances {
 					if inst.State == events.TaskUnreachable {
 						unreachable++
 					}

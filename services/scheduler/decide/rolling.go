@@ -1,4 +1,4 @@
-package scheduler
+package decide
 
 import (
 	"encoding/json"
@@ -24,7 +24,7 @@ type step struct {
 // than ceil(n × minimumHealthCapacity) serving ones — an instance serves when
 // it runs and, where the app has health or readiness checks, passes them.
 func planApp(app marathon.App, insts []*events.Instance, now time.Time, groupOf func(*events.Instance) string) step {
-	version := appVersion(app)
+	version := AppVersion(app)
 	n := intValue(app.Instances)
 	var old, cur []*events.Instance
 	killing := 0

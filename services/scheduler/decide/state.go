@@ -1,0 +1,182 @@
+package decide
+
+import (
+	"time"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
+)
+
+// State is what the leader knows when it decides: plain values, read and
+// never changed by this package (what changes comes back in Decisions).
+type State struct {
+	Now    time.Time
+	Epoch  uint64 // the leader's term; stamped on every command and record
+	Config Config
+
+	Apps        map[string]*App              // by app id
+	Deployments map[string]Deployment        // by key in the deployments bucket
+	Agents      map[string]*Agent            // by agent id
+	Instances   map[string]*events.Instance  // by task id
+	Queue       map[string]events.QueueEntry // as last written to the queue bucket
+	KillSent    map[string]KillTry           // by task id
+
+	View  View  // how far the leader's own view of the agents can be trusted
+	Self  Self  // this pass's reading of the leader's connection
+	Brake Brake // the silent-majority brake
+	// Passes is how many placement requests the leader made: the seed of
+	// their ports, so a retried launch seeks other ports.
+	Passes uint64
+}
+
+// Config holds the durations and shares the rules use.
+type Config struct {
+	ReconcileInterval time.Duration
+	UnreachableAfter  time.Duration
+	DockerDownAfter   time.Duration
+	SilentShare       float64
+	SilentHold        time.Duration
+	StagingTimeout    time.Duration
+	BackoffResetAfter time.Duration
+	KillRetry         time.Duration
+	DeploymentTimeout time.Duration
+}
+
+// App is one app as the leader follows it.
+type App struct {
+	Def          marathon.App
+	DeploymentID string // the deployment the app's last write started
+	// Changed is when the leader saw the current record arrive, and
+	// DeploymentSeen whether the deployment written with it has arrived.
+	Changed        time.Time
+	DeploymentSeen bool
+	Backoff        Backoff
+}
+
+// Backoff is an app's launch delay: the next delay, no launch before
+// NotBefore, and the last death that counted.
+type Backoff struct {
+	Delay     time.Duration
+	NotBefore time.Time
+	FailedAt  time.Time
+}
+
+// Deployment is one record of the deployments bucket at a revision.
+type Deployment struct {
+	D   events.Deployment
+	Rev uint64
+	// Finishing: its delete is on its way (Decisions.Finished); it is
+	// left alone until the bucket says it is gone.
+	Finishing bool
+}
+
+// Agent is an agent as its heartbeats and the leader's verdicts say.
+type Agent struct {
+	Heartbeat events.Heartbeat
+	Seen      time.Time // when its last heartbeat was stored by NATS
+	// ListedAt is when, on the leader's clock, the agent listed the tasks
+	// of its last heartbeat; zero when that list is no evidence of what is
+	// missing from it (stale, or never taken). See ListedAt.
+	ListedAt time.Time
+	// DockerDownSince is when its heartbeats began to report Docker down.
+	DockerDownSince time.Time
+	State           string    // the last verdict (events.Agent*)
+	Recorded        time.Time // when the agents bucket was last written for it
+}
+
+// ListedAt is when a heartbeat seen at seen listed its tasks, on the
+// scheduler's clock: the agent says how long before sending it listed them,
+// which no clock skew between the hosts changes. Zero for a stale list.
+func ListedAt(hb events.Heartbeat, seen time.Time) time.Time {
+	if hb.TasksStale || hb.TasksListedAt.IsZero() || hb.SentAt.Before(hb.TasksListedAt) {
+		return time.Time{}
+	}
+	return seen.Add(-hb.SentAt.Sub(hb.TasksListedAt))
+}
+
+// KillTry is when a task's last kill command was sent, and how long to wait
+// before the next.
+type KillTry struct {
+	At   time.Time
+	Wait time.Duration
+}
+
+// View says since when the leader's view of the agents holds: Started is
+// when it began to follow heartbeats, FeedBroken when it last found its
+// own view lagging, LastPass when its last pass ended, published (the
+// scheduler sets it; zero at a term's start).
+type View struct {
+	Started    time.Time
+	FeedBroken time.Time
+	LastPass   time.Time
+}
+
+// Self is what the leader reads of itself before a pass.
+type Self struct {
+	Reconnected bool      // the NATS connection is down, or reconnected since the last pass
+	Backlog     int       // heartbeats waiting unread in the subscription
+	LastHeard   time.Time // when any agent's live heartbeat last arrived; zero if none yet
+}
+
+// Brake is the silent-majority brake: since when more than SilentShare of
+// the agents are unreachable together, and while replacements are held, why.
+type Brake struct {
+	Since time.Time
+	Held  string
+}
+
+// Decisions is what one pass (or one status report) decided: the writes to
+// publish, in order, and the leader's state that changes with them.
+type Decisions struct {
+	Writes []Write
+	// Agents are the verdicts that changed, or were recorded again.
+	Agents   map[string]Verdict
+	Backoffs map[string]Backoff // by app id
+	// KillSent replaces the kill bookkeeping when not nil.
+	KillSent map[string]KillTry
+	// Finished are the deployments whose delete is among the writes.
+	Finished []string
+	View     View
+	Brake    Brake
+	Passes   uint64
+	Poke     bool // decide again soon: something changed that a pass acts on
+}
+
+// Verdict is an agent's state and when the agents bucket was last written
+// for it.
+type Verdict struct {
+	State    string
+	Recorded time.Time
+}
+
+// Write is one record to write or message to send; exactly one field is set.
+type Write struct {
+	Instance         *events.Instance // put, under its task id
+	DeleteInstance   string           // a task id
+	Command          *Command
+	Queue            *events.QueueEntry // put, under its app id
+	DeleteQueue      string             // an app id
+	Agent            *events.AgentRecord
+	DeleteDeployment *DeploymentDelete
+	Event            *Event
+}
+
+// Command is a command for an agent.
+type Command struct {
+	AgentID string
+	Command events.Command
+}
+
+// DeploymentDelete deletes a deployment if it is still at revision Rev.
+type DeploymentDelete struct {
+	Key string
+	Rev uint64
+}
+
+// Event is a Marathon event. AfterPrevious: publish it only once the write
+// before it has landed (a deployment's outcome follows its delete).
+type Event struct {
+	Type          string
+	Payload       any
+	AfterPrevious bool
+}
