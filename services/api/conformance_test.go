@@ -2,8 +2,8 @@ package api
 
 // The conformance suite (go test -run Conformance ./services/api/): each
 // /v2 endpoint answers with Marathon's status codes and JSON shapes, error
-// bodies included; app and group responses are also checked against
-// Marathon's JSON schema (schema_test.go). Its tests are spread over the
+// bodies included; app, group and task responses are also checked against
+// our JSON schema of them (schema_test.go). Its tests are spread over the
 // files of the handlers they cover; this file has their helpers.
 
 import (
@@ -101,7 +101,16 @@ func TestConformanceAppResponsesMatchSchema(t *testing.T) {
 		checkGroupSchema(t, expect[object](t, h.do(http.MethodGet, path, ""), http.StatusOK))
 	}
 	v := expect[struct{ Versions []string }](t, h.do(http.MethodGet, "/v2/apps/grp/web/versions", ""), http.StatusOK)
-	checkAppSchema(t, expect[object](t, h.do(http.MethodGet, "/v2/apps/grp/web/versions/"+v.Versions[0], ""), http.StatusOK))
+	checkAppDefinitionSchema(t, expect[object](t, h.do(http.MethodGet, "/v2/apps/grp/web/versions/"+v.Versions[0], ""), http.StatusOK))
+	for _, path := range []string{"/v2/tasks", "/v2/apps/grp/web/tasks"} {
+		tasks := expect[struct{ Tasks []object }](t, h.do(http.MethodGet, path, ""), http.StatusOK).Tasks
+		if len(tasks) == 0 {
+			t.Errorf("%s: no task", path)
+		}
+		for _, task := range tasks {
+			checkTaskSchema(t, task)
+		}
+	}
 }
 
 func TestConformanceGetApp(t *testing.T) {

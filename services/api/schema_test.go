@@ -3,179 +3,112 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/drover/drover/pkg/events"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// Marathon's JSON schema (the last it shipped, 1.7) checks what /v2/apps
-// and /v2/groups answer. It lives outside the repository, in
-// ../shared/marathon/schema; where that folder is absent the checks skip.
-//
-// The schema files say "$schema": "http://json-schema.org/schema#", which
-// names no draft: they are read as draft 4 (their syntax). Group.json refers
-// to "./AppDefinition.json" relative to its own id, a URL: the loader
-// serves every such URL from the folder by file name (the files are stored
-// as "<tag>__docs__...__schema__<Name>.json"), and any reference it cannot
-// find there as an empty schema ({}: anything goes), logged, so that a
-// missing file weakens the check instead of breaking it.
+// testdata/schema/marathon-v2.json is our own JSON schema (draft 2020-12)
+// of what Marathon clients read from /v2: an app with its status, an app
+// definition (a version), a group and a task. Its objects are closed, so a
+// field of the wrong type, a missing one or an unknown one fails the check.
 
-// marathonDir is ../shared/marathon beside the module root.
-func marathonDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "marathon")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
+const schemaFile = "marathon-v2.json"
 
-// schemaLoader serves the schema folder's files by their base name.
-type schemaLoader struct {
-	t     testing.TB
-	files map[string]string // "AppDefinition.json" -> path
-}
-
-func (l schemaLoader) Load(url string) (any, error) {
-	name := url[strings.LastIndex(url, "/")+1:]
-	name, _, _ = strings.Cut(name, "#")
-	path, ok := l.files[name]
-	if !ok {
-		l.t.Logf("schema: %s is not in the schema folder; checking it as {}", url)
-		return map[string]any{}, nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		return nil, err
-	}
-	if m, ok := doc.(map[string]any); ok {
-		m["$schema"] = "http://json-schema.org/draft-04/schema#"
-	}
-	return doc, nil
-}
-
-type marathonSchemas struct {
-	app, group *jsonschema.Schema
-	err        error
-	missing    string
+type v2Schemas struct {
+	app, appDefinition, group, task *jsonschema.Schema
+	err                             error
 }
 
 var (
 	schemasOnce sync.Once
-	schemas     marathonSchemas
+	schemas     v2Schemas
 )
 
-// loadSchemas compiles AppDefinition.json and Group.json, or skips the
-// test when the schema folder is absent.
-func loadSchemas(t testing.TB) marathonSchemas {
+// loadSchemas compiles the definitions of testdata/schema/marathon-v2.json.
+func loadSchemas(t testing.TB) v2Schemas {
 	t.Helper()
-	schemasOnce.Do(func() {
-		dir := filepath.Join(marathonDir(t), "schema")
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			schemas.missing = dir
-			return
-		}
-		l := schemaLoader{t: t, files: map[string]string{}}
-		for _, e := range entries {
-			name := e.Name()
-			if i := strings.LastIndex(name, "__"); i >= 0 {
-				name = name[i+2:]
-			}
-			l.files[name] = filepath.Join(dir, e.Name())
-		}
-		c := jsonschema.NewCompiler()
-		c.DefaultDraft(jsonschema.Draft4)
-		c.UseLoader(l)
-		base := "https://raw.githubusercontent.com/mesosphere/marathon/master/docs/docs/rest-api/public/api/v2/schema/"
-		if schemas.app, err = c.Compile(base + "AppDefinition.json"); err != nil {
-			schemas.err = err
-			return
-		}
-		schemas.group, schemas.err = c.Compile(base + "Group.json")
-	})
-	if schemas.missing != "" {
-		t.Skipf("skipping the schema check: Marathon's schema folder %s is absent", schemas.missing)
-	}
+	schemasOnce.Do(func() { schemas = compileSchemas() })
 	if schemas.err != nil {
-		t.Fatalf("compile Marathon's schema: %v", schemas.err)
+		t.Fatalf("compile %s: %v", schemaFile, schemas.err)
 	}
 	return schemas
 }
 
-// appStatusFields are what an app response adds to the definition: the
-// schema describes definitions, so they are removed before the check.
-var appStatusFields = []string{
-	"tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy", "deployments", "tasks",
-	"lastTaskFailure", "taskStats", "readinessCheckResults",
+func compileSchemas() (s v2Schemas) {
+	data, err := os.ReadFile(filepath.Join("testdata", "schema", schemaFile))
+	if err != nil {
+		return v2Schemas{err: err}
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return v2Schemas{err: err}
+	}
+	m, _ := doc.(map[string]any)
+	id, _ := m["$id"].(string)
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource(id, doc); err != nil {
+		return v2Schemas{err: err}
+	}
+	for _, d := range []struct {
+		name string
+		to   **jsonschema.Schema
+	}{{"app", &s.app}, {"appDefinition", &s.appDefinition}, {"group", &s.group}, {"task", &s.task}} {
+		if *d.to, err = c.Compile(id + "#/$defs/" + d.name); err != nil {
+			return v2Schemas{err: err}
+		}
+	}
+	return s
 }
 
-// checkAppSchema validates an app as /v2/apps shows it against
-// AppDefinition.json.
+// checkAppSchema validates an app as /v2/apps shows it (definition and
+// status).
 func checkAppSchema(t testing.TB, app any) {
 	t.Helper()
-	s := loadSchemas(t)
-	v := roundTrip(t, app)
-	if m, ok := v.(map[string]any); ok {
-		for _, f := range appStatusFields {
-			delete(m, f)
-		}
-	}
-	if err := s.app.Validate(v); err != nil {
-		t.Errorf("app does not match Marathon's AppDefinition schema: %v\n%s", err, mustJSON(t, v))
+	checkSchema(t, "app", loadSchemas(t).app, app)
+}
+
+// checkAppDefinitionSchema validates an app definition, as
+// /v2/apps/{id}/versions/{version} shows it.
+func checkAppDefinitionSchema(t testing.TB, app any) {
+	t.Helper()
+	checkSchema(t, "appDefinition", loadSchemas(t).appDefinition, app)
+}
+
+// checkGroupSchema validates a group as /v2/groups shows it, with its apps
+// and groups.
+func checkGroupSchema(t testing.TB, group any) {
+	t.Helper()
+	checkSchema(t, "group", loadSchemas(t).group, group)
+}
+
+// checkTaskSchema validates a task as /v2/tasks and /v2/apps/{id}/tasks
+// show it.
+func checkTaskSchema(t testing.TB, task any) {
+	t.Helper()
+	checkSchema(t, "task", loadSchemas(t).task, task)
+}
+
+func checkSchema(t testing.TB, name string, s *jsonschema.Schema, v any) {
+	t.Helper()
+	if err := schemaError(t, s, v); err != nil {
+		t.Errorf("answer does not match the %s schema: %#v\n%s", name, err, mustJSON(t, v))
 	}
 }
 
-// checkGroupSchema validates a group as /v2/groups shows it against
-// Group.json. "pods" (which Marathon answers since 1.5, but the 1.7
-// schema never listed) is removed first, at every level.
-func checkGroupSchema(t testing.TB, group any) {
+// schemaError validates v, as its JSON encoding, against s.
+func schemaError(t testing.TB, s *jsonschema.Schema, v any) error {
 	t.Helper()
-	s := loadSchemas(t)
-	v := roundTrip(t, group)
-	var strip func(any)
-	strip = func(v any) {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return
-		}
-		delete(m, "pods")
-		if gs, ok := m["groups"].([]any); ok {
-			for _, g := range gs {
-				strip(g)
-			}
-		}
-		if as, ok := m["apps"].([]any); ok {
-			for _, a := range as {
-				if am, ok := a.(map[string]any); ok {
-					for _, f := range appStatusFields {
-						delete(am, f)
-					}
-				}
-			}
-		}
-	}
-	strip(v)
-	if err := s.group.Validate(v); err != nil {
-		t.Errorf("group does not match Marathon's Group schema: %v\n%s", err, mustJSON(t, v))
-	}
+	return s.Validate(roundTrip(t, v))
 }
 
 func roundTrip(t testing.TB, v any) any {
@@ -200,11 +133,110 @@ func mustJSON(t testing.TB, v any) string {
 	return string(data)
 }
 
-func TestSchemaLoaderStubsMissingRefs(t *testing.T) {
-	loadSchemas(t) // skips without the folder
-	l := schemaLoader{t: t, files: map[string]string{}}
-	doc, err := l.Load("https://example.com/schema/Missing.json")
-	if err != nil || len(doc.(map[string]any)) != 0 {
-		t.Errorf("Load(missing) = %v, %v; want {}", doc, err)
+// TestSchemaRefusesBrokenAnswers takes real answers (an app with a task and
+// its health, its group, a version), checks that they pass, then breaks
+// one field of a copy at a time: each broken copy must fail.
+func TestSchemaRefusesBrokenAnswers(t *testing.T) {
+	s := loadSchemas(t)
+	h := newHarness(t)
+	h.createApp(`{"id":"/grp/web","cmd":"./web $PORT0","instances":2,"healthChecks":[{"protocol":"HTTP","path":"/"}],
+		"container":{"docker":{"image":"httpd:2.4"}},"portDefinitions":[{"port":0,"name":"http"}]}`)
+	now := time.Now()
+	h.putInstance(events.Instance{TaskID: "grp_web.instance-1._app.1", AppID: "/grp/web", Host: "h1", AgentID: "a1",
+		State: events.TaskRunning, StagedAt: now, StartedAt: now, HostPorts: []int{31000}, IPAddress: "10.0.0.1",
+		Health: []events.HealthResult{{Alive: true, FirstSuccess: now, LastSuccess: now}}})
+	waitFor(t, func() bool { return h.getApp("/grp/web")["tasksHealthy"] == 1.0 })
+	app := expect[struct{ App object }](t, h.do(http.MethodGet, "/v2/apps/grp/web?embed=app.tasks", ""), http.StatusOK).App
+	group := expect[object](t, h.do(http.MethodGet, "/v2/groups", ""), http.StatusOK)
+	versions := expect[struct{ Versions []string }](t, h.do(http.MethodGet, "/v2/apps/grp/web/versions", ""), http.StatusOK)
+	version := expect[object](t, h.do(http.MethodGet, "/v2/apps/grp/web/versions/"+versions.Versions[0], ""), http.StatusOK)
+
+	answers := []struct {
+		name   string
+		schema *jsonschema.Schema
+		answer any
+		breaks map[string]any // JSON pointer -> the value put there; deleteField removes it
+	}{
+		{"app", s.app, app, map[string]any{
+			"/instances":                          "2",
+			"/cpus":                               "0.5",
+			"/mem":                                nil,
+			"/id":                                 "grp/web",
+			"/container/docker/image":             5,
+			"/container/docker/network":           "OVERLAY",
+			"/portDefinitions/0/port":             "http",
+			"/healthChecks/0/protocol":            "PING",
+			"/versionInfo/lastScalingAt":          1,
+			"/tasksRunning":                       deleteField,
+			"/deployments":                        "none",
+			"/tasks/0/state":                      "RUNNING",
+			"/tasks/0/host":                       []any{"h1"},
+			"/tasks/0/ports/0":                    "31000",
+			"/tasks/0/healthCheckResults/0/alive": "yes",
+			"/tasks/0/healthCheckResults/0/instanceId": deleteField,
+			"/unknownField": true,
+		}},
+		{"appDefinition", s.appDefinition, version, map[string]any{
+			"/instances":   2.5,
+			"/labels":      []any{"a"},
+			"/tasksStaged": 0,
+		}},
+		{"group", s.group, group, map[string]any{
+			"/version":              deleteField,
+			"/groups/0/id":          7,
+			"/groups/0/apps/0/cpus": "1",
+			"/dependencies":         "none",
+			"/owner":                "me",
+		}},
+	}
+	for _, a := range answers {
+		if err := schemaError(t, a.schema, a.answer); err != nil {
+			t.Fatalf("%s: the unbroken answer fails: %v\n%s", a.name, err, mustJSON(t, a.answer))
+		}
+		for ptr, value := range a.breaks {
+			broken := roundTrip(t, a.answer)
+			setPointer(t, broken, ptr, value)
+			if err := schemaError(t, a.schema, broken); err == nil {
+				t.Errorf("%s with %s = %v passes the schema", a.name, ptr, value)
+			}
+		}
+	}
+}
+
+// deleteField, as the value of a break, removes the field.
+var deleteField = &struct{}{}
+
+// setPointer sets (or, given deleteField, removes) what a JSON pointer
+// names in a decoded JSON value; the parent must exist.
+func setPointer(t *testing.T, doc any, ptr string, value any) {
+	t.Helper()
+	parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	cur := doc
+	for i, p := range parts {
+		last := i == len(parts)-1
+		switch c := cur.(type) {
+		case map[string]any:
+			if last {
+				if value == deleteField {
+					delete(c, p)
+				} else {
+					c[p] = value
+				}
+				return
+			}
+			cur = c[p]
+		case []any:
+			n, err := strconv.Atoi(p)
+			if err != nil || n >= len(c) {
+				t.Fatalf("%s: no element %s", ptr, p)
+			}
+			if last {
+				c[n] = value
+				return
+			}
+			cur = c[n]
+		default:
+			t.Fatalf("%s: %s is not in the answer", ptr, p)
+		}
 	}
 }
