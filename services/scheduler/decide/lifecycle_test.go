@@ -157,14 +157,15 @@ func TestUniqueWithALostAgent(t *testing.T) {
 func TestPartitionHealKeepsExactlyInstances(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
+		strategy  string
 		forgotten bool // heal after the unreachable tasks are expunged
 	}{
-		{"healed while the tasks are remembered", false},
-		{"healed after they were forgotten", true},
+		{"healed while the tasks are remembered (expunged after an hour)", `{"unreachableStrategy":{"inactiveAfterSeconds":0,"expungeAfterSeconds":3600}}`, false},
+		{"healed after they were forgotten (Marathon's default 0 and 0)", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.app("/web", 4, "")
+			h.app("/web", 4, tc.strategy)
 			for i := range 4 {
 				h.task(fmt.Sprintf("web.%d", i), "/web", fmt.Sprintf("h%d", i%2), h.now.Add(-time.Hour))
 			}

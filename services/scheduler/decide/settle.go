@@ -188,11 +188,25 @@ func (w *work) health(inst *events.Instance, st events.TaskStatus) {
 // when it stops counting (inactiveAfterSeconds: then it is replaced, see
 // activeUnreachable) and when it is forgotten (expungeAfterSeconds), or
 // ("disabled") that it never is. With Marathon's default of 0 and 0 it is
-// replaced in this pass and forgotten in the next. A task still staging or
-// being killed is lost at once.
+// replaced and forgotten in this pass, its TASK_UNREACHABLE said in a
+// status event only. A task still staging or being killed is lost at once.
 func (w *work) unreachable(inst *events.Instance) {
 	msg := "agent " + inst.AgentID + " is unreachable"
+	var us unreachable
+	if a := w.app(inst.AppID); a != nil {
+		us = unreachableStrategy(a.Def)
+	}
 	if inst.State == events.TaskStaging || inst.State == events.TaskKilling {
+		w.finish(inst, events.TaskLost, msg)
+		return
+	}
+	if inst.State != events.TaskUnreachable && !us.disabled && us.expungeAfter == 0 && us.inactiveAfter == 0 {
+		// Marathon's default (0 and 0): unreachable, replaced and forgotten
+		// at once. One status says so, and one write (the delete) does it:
+		// a storm of lost hosts costs no record written only to be deleted.
+		u := *inst
+		u.State = events.TaskUnreachable
+		w.statusEvent(&u, msg)
 		w.finish(inst, events.TaskLost, msg)
 		return
 	}
@@ -202,10 +216,6 @@ func (w *work) unreachable(inst *events.Instance) {
 		w.putInstance(inst)
 		w.statusEvent(inst, msg)
 		return
-	}
-	var us unreachable
-	if a := w.app(inst.AppID); a != nil {
-		us = unreachableStrategy(a.Def)
 	}
 	if !us.disabled && w.now.Sub(inst.UnreachableSince) >= max(us.expungeAfter, us.inactiveAfter) {
 		w.finish(inst, events.TaskLost, msg+" for longer than expungeAfterSeconds")

@@ -281,7 +281,7 @@ func TestSilentMajorityBrake(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.app("/web", tc.agents, `{"constraints":[["hostname","UNIQUE"]]}`)
+			h.app("/web", tc.agents, `{"constraints":[["hostname","UNIQUE"]],"unreachableStrategy":{"inactiveAfterSeconds":0,"expungeAfterSeconds":3600}}`)
 			for i := range tc.agents {
 				h.task(fmt.Sprintf("web.%d", i), "/web", fmt.Sprintf("h%02d", i), h.now.Add(-time.Hour))
 			}
