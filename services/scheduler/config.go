@@ -17,47 +17,30 @@ type Config struct {
 	Hostname string
 	// LeaderTTL must equal the leader bucket's TTL (events.Config.LeaderTTL).
 	LeaderTTL time.Duration
-	// ReconcileInterval is how often the leader reconciles without a trigger.
-	ReconcileInterval time.Duration
-	// UnreachableAfter is how long without a heartbeat makes an agent
-	// unreachable and its tasks lost (3 missed heartbeats at 1 s).
-	UnreachableAfter time.Duration
-	// DockerDownAfter is how long an agent's heartbeats must report its
-	// Docker daemon down before its tasks are lost and replaced elsewhere.
-	DockerDownAfter time.Duration
-	// SilentShare: when more than this share of the agents (and two at
-	// least) are unreachable together, the scheduler suspects itself or
-	// the network and replaces none of their tasks for up to SilentHold.
-	SilentShare float64
-	SilentHold  time.Duration
-	// StagingTimeout is how long a launched task may stay unseen by its agent.
-	StagingTimeout time.Duration
-	// BackoffResetAfter: a task that ran at least this long before it died is
-	// replaced at once, and its app's launch delay starts again from zero.
-	BackoffResetAfter time.Duration
-	// KillRetry is how long before a kill command for the same task is resent.
-	KillRetry time.Duration
-	// DeploymentTimeout is how long a deployment may take before it fails
-	// with a reason (deployment_failed) instead of hanging.
-	DeploymentTimeout time.Duration
+	// Config holds the settings of the leader's rules (reconcile
+	// interval, unreachable, Docker down, silent majority, staging,
+	// backoff, kill retry, deployment timeout): one list, read by decide.
+	decide.Config
 }
 
 // DefaultConfig is the configuration of a scheduler on this host.
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
-		ID:                fmt.Sprintf("%s-%d", host, os.Getpid()),
-		Hostname:          host,
-		LeaderTTL:         2 * time.Second,
-		ReconcileInterval: 500 * time.Millisecond,
-		UnreachableAfter:  3 * time.Second,
-		DockerDownAfter:   time.Second,
-		SilentShare:       0.5,
-		SilentHold:        2 * time.Minute,
-		StagingTimeout:    2 * time.Minute,
-		BackoffResetAfter: 5 * time.Second,
-		KillRetry:         5 * time.Second,
-		DeploymentTimeout: 15 * time.Minute,
+		ID:        fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Hostname:  host,
+		LeaderTTL: 2 * time.Second,
+		Config: decide.Config{
+			ReconcileInterval: 500 * time.Millisecond,
+			UnreachableAfter:  3 * time.Second,
+			DockerDownAfter:   time.Second,
+			SilentShare:       0.5,
+			SilentHold:        2 * time.Minute,
+			StagingTimeout:    2 * time.Minute,
+			BackoffResetAfter: 5 * time.Second,
+			KillRetry:         5 * time.Second,
+			DeploymentTimeout: 15 * time.Minute,
+		},
 	}
 }
 
@@ -95,11 +78,4 @@ func (c Config) Validate() error {
 }
 
 // decide is the part of the configuration the decisions read.
-func (c Config) decide() decide.Config {
-	return decide.Config{
-		ReconcileInterval: c.ReconcileInterval, UnreachableAfter: c.UnreachableAfter,
-		DockerDownAfter: c.DockerDownAfter, SilentShare: c.SilentShare, SilentHold: c.SilentHold,
-		StagingTimeout: c.StagingTimeout, BackoffResetAfter: c.BackoffResetAfter, KillRetry: c.KillRetry,
-		DeploymentTimeout: c.DeploymentTimeout,
-	}
-}
+func (c Config) decide() decide.Config { return c.Config }

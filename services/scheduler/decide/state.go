@@ -31,14 +31,28 @@ type State struct {
 
 // Config holds the durations and shares the rules use.
 type Config struct {
+	// ReconcileInterval is how often the leader reconciles without a trigger.
 	ReconcileInterval time.Duration
-	UnreachableAfter  time.Duration
-	DockerDownAfter   time.Duration
-	SilentShare       float64
-	SilentHold        time.Duration
-	StagingTimeout    time.Duration
+	// UnreachableAfter is how long without a heartbeat makes an agent
+	// unreachable and its tasks lost (3 missed heartbeats at 1 s).
+	UnreachableAfter time.Duration
+	// DockerDownAfter is how long an agent's heartbeats must report its
+	// Docker daemon down before its tasks are lost and replaced elsewhere.
+	DockerDownAfter time.Duration
+	// SilentShare: when more than this share of the agents (and two at
+	// least) are unreachable together, the scheduler suspects itself or
+	// the network and replaces none of their tasks for up to SilentHold.
+	SilentShare float64
+	SilentHold  time.Duration
+	// StagingTimeout is how long a launched task may stay unseen by its agent.
+	StagingTimeout time.Duration
+	// BackoffResetAfter: a task that ran at least this long before it died is
+	// replaced at once, and its app's launch delay starts again from zero.
 	BackoffResetAfter time.Duration
-	KillRetry         time.Duration
+	// KillRetry is how long before a kill command for the same task is resent.
+	KillRetry time.Duration
+	// DeploymentTimeout is how long a deployment may take before it fails
+	// with a reason (deployment_failed) instead of hanging.
 	DeploymentTimeout time.Duration
 }
 
