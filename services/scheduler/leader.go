@@ -1,12 +1,15 @@
 package scheduler
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -25,7 +28,16 @@ type elector struct {
 	// mayCampaign, when set and false, keeps this scheduler out of the race
 	// for a while (after it abdicated).
 	mayCampaign func() bool
+	// connected, when set, says whether the connection the leader works
+	// through is up. The lock has a connection of its own (leaseBucket):
+	// without this, a leader cut off from NATS on its working connection
+	// would keep the lock it cannot use. While it is down the lock is
+	// neither sought nor renewed, so a term outlives a reconnect shorter
+	// than its lease and ends at the lease's deadline otherwise.
+	connected func() bool
 }
+
+func (e *elector) up() bool { return e.connected == nil || e.connected() }
 
 // term is one period of leadership. Its context ends when leadership is lost.
 type term struct {
@@ -46,7 +58,7 @@ func (e *elector) run(ctx context.Context, lead func(term)) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
-		if e.mayCampaign == nil || e.mayCampaign() {
+		if (e.mayCampaign == nil || e.mayCampaign()) && e.up() {
 			if epoch, rev, sent, ok := e.campaign(ctx); ok {
 				e.hold(ctx, epoch, rev, sent, lead)
 			}
@@ -162,10 +174,11 @@ func (e *elector) hold(ctx context.Context, epoch, rev uint64, sent time.Time, l
 			return
 		case <-t.C:
 		}
+		if !e.up() {
+			continue // the watchdog ends the term if this outlasts the lease
+		}
 		sent := e.now()
-		rctx, rcancel := context.WithTimeout(termCtx, e.ttl/2)
-		newRev, err := e.kv.Update(rctx, events.LeaderKey, data, rev)
-		rcancel()
+		newRev, err := e.renew(termCtx, data, rev)
 		if err != nil {
 			e.logger.Warn("leader: renewal failed, stepping down", "epoch", epoch, "error", err)
 			return
@@ -173,6 +186,48 @@ func (e *elector) hold(ctx context.Context, epoch, rev uint64, sent time.Time, l
 		rev = newRev
 		watchdog.Reset(e.ttl*3/4 - e.now().Sub(sent))
 	}
+}
+
+// renew extends the lease held at rev. An answer that does not come is
+// not a lost lock: it tries again until the term ends (the watchdog ends
+// it at the lease's local deadline). A renewal refused for its revision
+// reads the lock: a record that is still this process's, at a later
+// revision, means an earlier try landed and only its answer was lost (the
+// write is conditional on rev, so nobody held the lock in between).
+func (e *elector) renew(ctx context.Context, data []byte, rev uint64) (uint64, error) {
+	for {
+		tctx, cancel := context.WithTimeout(ctx, e.ttl/2)
+		newRev, err := e.kv.Update(tctx, events.LeaderKey, data, rev)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			newRev, err = e.landed(tctx, data, rev)
+		}
+		cancel()
+		if err == nil || errors.Is(err, errNotOurs) || ctx.Err() != nil {
+			return newRev, err
+		}
+		e.logger.Warn("leader: renewal unanswered, trying again", "error", err)
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(e.ttl / 20): // no busy loop on an instant error (no responders)
+		}
+	}
+}
+
+// landed reads the lock after a renewal at rev was refused, and returns
+// its revision if it is this term's own record written since.
+func (e *elector) landed(ctx context.Context, data []byte, rev uint64) (uint64, error) {
+	ent, err := e.kv.Get(ctx, events.LeaderKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, errNotOurs
+	}
+	if err != nil {
+		return 0, err
+	}
+	if ent.Revision() <= rev || !bytes.Equal(ent.Value(), data) {
+		return 0, errNotOurs
+	}
+	return ent.Revision(), nil
 }
 
 // release deletes the lock at our revision, so another scheduler takes over
@@ -183,4 +238,35 @@ func (e *elector) release(rev uint64) {
 	if err := e.kv.Delete(ctx, events.LeaderKey, jetstream.LastRevision(rev)); err != nil {
 		e.logger.Warn("leader: could not release the lock", "error", err)
 	}
+}
+
+// leaseBucket opens the leader bucket on a NATS connection of its own,
+// with the options of nc. The lock's renewals must not queue behind the
+// leader's own traffic: a pass that launches 10,000 tasks puts tens of
+// thousands of messages on nc, and on a loaded machine a renewal sent
+// behind them came back after its timeout, so a healthy leader stepped
+// down, and each new term sent every unstarted launch again. Where nc's
+// options cannot be reused (a connection made without them), the bucket
+// given is used as it is (unit tests).
+func leaseBucket(ctx context.Context, opts nats.Options, shared jetstream.KeyValue) (jetstream.KeyValue, func(), error) {
+	if len(opts.Servers) == 0 && opts.Url == "" && opts.InProcessServer == nil {
+		return shared, func() {}, nil
+	}
+	opts.Name += " (leader lock)"
+	// The process watches its main connection; this one only serves the
+	// lock, whose renewals fail (and the term ends) if it is gone.
+	opts.ClosedCB, opts.DisconnectedCB, opts.DisconnectedErrCB = nil, nil, nil
+	lc, err := opts.Connect()
+	if err != nil {
+		return nil, nil, fmt.Errorf("scheduler: connect for the leader lock: %w", err)
+	}
+	js, err := jetstream.New(lc)
+	if err == nil {
+		var kv jetstream.KeyValue
+		if kv, err = js.KeyValue(ctx, shared.Bucket()); err == nil {
+			return kv, lc.Close, nil
+		}
+	}
+	lc.Close()
+	return nil, nil, fmt.Errorf("scheduler: open the leader bucket: %w", err)
 }

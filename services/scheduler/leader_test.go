@@ -213,3 +213,60 @@ func TestElectorReclaimsItsOwnLock(t *testing.T) {
 		t.Errorf("another process's lock was overwritten: %+v", got)
 	}
 }
+
+// lossyKV loses the answer of the Updates it is told to: the write lands,
+// the caller sees a timeout.
+type lossyKV struct {
+	jetstream.KeyValue
+	lose int // Updates still to lose
+}
+
+func (kv *lossyKV) Update(ctx context.Context, key string, value []byte, last uint64) (uint64, error) {
+	rev, err := kv.KeyValue.Update(ctx, key, value, last)
+	if err == nil && kv.lose > 0 {
+		kv.lose--
+		return 0, context.DeadlineExceeded
+	}
+	return rev, err
+}
+
+// A renewal whose answer is lost (a loaded server, a slow scheduler) keeps
+// the term: the lock still holds this term's record. One that finds
+// another process's record ends it.
+func TestElectorRenewalSurvivesALostAnswer(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	bus := js.Bus(t)
+	kv := &lossyKV{KeyValue: bus.Leader}
+	e := &elector{kv: kv, id: "s1", nonce: "this-process", hostname: "h", ttl: 2 * time.Second,
+		logger: testutil.Logger(t), now: time.Now}
+	epoch, rev, _, ok := e.campaign(t.Context())
+	if !ok {
+		t.Fatal("campaign lost on an empty lock")
+	}
+	data, err := events.Encode(e.record(epoch))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	kv.lose = 1
+	next, err := e.renew(t.Context(), data, rev)
+	if err != nil || next <= rev {
+		t.Fatalf("renewal with a lost answer = rev %d, %v; want a revision above %d", next, err, rev)
+	}
+	if got := readLeader(t, js); got.Epoch != epoch || got.Nonce != "this-process" {
+		t.Errorf("lock after the renewal = %+v, want this term's (epoch %d)", got, epoch)
+	}
+
+	other := e.record(epoch)
+	other.Nonce = "another-process"
+	otherData, err := events.Encode(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.Leader.Update(t.Context(), events.LeaderKey, otherData, next); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.renew(t.Context(), data, next); !errors.Is(err, errNotOurs) {
+		t.Errorf("renewal over another process's record = %v, want errNotOurs", err)
+	}
+}

@@ -21,11 +21,14 @@ import (
 // Scheduler keeps running tasks equal to the desired state. Every scheduler
 // follows the apps, deployments and heartbeats; only the leader acts.
 type Scheduler struct {
-	cfg    Config
-	bus    *natsbus.Bus
-	nc     *nats.Conn
-	logger *slog.Logger
-	now    func() time.Time
+	cfg Config
+	bus *natsbus.Bus
+	nc  *nats.Conn
+	// leaseOpts are nc's options, read in New (before anything can change
+	// them), for the leader lock's own connection.
+	leaseOpts nats.Options
+	logger    *slog.Logger
+	now       func() time.Time
 
 	trigger chan struct{}
 	// malformed counts bad messages taken off the bus (terminated or ignored).
@@ -111,6 +114,7 @@ func New(cfg Config, bus *natsbus.Bus, nc *nats.Conn, logger *slog.Logger) (*Sch
 		cfg:             cfg,
 		bus:             bus,
 		nc:              nc,
+		leaseOpts:       nc.Opts,
 		logger:          logger.With("component", "scheduler", "scheduler", cfg.ID),
 		now:             time.Now,
 		trigger:         make(chan struct{}, 1),
@@ -153,12 +157,18 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.followHeartbeats(ctx); err != nil {
 		return err
 	}
-	e := &elector{kv: s.bus.Leader, id: s.cfg.ID, nonce: uuid.NewString(), hostname: s.cfg.Hostname, ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now,
+	lease, closeLease, err := leaseBucket(ctx, s.leaseOpts, s.bus.Leader)
+	if err != nil {
+		return err
+	}
+	defer closeLease()
+	e := &elector{kv: lease, id: s.cfg.ID, nonce: uuid.NewString(), hostname: s.cfg.Hostname, ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now,
 		mayCampaign: func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			return !s.now().Before(s.abdicatedUntil)
-		}}
+		},
+		connected: s.nc.IsConnected}
 	e.run(ctx, s.lead)
 	return nil
 }
