@@ -115,7 +115,7 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	for _, r := range roles {
 		var extra []nats.Option
 		if r.user != "" {
-			extra = append(extra, nats.UserInfo(r.user, r.password), nats.CustomInboxPrefix(natsauth.InboxPrefix(r.user)))
+			extra = append(extra, nats.UserInfo(r.user, r.password), nats.CustomInboxPrefix(events.InboxPrefix(r.user)))
 		}
 		nc, err := natsutil.ConnectInProcess(ns, "drover-"+r.name, logger, extra...)
 		if err != nil {
