@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/drover/drover/internal/bench"
+	"github.com/drover/drover/cmd/drover/internal/bench"
 )
 
 type benchCmd struct {

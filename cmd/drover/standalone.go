@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/drover/drover/internal/natsauth"
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
+	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/docker"
+	"github.com/drover/drover/services/api"
 	"github.com/drover/drover/services/scheduler"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -41,21 +45,8 @@ type role struct {
 }
 
 func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	acfg, dcfg, err := c.agentFlags.config()
+	acfg, dcfg, scfg, apicfg, err := c.configs(logger)
 	if err != nil {
-		return err
-	}
-	scfg := c.schedulerFlags.config(c.busFlags)
-	scfg.Hostname = acfg.Hostname
-	if err := scfg.Validate(); err != nil {
-		return err
-	}
-	apicfg := c.apiFlags.config("127.0.0.1:8080")
-	apicfg.Hostname = acfg.Hostname // /v2/info's marathon_config.hostname: --hostname
-	if err := apicfg.Validate(); err != nil {
-		return err
-	}
-	if err := c.apiFlags.check(apicfg, c.InsecureNoAuth, logger); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
@@ -63,36 +54,9 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	roles := []*role{{name: "api", role: natsauth.RoleAPI}, {name: "scheduler", role: natsauth.RoleScheduler},
 		{name: "agent", role: natsauth.RoleAgent, agentID: dcfg.AgentID}}
-	ncfg := natsutil.ServerConfig{
-		Name: "drover-standalone", Listen: c.NATSAddr, DataDir: filepath.Join(c.DataDir, "jetstream"), SyncAlways: c.SyncAlways,
-		ConfigFile: c.NATSConfig,
-	}
-	// With users on the API, NATS has users too: else a local user would
-	// write apps into the bus and bypass the API's (docs/SECURITY.md).
-	natsUsers := c.NATSConfig != "" || (apicfg.AuthFile != "" && !c.InsecureOpenNATS)
-	switch {
-	case c.NATSConfig != "":
-		// Standalone's own services get users of their roles, with
-		// passwords made for this run.
-		for _, r := range roles {
-			r.user, r.password = "standalone-"+r.name, randomPassword()
-		}
-	case natsUsers:
-		// Kept in the data directory: a process outside may need them.
-		if err := loadOrMakeUsers(filepath.Join(c.DataDir, natsUsersDir), roles); err != nil {
-			return err
-		}
-	case apicfg.AuthFile != "" && c.NATSAddr != "":
-		warnOpenNATS(logger, c.NATSAddr)
-	}
-	if natsUsers {
-		for _, r := range roles {
-			perms, err := natsauth.UserPermissions(r.user, r.role, r.agentID)
-			if err != nil {
-				return err
-			}
-			ncfg.Users = append(ncfg.Users, &server.User{Username: r.user, Password: r.password, Permissions: perms})
-		}
+	ncfg, natsUsers, err := c.natsConfig(apicfg.AuthFile != "", roles, logger)
+	if err != nil {
+		return err
 	}
 	opts, err := natsutil.Options(ncfg)
 	if err != nil {
@@ -111,19 +75,11 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	logger.Info("drover standalone", "http", apicfg.HTTPAddr, "nats", c.NATSAddr, "data", c.DataDir, "hostname", acfg.Hostname,
 		"api_auth", apicfg.AuthFile != "", "nats_auth", natsUsers, "sync_always", c.SyncAlways)
 
-	conns := map[string]*nats.Conn{}
-	for _, r := range roles {
-		var extra []nats.Option
-		if r.user != "" {
-			extra = append(extra, nats.UserInfo(r.user, r.password), nats.CustomInboxPrefix(natsauth.InboxPrefix(r.user)))
-		}
-		nc, err := natsutil.ConnectInProcess(ns, "drover-"+r.name, logger, extra...)
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		conns[r.name] = nc
+	conns, closeConns, err := connectRoles(ns, roles, logger)
+	if err != nil {
+		return err
 	}
+	defer closeConns()
 	// The scheduler sets the streams and buckets up; the api and the agent
 	// bind to them, as their permissions allow.
 	sbus, err := c.setup(ctx, conns["scheduler"], logger)
@@ -152,6 +108,93 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		},
 		func(ctx context.Context) error { return runAgent(ctx, acfg, dcfg, abus, conns["agent"], logger) },
 	)
+}
+
+// configs are the agent's, the scheduler's and the api's configurations
+// from the flags, each checked; the three share --hostname.
+func (c *standaloneCmd) configs(logger *slog.Logger) (agent.Config, docker.Config, scheduler.Config, api.Config, error) {
+	acfg, dcfg, err := c.agentFlags.config()
+	if err != nil {
+		return acfg, dcfg, scheduler.Config{}, api.Config{}, err
+	}
+	scfg := c.schedulerFlags.config(c.busFlags)
+	scfg.Hostname = acfg.Hostname
+	if err := scfg.Validate(); err != nil {
+		return acfg, dcfg, scfg, api.Config{}, err
+	}
+	apicfg := c.apiFlags.config("127.0.0.1:8080")
+	apicfg.Hostname = acfg.Hostname // /v2/info's marathon_config.hostname: --hostname
+	if err := apicfg.Validate(); err != nil {
+		return acfg, dcfg, scfg, apicfg, err
+	}
+	if err := c.apiFlags.check(apicfg, c.InsecureNoAuth, logger); err != nil {
+		return acfg, dcfg, scfg, apicfg, err
+	}
+	return acfg, dcfg, scfg, apicfg, nil
+}
+
+// natsConfig is the embedded NATS's configuration. It has users, one for
+// each role with the role's permissions (natsUsers), with --nats-config or
+// when the API has users (apiAuth); else it is open.
+func (c *standaloneCmd) natsConfig(apiAuth bool, roles []*role, logger *slog.Logger) (natsutil.ServerConfig, bool, error) {
+	ncfg := natsutil.ServerConfig{
+		Name: "drover-standalone", Listen: c.NATSAddr, DataDir: filepath.Join(c.DataDir, "jetstream"), SyncAlways: c.SyncAlways,
+		ConfigFile: c.NATSConfig,
+	}
+	// With users on the API, NATS has users too: else a local user would
+	// write apps into the bus and bypass the API's (docs/SECURITY.md).
+	natsUsers := c.NATSConfig != "" || (apiAuth && !c.InsecureOpenNATS)
+	switch {
+	case c.NATSConfig != "":
+		// Standalone's own services get users of their roles, with
+		// passwords made for this run.
+		for _, r := range roles {
+			r.user, r.password = "standalone-"+r.name, randomPassword()
+		}
+	case natsUsers:
+		// Kept in the data directory: a process outside may need them.
+		if err := loadOrMakeUsers(filepath.Join(c.DataDir, natsUsersDir), roles); err != nil {
+			return ncfg, false, err
+		}
+	case apiAuth && c.NATSAddr != "":
+		warnOpenNATS(logger, c.NATSAddr)
+	}
+	if natsUsers {
+		for _, r := range roles {
+			perms, err := natsauth.UserPermissions(r.user, r.role, r.agentID)
+			if err != nil {
+				return ncfg, false, err
+			}
+			ncfg.Users = append(ncfg.Users, &server.User{Username: r.user, Password: r.password, Permissions: perms})
+		}
+	}
+	return ncfg, natsUsers, nil
+}
+
+// connectRoles connects each role in process, as its user when it has one;
+// closeAll closes the connections, the last made first.
+func connectRoles(ns *server.Server, roles []*role, logger *slog.Logger) (conns map[string]*nats.Conn, closeAll func(), err error) {
+	conns = map[string]*nats.Conn{}
+	var opened []*nats.Conn
+	closeAll = func() {
+		for _, nc := range slices.Backward(opened) {
+			nc.Close()
+		}
+	}
+	for _, r := range roles {
+		var extra []nats.Option
+		if r.user != "" {
+			extra = append(extra, nats.UserInfo(r.user, r.password), nats.CustomInboxPrefix(events.InboxPrefix(r.user)))
+		}
+		nc, err := natsutil.ConnectInProcess(ns, "drover-"+r.name, logger, extra...)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		opened = append(opened, nc)
+		conns[r.name] = nc
+	}
+	return conns, closeAll, nil
 }
 
 // open binds a connection to the buckets set up already.

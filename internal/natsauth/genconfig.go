@@ -92,21 +92,9 @@ func Generate(cfg GenConfig) ([]Credential, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, DirRoles), 0o700); err != nil {
 		return nil, fmt.Errorf("natsauth: %w", err)
 	}
-	creds := []Credential{{User: RoleAPI, Role: RoleAPI}, {User: RoleScheduler, Role: RoleScheduler}}
-	seen := map[string]bool{}
-	for _, a := range cfg.Agents {
-		a = strings.TrimSpace(a)
-		if a == "" {
-			continue
-		}
-		id := events.AgentIDFromHostname(a)
-		if !events.ValidAgentID(id) {
-			return nil, fmt.Errorf("natsauth: agent %q has no valid id", a)
-		}
-		if !seen[id] {
-			seen[id] = true
-			creds = append(creds, Credential{User: AgentUser(id), Role: RoleAgent, AgentID: id})
-		}
+	creds, err := roleCredentials(cfg.Agents)
+	if err != nil {
+		return nil, err
 	}
 
 	path := func(rel string) string { return filepath.Join(cfg.Dir, rel) }
@@ -127,34 +115,68 @@ func Generate(cfg GenConfig) ([]Credential, error) {
 
 	var users []*server.User
 	for i := range creds {
-		c := &creds[i]
-		envRel, certRel, keyRel := RoleFiles(c.User)
-		if !cfg.Force {
-			c.Password = readEnv(path(envRel))["DROVER_NATS_PASSWORD"]
-		}
-		if c.Password == "" {
-			c.Password = randomSecret()
-		}
-		if err := ensurePair(ca, c.User, nil, false, cfg, path(certRel), path(keyRel)); err != nil {
-			return nil, err
-		}
-		if err := writeEnv(path(envRel), *c, install); err != nil {
-			return nil, err
-		}
-		hash, err := bcrypt.GenerateFromPassword([]byte(c.Password), cfg.BcryptCost)
+		u, err := roleUser(cfg, ca, &creds[i], install)
 		if err != nil {
 			return nil, err
 		}
-		perms, err := RolePermissions(c.Role, c.AgentID)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, &server.User{Username: c.User, Password: string(hash), Permissions: perms})
+		users = append(users, u)
 	}
 	if err := writeConfig(path(FileConfig), install, users); err != nil {
 		return nil, err
 	}
 	return creds, nil
+}
+
+// roleCredentials are the role users to make: the api, the scheduler, and
+// one for each agent (named by hostname or id; blanks and repeats skipped).
+func roleCredentials(agents []string) ([]Credential, error) {
+	creds := []Credential{{User: RoleAPI, Role: RoleAPI}, {User: RoleScheduler, Role: RoleScheduler}}
+	seen := map[string]bool{}
+	for _, a := range agents {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		id := events.AgentIDFromHostname(a)
+		if !events.ValidAgentID(id) {
+			return nil, fmt.Errorf("natsauth: agent %q has no valid id", a)
+		}
+		if !seen[id] {
+			seen[id] = true
+			creds = append(creds, Credential{User: AgentUser(id), Role: RoleAgent, AgentID: id})
+		}
+	}
+	return creds, nil
+}
+
+// roleUser completes a role user's credential (its password kept from its
+// environment file unless cfg.Force, else made), ensures its certificate,
+// writes its environment file, and returns it as nats.conf names it: with
+// its password's hash and its role's permissions.
+func roleUser(cfg GenConfig, ca *keyPair, c *Credential, install string) (*server.User, error) {
+	path := func(rel string) string { return filepath.Join(cfg.Dir, rel) }
+	envRel, certRel, keyRel := RoleFiles(c.User)
+	if !cfg.Force {
+		c.Password = readEnv(path(envRel))["DROVER_NATS_PASSWORD"]
+	}
+	if c.Password == "" {
+		c.Password = randomSecret()
+	}
+	if err := ensurePair(ca, c.User, nil, false, cfg, path(certRel), path(keyRel)); err != nil {
+		return nil, err
+	}
+	if err := writeEnv(path(envRel), *c, install); err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(c.Password), cfg.BcryptCost)
+	if err != nil {
+		return nil, err
+	}
+	perms, err := RolePermissions(c.Role, c.AgentID)
+	if err != nil {
+		return nil, err
+	}
+	return &server.User{Username: c.User, Password: string(hash), Permissions: perms}, nil
 }
 
 // ensurePair issues a certificate unless a readable one exists (and Force is off).

@@ -18,22 +18,11 @@ const (
 // AgentUser is the NATS user of the agent with the given id.
 func AgentUser(agentID string) string { return "agent-" + agentID }
 
-// InboxPrefix is the reply-subject prefix a user's connection uses and may
-// subscribe under: _INBOX.<user>. With it, no user can read the replies
-// meant for another (JetStream answers, KV values, watch deliveries).
-func InboxPrefix(user string) string { return "_INBOX." + user }
-
-const (
-	jsAPI = "$JS.API."
-	jsAck = "$JS.ACK."
-	jsFC  = "$JS.FC.>"
-)
-
-// kvStream is the stream behind a bucket.
-func kvStream(bucket string) string { return "KV_" + bucket }
+// jsFC is every JetStream flow-control subject.
+const jsFC = events.JSFlowControlPrefix + ">"
 
 // kvSubjects is every key of a bucket: $KV.<bucket>.>
-func kvSubjects(bucket string) string { return "$KV." + bucket + ".>" }
+func kvSubjects(bucket string) string { return events.KVSubject(bucket, ">") }
 
 // AgentPermissions are an agent's: publish its own heartbeats and task
 // statuses; create, read from and acknowledge its own durable command
@@ -44,23 +33,23 @@ func kvSubjects(bucket string) string { return "$KV." + bucket + ".>" }
 // inbox. Nothing else: not another agent's subjects or consumer, not a
 // bucket, not the commands it would like to have.
 func AgentPermissions(agentID string) *server.Permissions {
-	return agentPermissions(agentID, InboxPrefix(AgentUser(agentID)))
+	return agentPermissions(agentID, events.InboxPrefix(AgentUser(agentID)))
 }
 
 func agentPermissions(agentID, inbox string) *server.Permissions {
 	cons := events.AgentCommandConsumer(agentID)
 	cmds := events.StreamCommands + "." + cons
-	leader := kvStream(events.BucketLeader)
+	leader := events.KVStream(events.BucketLeader)
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: []string{
 			events.AgentHeartbeat(agentID),
 			events.AgentStatus(agentID),
-			jsAPI + "CONSUMER.CREATE." + cmds + "." + events.AgentCommand(agentID),
-			jsAPI + "CONSUMER.INFO." + cmds,
-			jsAPI + "CONSUMER.MSG.NEXT." + cmds,
-			jsAck + cmds + ".>",
-			jsAPI + "STREAM.INFO." + leader,
-			jsAPI + "DIRECT.GET." + leader + "." + events.LeaderKeySubject,
+			events.JSAPIPrefix + "CONSUMER.CREATE." + cmds + "." + events.AgentCommand(agentID),
+			events.JSAPIPrefix + "CONSUMER.INFO." + cmds,
+			events.JSAPIPrefix + "CONSUMER.MSG.NEXT." + cmds,
+			events.JSAckPrefix + cmds + ".>",
+			events.JSAPIPrefix + "STREAM.INFO." + leader,
+			events.JSAPIPrefix + "DIRECT.GET." + leader + "." + events.LeaderKeySubject,
 		}},
 		Subscribe: &server.SubjectPermission{Allow: []string{
 			inbox + ".>",
@@ -72,8 +61,8 @@ func agentPermissions(agentID, inbox string) *server.Permissions {
 // apiStreams are the streams the api reads: the buckets it follows, and
 // the events stream behind /v2/events.
 var apiStreams = []string{
-	kvStream(events.BucketApps), kvStream(events.BucketDeployments), kvStream(events.BucketInstances),
-	kvStream(events.BucketAgents), kvStream(events.BucketLeader), kvStream(events.BucketQueue),
+	events.KVStream(events.BucketApps), events.KVStream(events.BucketDeployments), events.KVStream(events.BucketInstances),
+	events.KVStream(events.BucketAgents), events.KVStream(events.BucketLeader), events.KVStream(events.BucketQueue),
 	events.StreamEvents,
 }
 
@@ -82,7 +71,7 @@ var apiStreams = []string{
 // (watch, get, follow) its buckets and the events stream. Never an agent's
 // command subject, the leader lock, or the instances the scheduler records;
 // no stream it may create, change or delete.
-func APIPermissions() *server.Permissions { return apiPermissions(InboxPrefix(RoleAPI)) }
+func APIPermissions() *server.Permissions { return apiPermissions(events.InboxPrefix(RoleAPI)) }
 
 func apiPermissions(inbox string) *server.Permissions {
 	pub := []string{
@@ -94,14 +83,14 @@ func apiPermissions(inbox string) *server.Permissions {
 	}
 	for _, s := range apiStreams {
 		pub = append(pub,
-			jsAPI+"STREAM.INFO."+s,
-			jsAPI+"CONSUMER.CREATE."+s+".>",
-			jsAPI+"CONSUMER.INFO."+s+".*",
-			jsAPI+"CONSUMER.DELETE."+s+".*",
-			jsAPI+"CONSUMER.MSG.NEXT."+s+".*",
-			jsAPI+"DIRECT.GET."+s,
-			jsAPI+"DIRECT.GET."+s+".>",
-			jsAPI+"STREAM.MSG.GET."+s,
+			events.JSAPIPrefix+"STREAM.INFO."+s,
+			events.JSAPIPrefix+"CONSUMER.CREATE."+s+".>",
+			events.JSAPIPrefix+"CONSUMER.INFO."+s+".*",
+			events.JSAPIPrefix+"CONSUMER.DELETE."+s+".*",
+			events.JSAPIPrefix+"CONSUMER.MSG.NEXT."+s+".*",
+			events.JSAPIPrefix+"DIRECT.GET."+s,
+			events.JSAPIPrefix+"DIRECT.GET."+s+".>",
+			events.JSAPIPrefix+"STREAM.MSG.GET."+s,
 		)
 	}
 	return &server.Permissions{
@@ -118,7 +107,7 @@ func apiPermissions(inbox string) *server.Permissions {
 // role (it can run anything on any agent), yet it cannot write an app
 // definition, delete or purge a stream, or consume an agent's commands.
 func SchedulerPermissions() *server.Permissions {
-	return schedulerPermissions(InboxPrefix(RoleScheduler))
+	return schedulerPermissions(events.InboxPrefix(RoleScheduler))
 }
 
 func schedulerPermissions(inbox string) *server.Permissions {
@@ -132,24 +121,24 @@ func schedulerPermissions(inbox string) *server.Permissions {
 				kvSubjects(events.BucketAgents),
 				kvSubjects(events.BucketQueue),
 				kvSubjects(events.BucketDeployments),
-				jsAPI + ">",
-				jsAck + events.StreamStatus + ".>",
-				jsAck + events.StreamRequests + ".>",
+				events.JSAPIPrefix + ">",
+				events.JSAckPrefix + events.StreamStatus + ".>",
+				events.JSAckPrefix + events.StreamRequests + ".>",
 				jsFC,
 			},
 			Deny: []string{
-				jsAPI + "STREAM.DELETE.>",
-				jsAPI + "STREAM.PURGE.>",
-				jsAPI + "STREAM.MSG.DELETE.>",
-				jsAPI + "STREAM.SNAPSHOT.>",
-				jsAPI + "STREAM.RESTORE.>",
-				jsAPI + "STREAM.PEER.>",
-				jsAPI + "STREAM.LEADER.>",
-				jsAPI + "ACCOUNT.>",
-				jsAPI + "META.>",
-				jsAPI + "SERVER.>",
-				jsAPI + "CONSUMER.*." + events.StreamCommands + ".>",
-				jsAPI + "CONSUMER.MSG.NEXT." + events.StreamCommands + ".>",
+				events.JSAPIPrefix + "STREAM.DELETE.>",
+				events.JSAPIPrefix + "STREAM.PURGE.>",
+				events.JSAPIPrefix + "STREAM.MSG.DELETE.>",
+				events.JSAPIPrefix + "STREAM.SNAPSHOT.>",
+				events.JSAPIPrefix + "STREAM.RESTORE.>",
+				events.JSAPIPrefix + "STREAM.PEER.>",
+				events.JSAPIPrefix + "STREAM.LEADER.>",
+				events.JSAPIPrefix + "ACCOUNT.>",
+				events.JSAPIPrefix + "META.>",
+				events.JSAPIPrefix + "SERVER.>",
+				events.JSAPIPrefix + "CONSUMER.*." + events.StreamCommands + ".>",
+				events.JSAPIPrefix + "CONSUMER.MSG.NEXT." + events.StreamCommands + ".>",
 			},
 		},
 		// Live heartbeats come by plain subscription (JetStream elections
@@ -168,10 +157,10 @@ func RolePermissions(role, agentID string) (*server.Permissions, error) {
 }
 
 // UserPermissions are a role's permissions for a user of any name (its
-// inbox is InboxPrefix(user)): e.g. the in-process users of drover
+// inbox is events.InboxPrefix(user)): e.g. the in-process users of drover
 // standalone.
 func UserPermissions(user, role, agentID string) (*server.Permissions, error) {
-	inbox := InboxPrefix(user)
+	inbox := events.InboxPrefix(user)
 	switch role {
 	case RoleAPI:
 		return apiPermissions(inbox), nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/drover/drover/pkg/events"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
@@ -39,7 +40,7 @@ func (c ClientConfig) inboxPrefix() string {
 			return ""
 		}
 	}
-	return "_INBOX." + c.User
+	return events.InboxPrefix(c.User)
 }
 
 // Validate checks the configuration.

@@ -30,8 +30,9 @@ const LeaderKey = "scheduler"
 // LeaderKeySubject is the subject every write of LeaderKey is published on
 // ($KV.<bucket>.<key>): a plain subscription follows the leader with no
 // JetStream consumer, so thousands of agents can follow it cheaply. A
-// message with a KV-Operation header (DEL, PURGE) is a deletion.
-const LeaderKeySubject = "$KV." + BucketLeader + "." + LeaderKey
+// message with a HeaderKVOperation header (DEL, PURGE) is a deletion. It is
+// KVSubject(BucketLeader, LeaderKey), as a constant.
+const LeaderKeySubject = KVPrefix + BucketLeader + "." + LeaderKey
 
 // StatusConsumer is the durable consumer of StreamStatus that the leading
 // scheduler reads; only one scheduler consumes it at a time.

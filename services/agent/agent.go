@@ -167,7 +167,7 @@ func (a *Agent) watchLeader(ctx context.Context) {
 			a.log.Warn("ignoring a message on the leader key's subject that is no write of it", "subject", m.Subject, "reply", m.Reply)
 			return
 		}
-		if m.Header.Get("KV-Operation") != "" {
+		if m.Header.Get(events.HeaderKVOperation) != "" {
 			return // the lock released or expired: no new epoch
 		}
 		rec, err := events.Decode[events.LeaderRecord](m.Data)
@@ -192,7 +192,7 @@ func (a *Agent) watchLeader(ctx context.Context) {
 // not move the fence (a forged high epoch would make the agent refuse every
 // real command).
 func leaderWrite(m *nats.Msg) bool {
-	return m.Subject == events.LeaderKeySubject && !strings.HasPrefix(m.Reply, "$JS.ACK.")
+	return m.Subject == events.LeaderKeySubject && !strings.HasPrefix(m.Reply, events.JSAckPrefix)
 }
 
 func (a *Agent) observeLeader(entry jetstream.KeyValueEntry) {

@@ -45,7 +45,7 @@ const maxAttempts = 120
 // queued. So no network round trip ever runs under the lock, and thousands
 // of launches cost one pass, not thousands of round trips.
 
-func kvSubject(kv jetstream.KeyValue, key string) string { return "$KV." + kv.Bucket() + "." + key }
+func kvSubject(kv jetstream.KeyValue, key string) string { return events.KVSubject(kv.Bucket(), key) }
 
 // enqueue queues one write decide decided. Callers hold s.mu.
 func (s *Scheduler) enqueue(d decide.Write) {
@@ -183,7 +183,7 @@ func (s *Scheduler) publish(ctx context.Context, batch []write, res []result) {
 	for i, w := range batch {
 		msg := &nats.Msg{Subject: w.subject, Data: w.data, Header: nats.Header{}}
 		if w.del {
-			msg.Header.Set("KV-Operation", "DEL")
+			msg.Header.Set(events.HeaderKVOperation, events.KVOperationDelete)
 		}
 		if w.lastRev != 0 {
 			msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.lastRev, 10))

@@ -36,7 +36,7 @@ func (w *work) finishDeployments() {
 		if outcome != "" {
 			w.write(Write{Event: &Event{Type: outcome, AfterPrevious: true, Payload: events.DeploymentEvent{
 				EventType: outcome, Timestamp: w.timestamp(),
-				ID: ds.D.ID, Plan: planOf(ds.D), Reason: reason,
+				ID: ds.D.ID, Plan: deploymentPlan(ds.D), Reason: reason,
 			}}})
 		}
 	}
@@ -135,7 +135,7 @@ func (w *work) appConverged(appID string, stopped bool) bool {
 	return other == 0 && (!exists || serving == intValue(st.Def.Instances))
 }
 
-func planOf(d events.Deployment) events.DeploymentPlan {
+func deploymentPlan(d events.Deployment) events.DeploymentPlan {
 	p := events.DeploymentPlan{ID: d.ID, Version: d.Version}
 	for _, step := range d.Steps {
 		p.Steps = append(p.Steps, events.DeploymentPlanStep{Actions: step})

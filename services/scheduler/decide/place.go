@@ -26,7 +26,7 @@ func (w *work) place(wants []want) {
 			requests = append(requests, req)
 		}
 	}
-	var plan placement.Plan
+	var placed placement.Result
 	if len(requests) > 0 {
 		var tasks []placement.Task
 		for _, inst := range w.instances {
@@ -36,14 +36,14 @@ func (w *work) place(wants []want) {
 			}
 			tasks = append(tasks, placement.Task{ID: inst.TaskID, AppID: inst.AppID, AgentID: inst.AgentID, Resources: res, HostPorts: inst.HostPorts})
 		}
-		plan = placement.Place(agents, tasks, requests)
+		placed = placement.Place(agents, tasks, requests)
 	}
-	for _, l := range plan.Launches {
+	for _, l := range placed.Launches {
 		w.launch(w.app(l.AppID).Def, w.agents[l.AgentID].Heartbeat, l.HostPorts)
 		waiting[l.AppID]--
 	}
 	rejected := map[string]map[placement.Reason]int{}
-	for _, u := range plan.Unplaced {
+	for _, u := range placed.Unplaced {
 		rejected[u.AppID] = u.Rejected
 	}
 	for appID, n := range w.heldApps {

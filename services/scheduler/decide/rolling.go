@@ -17,13 +17,13 @@ type step struct {
 	launch int
 }
 
-// planApp decides one app's next step from its instances, as a pure function.
+// nextStep decides one app's next step from its instances, as a pure function.
 // Without older-version instances it scales to the app's instances. With
 // them it is a rolling upgrade (Marathon's TaskReplaceActor): at most
 // floor(n × (1 + maximumOverCapacity)) instances at once, and never fewer
 // than ceil(n × minimumHealthCapacity) serving ones — an instance serves when
 // it runs and, where the app has health or readiness checks, passes them.
-func planApp(app marathon.App, insts []*events.Instance, now time.Time, groupOf func(*events.Instance) string) step {
+func nextStep(app marathon.App, insts []*events.Instance, now time.Time, groupOf func(*events.Instance) string) step {
 	version := AppVersion(app)
 	n := intValue(app.Instances)
 	var old, cur []*events.Instance

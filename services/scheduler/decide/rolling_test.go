@@ -84,7 +84,7 @@ func TestPlanApp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := planApp(tt.app, tt.insts, t0, nil)
+			st := nextStep(tt.app, tt.insts, t0, nil)
 			var killed []string
 			for _, inst := range st.kill {
 				killed = append(killed, inst.TaskID)
@@ -101,7 +101,7 @@ func TestPlanAppKeepsGroupByBalanceOnScaleDown(t *testing.T) {
 	app.Constraints = []marathon.Constraint{{"rack", "GROUP_BY"}}
 	insts := instances("v2 R", "v2 R", "v2 R", "v2 R", "v2 R")
 	rack := map[string]string{"t0": "r1", "t1": "r1", "t2": "r1", "t3": "r2", "t4": "r2"}
-	st := planApp(app, insts, t0, func(i *events.Instance) string { return rack[i.TaskID] })
+	st := nextStep(app, insts, t0, func(i *events.Instance) string { return rack[i.TaskID] })
 	left := map[string]int{}
 	killed := map[string]bool{}
 	for _, inst := range st.kill {
@@ -138,7 +138,7 @@ func TestUnreachableStrategy(t *testing.T) {
 		if !tt.active {
 			want = 1
 		}
-		if st := planApp(app, []*events.Instance{inst}, t0.Add(tt.at), nil); st.launch != want {
+		if st := nextStep(app, []*events.Instance{inst}, t0.Add(tt.at), nil); st.launch != want {
 			t.Errorf("strategy %s after %s: launch %d, want %d", tt.raw, tt.at, st.launch, want)
 		}
 	}

@@ -32,7 +32,7 @@ type want struct {
 }
 
 // scale kills what no app wants any more, takes each app one step toward
-// its definition (planApp: scaling, or a rolling upgrade), and returns how
+// its definition (nextStep: scaling, or a rolling upgrade), and returns how
 // many instances each app still lacks and may launch now.
 func (w *work) scale() []want {
 	byApp := map[string][]*events.Instance{}
@@ -57,7 +57,7 @@ func (w *work) scale() []want {
 			}
 			return ""
 		}
-		next := planApp(st.Def, w.current(byApp[appID]), w.now, groupOf)
+		next := nextStep(st.Def, w.current(byApp[appID]), w.now, groupOf)
 		for _, inst := range next.kill {
 			w.kill(inst)
 		}

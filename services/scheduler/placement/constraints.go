@@ -17,7 +17,7 @@ type groupIndex struct {
 	regexps []*regexp.Regexp
 }
 
-func newGroupIndex(req Request, agents []*agentState, byID map[string]*agentState, tasks []Task) *groupIndex {
+func newGroupIndex(req Request, agents []*agentUsage, byID map[string]*agentUsage, tasks []Task) *groupIndex {
 	g := &groupIndex{constraints: req.Constraints}
 	for _, c := range req.Constraints {
 		counts := map[string]int{}
@@ -55,7 +55,7 @@ func (g *groupIndex) groupBy() int {
 // count is the app's instances on agents whose value of constraint i's field is v.
 func (g *groupIndex) count(i int, v string) int { return g.counts[i][v] }
 
-func (g *groupIndex) add(a *agentState) {
+func (g *groupIndex) add(a *agentUsage) {
 	for i, c := range g.constraints {
 		if v, ok := fieldValue(a.Agent, c.Field()); ok {
 			g.counts[i][v]++
@@ -72,7 +72,7 @@ func fieldValue(a Agent, field string) (string, bool) {
 }
 
 // satisfies reports whether one more instance of the app may go on agent a.
-func (g *groupIndex) satisfies(req Request, a *agentState) bool {
+func (g *groupIndex) satisfies(req Request, a *agentUsage) bool {
 	for i, c := range g.constraints {
 		v, has := fieldValue(a.Agent, c.Field())
 		op := c.Operator()

@@ -7,19 +7,21 @@ import (
 	"github.com/drover/drover/pkg/marathon"
 )
 
-// agentState is an agent with what is already used on it.
-type agentState struct {
+// agentUsage is an agent with what is already used on it. (An agent's
+// state, ACTIVE or UNREACHABLE and so on, is the scheduler's verdict:
+// decide.Agent.State.)
+type agentUsage struct {
 	Agent
 	used      Resources
 	usedPorts map[int]bool
 	perApp    map[string]int
 }
 
-func newAgentStates(agents []Agent, tasks []Task) ([]*agentState, map[string]*agentState) {
-	list := make([]*agentState, 0, len(agents))
-	byID := make(map[string]*agentState, len(agents))
+func newAgentUsages(agents []Agent, tasks []Task) ([]*agentUsage, map[string]*agentUsage) {
+	list := make([]*agentUsage, 0, len(agents))
+	byID := make(map[string]*agentUsage, len(agents))
 	for _, a := range agents {
-		s := &agentState{Agent: a, usedPorts: map[int]bool{}, perApp: map[string]int{}}
+		s := &agentUsage{Agent: a, usedPorts: map[int]bool{}, perApp: map[string]int{}}
 		list = append(list, s)
 		byID[a.ID] = s
 	}
@@ -34,7 +36,7 @@ func newAgentStates(agents []Agent, tasks []Task) ([]*agentState, map[string]*ag
 	return list, byID
 }
 
-func (s *agentState) take(appID string, r Resources, ports []int) {
+func (s *agentUsage) take(appID string, r Resources, ports []int) {
 	s.used = s.used.add(r)
 	for _, p := range ports {
 		if p > 0 {
@@ -45,33 +47,33 @@ func (s *agentState) take(appID string, r Resources, ports []int) {
 }
 
 // Place finds an agent for every instance the requests ask for. Requests are
-// served in order; each launch it plans counts against later ones.
+// served in order; each launch it places counts against later ones.
 //
 // For each instance it takes the best feasible agent: the fewest instances of
-// the app, then the least loaded (cpus), then the lowest id, so plans are
+// the app, then the least loaded (cpus), then the lowest id, so results are
 // deterministic and spread. Agents wait in a heap on that order; an agent
 // found infeasible for a request never becomes feasible again within it
 // (resources, ports, UNIQUE, MAX_PER and CLUSTER only tighten), so it is
 // dropped, and a request costs O((instances + agents) log agents). With
 // GROUP_BY, agents are bucketed by the field's value and each instance goes to
 // the value with the fewest instances that still has a feasible agent.
-func Place(agents []Agent, tasks []Task, requests []Request) Plan {
-	list, byID := newAgentStates(agents, tasks)
-	var plan Plan
+func Place(agents []Agent, tasks []Task, requests []Request) Result {
+	list, byID := newAgentUsages(agents, tasks)
+	var result Result
 	for _, req := range requests {
 		if req.Count <= 0 {
 			continue
 		}
 		groups := newGroupIndex(req, list, byID, tasks)
-		placed := placeRequest(req, list, groups, &plan)
+		placed := placeRequest(req, list, groups, &result)
 		if placed < req.Count {
-			plan.Unplaced = append(plan.Unplaced, Unplaced{AppID: req.AppID, Count: req.Count - placed, Rejected: rejections(req, list, groups)})
+			result.Unplaced = append(result.Unplaced, Unplaced{AppID: req.AppID, Count: req.Count - placed, Rejected: rejections(req, list, groups)})
 		}
 	}
-	return plan
+	return result
 }
 
-func placeRequest(req Request, agents []*agentState, groups *groupIndex, plan *Plan) int {
+func placeRequest(req Request, agents []*agentUsage, groups *groupIndex, result *Result) int {
 	gb := groups.groupBy()
 	buckets := map[string]*agentHeap{}
 	for _, a := range agents {
@@ -103,13 +105,13 @@ func placeRequest(req Request, agents []*agentState, groups *groupIndex, plan *P
 		}
 		a.take(req.AppID, req.Resources, append(ports, req.ReservedPorts...))
 		groups.add(a)
-		plan.Launches = append(plan.Launches, Launch{AppID: req.AppID, AgentID: a.ID, HostPorts: ports})
+		result.Launches = append(result.Launches, Launch{AppID: req.AppID, AgentID: a.ID, HostPorts: ports})
 		heap.Push(buckets[bucketOf(a, req, gb)], a)
 	}
 	return req.Count
 }
 
-func bucketOf(a *agentState, req Request, gb int) string {
+func bucketOf(a *agentUsage, req Request, gb int) string {
 	if gb < 0 {
 		return ""
 	}
@@ -118,7 +120,7 @@ func bucketOf(a *agentState, req Request, gb int) string {
 }
 
 // next pops the best feasible agent, dropping infeasible ones on the way.
-func next(req Request, buckets map[string]*agentHeap, groups *groupIndex, gb int) (*agentState, []int) {
+func next(req Request, buckets map[string]*agentHeap, groups *groupIndex, gb int) (*agentUsage, []int) {
 	for {
 		var h *agentHeap
 		var key string
@@ -135,7 +137,7 @@ func next(req Request, buckets map[string]*agentHeap, groups *groupIndex, gb int
 			return nil, nil
 		}
 		for h.Len() > 0 {
-			a := heap.Pop(h).(*agentState)
+			a := heap.Pop(h).(*agentUsage)
 			if ports, reason := feasible(req, a, groups); reason == "" {
 				return a, ports
 			}
@@ -144,7 +146,7 @@ func next(req Request, buckets map[string]*agentHeap, groups *groupIndex, gb int
 }
 
 // rejections counts, per reason, the agents that cannot take one more instance.
-func rejections(req Request, agents []*agentState, groups *groupIndex) map[Reason]int {
+func rejections(req Request, agents []*agentUsage, groups *groupIndex) map[Reason]int {
 	out := map[Reason]int{}
 	for _, a := range agents {
 		if _, reason := feasible(req, a, groups); reason != "" {
@@ -158,7 +160,7 @@ func rejections(req Request, agents []*agentState, groups *groupIndex) map[Reaso
 // app, then load, then id.
 type agentHeap struct {
 	app   string
-	items []*agentState
+	items []*agentUsage
 }
 
 func (h *agentHeap) Len() int { return len(h.items) }
@@ -176,14 +178,14 @@ func (h *agentHeap) Less(i, j int) bool {
 	return a.ID < b.ID
 }
 func (h *agentHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *agentHeap) Push(x any)    { h.items = append(h.items, x.(*agentState)) }
+func (h *agentHeap) Push(x any)    { h.items = append(h.items, x.(*agentUsage)) }
 func (h *agentHeap) Pop() any {
 	last := h.items[len(h.items)-1]
 	h.items = h.items[:len(h.items)-1]
 	return last
 }
 
-func (s *agentState) load() float64 {
+func (s *agentUsage) load() float64 {
 	if s.Total.Cpus <= 0 {
 		return 0
 	}
@@ -194,7 +196,7 @@ const epsilon = 1e-9
 
 // feasible says whether one more instance fits on the agent, and if so with
 // which host ports; otherwise the first reason it does not.
-func feasible(req Request, a *agentState, groups *groupIndex) ([]int, Reason) {
+func feasible(req Request, a *agentUsage, groups *groupIndex) ([]int, Reason) {
 	if a.Unavailable != "" {
 		return nil, a.Unavailable
 	}
@@ -237,7 +239,7 @@ func allowed(req Request, p Policy) bool {
 // pickPorts assigns the request's host ports on the agent: fixed ones must be
 // free, dynamic ones come from the agent's ranges: the first free port at or
 // after an offset drawn from the request's PortSeed, wrapping around.
-func pickPorts(req Request, a *agentState) ([]int, bool) {
+func pickPorts(req Request, a *agentUsage) ([]int, bool) {
 	if len(req.Ports) == 0 && len(req.ReservedPorts) == 0 {
 		return nil, true
 	}
@@ -297,7 +299,7 @@ func mix(seed uint64, id string) uint64 {
 
 // nextFree finds the first free port at position *from or after it over the
 // concatenated ranges, wrapping around once, and moves *from past it.
-func nextFree(a *agentState, taken map[int]bool, from *int, size int) (int, bool) {
+func nextFree(a *agentUsage, taken map[int]bool, from *int, size int) (int, bool) {
 	for i := 0; i < size; i++ {
 		pos := (*from + i) % size
 		p := portAt(a.Ports, pos)

@@ -24,9 +24,9 @@ func benchAgents(n, racks int) []Agent {
 func benchPlace(b *testing.B, agents []Agent, requests []Request, want int) {
 	b.ReportAllocs()
 	for b.Loop() {
-		plan := Place(agents, nil, requests)
-		if len(plan.Launches) != want {
-			b.Fatalf("placed %d, want %d", len(plan.Launches), want)
+		result := Place(agents, nil, requests)
+		if len(result.Launches) != want {
+			b.Fatalf("placed %d, want %d", len(result.Launches), want)
 		}
 	}
 	b.ReportMetric(float64(want), "instances/op")

@@ -56,8 +56,8 @@ func genRequest(t *rapid.T, id string, constraint marathon.Constraint) Request {
 	return req
 }
 
-// check asserts the invariants every plan keeps.
-func check(t *rapid.T, agents []Agent, req Request, plan Plan) {
+// check asserts the invariants every result keeps.
+func check(t *rapid.T, agents []Agent, req Request, result Result) {
 	used := map[string]Resources{}
 	ports := map[string]map[int]bool{}
 	perValue := map[string]int{}
@@ -65,7 +65,7 @@ func check(t *rapid.T, agents []Agent, req Request, plan Plan) {
 	for _, a := range agents {
 		byID[a.ID] = a
 	}
-	for _, l := range plan.Launches {
+	for _, l := range result.Launches {
 		a := byID[l.AgentID]
 		if a.Unavailable != "" {
 			t.Fatalf("launched on unavailable agent %s", a.ID)
@@ -95,9 +95,9 @@ func check(t *rapid.T, agents []Agent, req Request, plan Plan) {
 			perValue[v]++
 		}
 	}
-	placed := len(plan.Launches)
+	placed := len(result.Launches)
 	unplaced := 0
-	for _, u := range plan.Unplaced {
+	for _, u := range result.Unplaced {
 		unplaced += u.Count
 	}
 	if placed+unplaced != req.Count {

@@ -131,9 +131,9 @@ func TestPlace(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan := Place(tt.agents, tt.tasks, []Request{tt.req})
+			result := Place(tt.agents, tt.tasks, []Request{tt.req})
 			got := map[string]int{}
-			for _, l := range plan.Launches {
+			for _, l := range result.Launches {
 				got[l.AgentID]++
 			}
 			if tt.want == nil {
@@ -144,7 +144,7 @@ func TestPlace(t *testing.T) {
 			}
 			unplaced := 0
 			var reasons map[Reason]int
-			for _, u := range plan.Unplaced {
+			for _, u := range result.Unplaced {
 				unplaced += u.Count
 				reasons = u.Rejected
 			}
@@ -162,11 +162,11 @@ func TestPlaceAssignsDistinctDynamicPorts(t *testing.T) {
 	a := agent("a", 4, 1024)
 	a.Ports = []PortRange{{31000, 31001}, {32000, 32005}}
 	tasks := []Task{{ID: "t", AppID: "/x", AgentID: "a", HostPorts: []int{31000}}}
-	plan := Place([]Agent{a}, tasks, []Request{{AppID: "/web", Count: 2, Resources: Resources{Cpus: 0.1}, Ports: []int{0, 8080, 0}}})
-	if len(plan.Launches) != 1 {
-		t.Fatalf("launches = %d, want 1 (port 8080 is needed by both)", len(plan.Launches))
+	result := Place([]Agent{a}, tasks, []Request{{AppID: "/web", Count: 2, Resources: Resources{Cpus: 0.1}, Ports: []int{0, 8080, 0}}})
+	if len(result.Launches) != 1 {
+		t.Fatalf("launches = %d, want 1 (port 8080 is needed by both)", len(result.Launches))
 	}
-	if got, want := plan.Launches[0].HostPorts, []int{31001, 8080, 32000}; !reflect.DeepEqual(got, want) {
+	if got, want := result.Launches[0].HostPorts, []int{31001, 8080, 32000}; !reflect.DeepEqual(got, want) {
 		t.Errorf("host ports = %v, want %v", got, want)
 	}
 }
@@ -194,9 +194,9 @@ func TestConstraintOperators(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan := Place(agents, nil, []Request{{AppID: "/web", Count: tt.n, Resources: small, Constraints: []marathon.Constraint{tt.c}}})
+			result := Place(agents, nil, []Request{{AppID: "/web", Count: tt.n, Resources: small, Constraints: []marathon.Constraint{tt.c}}})
 			got := map[string]int{}
-			for _, l := range plan.Launches {
+			for _, l := range result.Launches {
 				got[l.AgentID]++
 			}
 			if !reflect.DeepEqual(got, tt.want) {

@@ -65,7 +65,7 @@ type Request struct {
 	Image         string
 	// PortSeed varies where in an agent's ranges dynamic ports are sought,
 	// so a launch retried after a port clash (a port taken by something
-	// Drover does not know) tries other ports. Same seed, same plan.
+	// Drover does not know) tries other ports. Same seed, same result.
 	PortSeed uint64
 }
 
@@ -99,8 +99,8 @@ type Unplaced struct {
 	Rejected map[Reason]int
 }
 
-// Plan is the outcome of Place.
-type Plan struct {
+// Result is the outcome of Place.
+type Result struct {
 	Launches []Launch
 	Unplaced []Unplaced
 }
