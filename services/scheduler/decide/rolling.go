@@ -96,8 +96,17 @@ func capacity(app marathon.App, n int) (minServing, maxTotal int) {
 
 // serves: the instance runs and passes its checks. The current version's
 // instances must have passed health and readiness checks if the app has
-// them; an older version's count when not known to fail.
+// them. An older version's count when not known to fail, and while they
+// start, as in Marathon, which counts every active instance: the leader's
+// view of a launch lags its agent (on a loaded machine a task runs well
+// before its report is taken in), and taking starting instances for idle
+// ones killed all of an app's running tasks at once. Victims are picked
+// not running first, so the floor rests on the running ones where there
+// are enough of them.
 func serves(app marathon.App, inst *events.Instance, current bool) bool {
+	if !current && (inst.State == events.TaskStaging || inst.State == events.TaskStarting) {
+		return true
+	}
 	if inst.State != events.TaskRunning {
 		return false
 	}

@@ -77,8 +77,12 @@ func TestPlanApp(t *testing.T) {
 			instances("v1 K", "v2 R", "v2 R"), 1, nil},
 		{"upgrade (1, 0): no room and no spare health, replace one at a time", rollingApp(2, 1, 0, false),
 			instances("v1 R", "v1 R"), 0, []string{"t1"}},
-		{"upgrade: old that serve no one go at once", rollingApp(2, 1, 1, true),
-			instances("v1 S", "v1 R -", "v1 R +"), 1, []string{"t0", "t1"}},
+		{"upgrade: old that fail their checks go at once, starting ones count", rollingApp(2, 1, 1, true),
+			instances("v1 S", "v1 R -", "v1 R +"), 1, []string{"t1"}},
+		// The leader's view lags: the four may run already. Marathon's floor
+		// holds on them: two go, two stay until their reports come in.
+		{"upgrade: old still starting in the leader's view keep the floor", rollingApp(4, 0.5, 0, false),
+			instances("v1 S", "v1 S", "v1 S", "v1 S"), 0, []string{"t3", "t2"}},
 		{"upgrade: new never healthy, old keep serving", rollingApp(2, 1, 1, true),
 			instances("v1 R +", "v1 R +", "v2 R -", "v2 R -"), 0, nil},
 	}
