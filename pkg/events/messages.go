@@ -300,9 +300,16 @@ type LeaderRecord struct {
 	Hostname    string `json:"hostname"`
 	// Nonce is random per scheduler process: it tells the lock a process
 	// wrote itself from one another process with the same id wrote.
-	Nonce string    `json:"nonce,omitempty"`
-	Epoch uint64    `json:"epoch"`
-	Since time.Time `json:"since"`
+	Nonce string `json:"nonce,omitempty"`
+	Epoch uint64 `json:"epoch"`
+	// Lineage is the epoch of the first of an unbroken run of terms of
+	// this process: a term that ended (a renewal came too late on a
+	// loaded machine) and was reclaimed before anyone else held the lock
+	// keeps its lineage. No other scheduler held the lock between Lineage
+	// and Epoch, so commands of any epoch in between are this process's
+	// and agents still run them. Zero in records from before it: Epoch.
+	Lineage uint64    `json:"lineage,omitempty"`
+	Since   time.Time `json:"since"`
 }
 
 // QueueEntry is an app that is not fully placed, as the scheduler leader

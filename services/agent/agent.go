@@ -175,7 +175,7 @@ func (a *Agent) watchLeader(ctx context.Context) {
 			a.log.Warn("leader record unreadable", "error", err)
 			return
 		}
-		a.fence.Observe(rec.Epoch)
+		a.fence.Observe(rec.Epoch, rec.Lineage)
 	})
 	if err != nil {
 		a.log.Warn("follow leader", "error", err)
@@ -204,5 +204,5 @@ func (a *Agent) observeLeader(entry jetstream.KeyValueEntry) {
 		a.log.Warn("leader record unreadable", "error", err)
 		return
 	}
-	a.fence.Observe(rec.Epoch)
+	a.fence.Observe(rec.Epoch, rec.Lineage)
 }

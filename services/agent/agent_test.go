@@ -207,7 +207,13 @@ func launchCmd(taskID string, epoch uint64) events.Command {
 
 func setLeader(t testing.TB, bus *natsbus.Bus, epoch uint64) {
 	t.Helper()
-	data, err := events.Encode(events.LeaderRecord{V: events.Version, SchedulerID: "s1", Epoch: epoch, Since: time.Now()})
+	setLeaderRecord(t, bus, events.LeaderRecord{Epoch: epoch})
+}
+
+func setLeaderRecord(t testing.TB, bus *natsbus.Bus, rec events.LeaderRecord) {
+	t.Helper()
+	rec.V, rec.SchedulerID, rec.Since = events.Version, "s1", time.Now()
+	data, err := events.Encode(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,6 +317,19 @@ func TestStaleEpochIsRefused(t *testing.T) {
 	}
 	if n := h.rt.Launches(); n != 1 {
 		t.Fatalf("%d launches, want 1", n)
+	}
+}
+
+// A leader that reclaimed its own lock after a late renewal (epoch 12 of
+// lineage 9) still has its earlier terms' commands run; a lower one is refused.
+func TestReclaimedLeadersCommandsRun(t *testing.T) {
+	h := newHarness(t, func(h *harness) { setLeaderRecord(t, h.bus, events.LeaderRecord{Epoch: 12, Lineage: 9}) })
+	h.waitHeartbeat("epoch 12", func(hb events.Heartbeat) bool { return hb.Epoch == 12 })
+	h.send(launchCmd("web.1", 9))
+	h.waitStatus("web.1", events.TaskRunning)
+	h.send(launchCmd("web.2", 8))
+	if st := h.waitStatus("web.2", events.TaskDropped); st.Message != "refused: stale epoch 8 < 12" {
+		t.Fatalf("message %q", st.Message)
 	}
 }
 

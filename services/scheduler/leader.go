@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,8 @@ type elector struct {
 	// neither sought nor renewed, so a term outlives a reconnect shorter
 	// than its lease and ends at the lease's deadline otherwise.
 	connected func() bool
+	// lineage is the current run of terms' first epoch (LeaderRecord.Lineage).
+	lineage uint64
 }
 
 func (e *elector) up() bool { return e.connected == nil || e.connected() }
@@ -80,10 +83,12 @@ func (e *elector) run(ctx context.Context, lead func(term)) {
 func (e *elector) campaign(ctx context.Context) (epoch, rev uint64, sent time.Time, ok bool) {
 	cctx, cancel := context.WithTimeout(ctx, e.ttl/2)
 	defer cancel()
+	e.lineage = 0
 	data, _ := events.Encode(e.record(0))
 	epoch, err := e.kv.Create(cctx, events.LeaderKey, data)
+	e.lineage = epoch
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		epoch, err = e.reclaim(cctx, data)
+		epoch, e.lineage, err = e.reclaim(cctx, data)
 	}
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, errNotOurs) {
@@ -113,24 +118,29 @@ var errNotOurs = errors.New("the lock is another scheduler's")
 // read, so nobody else held it in between. The term is a new one: the
 // Update's revision is its epoch, above every earlier term's, so what the
 // ended term still had in flight is told apart from what the new one writes.
-func (e *elector) reclaim(ctx context.Context, data []byte) (epoch uint64, err error) {
+//
+// The new term continues the lineage of the one it reclaims from (see
+// events.LeaderRecord.Lineage), so agents still run what that term sent;
+// a term that never recorded its epoch sent nothing, and starts its own.
+func (e *elector) reclaim(ctx context.Context, data []byte) (epoch, lineage uint64, err error) {
 	ent, err := e.kv.Get(ctx, events.LeaderKey)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	held, err := events.Decode[events.LeaderRecord](ent.Value())
 	if err != nil || e.nonce == "" || held.SchedulerID != e.id || held.Nonce != e.nonce {
-		return 0, errNotOurs
+		return 0, 0, errNotOurs
 	}
 	if epoch, err = e.kv.Update(ctx, events.LeaderKey, data, ent.Revision()); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	e.logger.Info("leader: reclaimed the lock this scheduler still held", "previous_epoch", held.Epoch, "epoch", epoch)
-	return epoch, nil
+	lineage = cmp.Or(held.Lineage, held.Epoch, epoch)
+	e.logger.Info("leader: reclaimed the lock this scheduler still held", "previous_epoch", held.Epoch, "epoch", epoch, "lineage", lineage)
+	return epoch, lineage, nil
 }
 
 func (e *elector) record(epoch uint64) events.LeaderRecord {
-	return events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, Nonce: e.nonce, Epoch: epoch, Since: e.now().UTC()}
+	return events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, Nonce: e.nonce, Epoch: epoch, Lineage: e.lineage, Since: e.now().UTC()}
 }
 
 // hold renews the lock while leading, and runs lead with a context that is

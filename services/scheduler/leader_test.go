@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -186,21 +187,29 @@ func TestElectorReclaimsItsOwnLock(t *testing.T) {
 		}
 		return rev
 	}
-	reclaimed := func(what string, lost uint64) {
+	// reclaimed checks a campaign over the lock this process wrote: a new
+	// epoch, and the lineage wantLineage (0: the new epoch itself).
+	reclaimed := func(what string, lost, wantLineage uint64) {
 		t.Helper()
 		epoch, rev, _, ok := e.campaign(t.Context())
 		if !ok || epoch <= lost || rev <= epoch {
 			t.Fatalf("%s: campaign = epoch %d rev %d ok %v, want a new epoch above %d", what, epoch, rev, ok, lost)
 		}
-		if got := readLeader(t, js); got.Epoch != epoch || got.Nonce != "this-process" {
-			t.Errorf("%s: lock after reclaiming = %+v, want epoch %d", what, got, epoch)
+		wantLineage = cmp.Or(wantLineage, epoch)
+		if got := readLeader(t, js); got.Epoch != epoch || got.Nonce != "this-process" || got.Lineage != wantLineage {
+			t.Errorf("%s: lock after reclaiming = %+v, want epoch %d, lineage %d", what, got, epoch, wantLineage)
 		}
 	}
 
-	// The Create landed, the Update recording its epoch did not answer.
-	reclaimed("an unrecorded Create", write(e.record(0)))
-	// A renewal's answer was lost.
-	reclaimed("a recorded lock", write(e.record(41)))
+	// The Create landed, the Update recording its epoch did not answer:
+	// that term sent nothing, the new one starts its own lineage.
+	reclaimed("an unrecorded Create", write(e.record(0)), 0)
+	// A renewal's answer was lost: the term that held epoch 41 goes on as
+	// one lineage, and so does the one after it.
+	e.lineage = 0 // a record from before lineages
+	reclaimed("a recorded lock", write(e.record(41)), 41)
+	e.lineage = 30
+	reclaimed("a lock of lineage 30", write(e.record(41)), 30)
 
 	// Another process under the same id (a restart, or a misconfiguration).
 	other := e.record(7)
