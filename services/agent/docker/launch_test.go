@@ -23,7 +23,7 @@ func TestLaunchBridgeWithReadOnlyVolume(t *testing.T) {
 	app.Container.PortMappings = []marathon.PortMapping{{ContainerPort: 80, HostPort: ptr(0)}}
 	spec := events.LaunchSpec{App: app, HostPorts: []int{port}, Env: map[string]string{"PORT0": fmt.Sprint(port)}}
 
-	rep, err := r.Launch(ctx, "web.1", spec)
+	rep, err := r.Launch(ctx, "web.1", resolve(t, spec))
 	if err != nil {
 		t.Fatalf("Launch: %v", err)
 	}
@@ -45,7 +45,7 @@ func TestLaunchBridgeWithReadOnlyVolume(t *testing.T) {
 		t.Fatalf("container name %s labels %v mounts %+v memory %d", info.Name, info.Config.Labels, info.Mounts, info.HostConfig.Memory)
 	}
 
-	again, err := r.Launch(ctx, "web.1", spec)
+	again, err := r.Launch(ctx, "web.1", resolve(t, spec))
 	if err != nil || again.ContainerID != rep.ContainerID {
 		t.Fatalf("second Launch = %+v, %v; want the same container", again, err)
 	}
@@ -70,7 +70,7 @@ func TestPullFailureFailsTheLaunch(t *testing.T) {
 	r := newRuntime(t, cli, newAgentID(t), "")
 	app := httpdApp(t.TempDir())
 	app.Container.Docker.Image = "drover-test/absent:nope"
-	_, err := r.Launch(t.Context(), "web.1", events.LaunchSpec{App: app})
+	_, err := r.Launch(t.Context(), "web.1", resolve(t, events.LaunchSpec{App: app}))
 	if err == nil || !strings.Contains(err.Error(), "pull") {
 		t.Fatalf("Launch = %v, want a pull error", err)
 	}
@@ -82,16 +82,19 @@ func TestPullFailureFailsTheLaunch(t *testing.T) {
 func TestInvalidSpecIsNotLaunched(t *testing.T) {
 	cli := requireDocker(t)
 	r := newRuntime(t, cli, newAgentID(t), "")
-	app := httpdApp(t.TempDir())
-	app.Container.Docker.Parameters = []marathon.Parameter{{Key: "no-such-flag", Value: "x"}}
-	_, err := r.Launch(t.Context(), "web.1", events.LaunchSpec{App: app})
-	if err == nil || !strings.Contains(err.Error(), "no-such-flag") {
+	spec := resolve(t, events.LaunchSpec{App: httpdApp(t.TempDir())})
+	spec.Image = " "
+	_, err := r.Launch(t.Context(), "web.1", spec)
+	if !errors.Is(err, agent.ErrInvalidSpec) || !strings.Contains(err.Error(), "no docker image") {
 		t.Fatalf("Launch = %v", err)
+	}
+	if list, _ := r.List(t.Context()); len(list) != 0 {
+		t.Fatalf("an invalid spec left %+v", list)
 	}
 }
 
 func TestInvalidSpecErrorIsTyped(t *testing.T) {
-	_, err := buildSpec("a", "", "bad/id", events.LaunchSpec{})
+	_, err := buildSpec("a", "", "bad/id", marathon.TaskSpec{})
 	if !errors.Is(err, agent.ErrInvalidSpec) {
 		t.Fatalf("error %v", err)
 	}
