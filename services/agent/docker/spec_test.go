@@ -338,3 +338,50 @@ func TestBuildSpecNetworkAsTheAPIReadsIt(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildSpecFromTaskSpec: the adapter maps a resolved spec, written
+// here by hand, on each network mode.
+func TestBuildSpecFromTaskSpec(t *testing.T) {
+	ports := []marathon.PortBinding{
+		{Name: "http", ContainerPort: 80, HostPort: 31000, Protocols: []string{"tcp"}},
+		{ContainerPort: 53, HostPort: 9000, HostPortEnd: 9001, HostIP: "10.0.0.1", Protocols: []string{"udp", "tcp"}},
+	}
+	wantBindings := nat.PortMap{
+		"80/tcp": {{HostIP: "127.0.0.1", HostPort: "31000"}},
+		"53/udp": {{HostIP: "10.0.0.1", HostPort: "9000-9001"}}, "53/tcp": {{HostIP: "10.0.0.1", HostPort: "9000-9001"}},
+	}
+	tests := []struct {
+		mode, name, wantMode string
+		bindings             nat.PortMap
+		labels               map[string]string
+	}{
+		{marathon.NetworkModeHost, "", "host", nil, map[string]string{LabelHostPorts: "31000,0"}},
+		{marathon.NetworkModeNone, "", "none", nil, map[string]string{}},
+		{marathon.NetworkModeBridge, "", "bridge", wantBindings, map[string]string{LabelPorts: "80/tcp,53/udp"}},
+		{marathon.NetworkModeUser, "n1", "n1", wantBindings, map[string]string{LabelPorts: "80/tcp,53/udp"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			spec := marathon.TaskSpec{AppID: "/a", Image: "httpd", NetworkMode: tt.mode, NetworkName: tt.name,
+				Ports: ports, HostPorts: []int{31000, 0}}
+			cs, err := buildSpec("a", "127.0.0.1", "t", spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(cs.Host.NetworkMode) != tt.wantMode || !reflect.DeepEqual(cs.Host.PortBindings, tt.bindings) {
+				t.Errorf("network %q bindings %v", cs.Host.NetworkMode, cs.Host.PortBindings)
+			}
+			for k, v := range tt.labels {
+				if cs.Config.Labels[k] != v {
+					t.Errorf("label %s = %q, want %q", k, cs.Config.Labels[k], v)
+				}
+			}
+			if user := tt.mode == marathon.NetworkModeUser; user != (cs.Network != nil && cs.Network.EndpointsConfig[tt.name] != nil) {
+				t.Errorf("networking config %+v", cs.Network)
+			}
+		})
+	}
+	if _, err := buildSpec("a", "", "t", marathon.TaskSpec{Image: "httpd", NetworkMode: marathon.NetworkModeUser}); !errors.Is(err, agent.ErrInvalidSpec) {
+		t.Errorf("a user network without a name: %v", err)
+	}
+}
