@@ -122,7 +122,7 @@ func ResolveTask(app App) (TaskSpec, error) {
 	s.Env = taskEnv(app.Env, opts.Env)
 	s.Labels = maps.Clone(app.Labels)
 	if len(opts.Labels) > 0 {
-		s.Labels = cmpOrMap(s.Labels)
+		s.Labels = orEmpty(s.Labels)
 		maps.Copy(s.Labels, opts.Labels)
 	}
 	opts.Publish, opts.Env, opts.Labels, opts.Volumes = nil, nil, nil, nil
@@ -149,7 +149,7 @@ func (s TaskSpec) ForTask(hostPorts []int, env map[string]string) TaskSpec {
 		i++
 	}
 	if len(env) > 0 {
-		s.Env = cmpOrMap(maps.Clone(s.Env))
+		s.Env = orEmpty(maps.Clone(s.Env))
 		maps.Copy(s.Env, env)
 	}
 	return s
@@ -190,7 +190,7 @@ func derefFloat(f *float64) float64 {
 	return *f
 }
 
-func cmpOrMap(m map[string]string) map[string]string {
+func orEmpty(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
 	}
