@@ -173,6 +173,14 @@ type LaunchSpec struct {
 	Env map[string]string `json:"env,omitempty"`
 }
 
+// Resolve is the spec the task runs with: its app resolved, once (see
+// marathon.ResolveTask), with this launch's host ports and env. The error
+// says why the app cannot run as written; the spec holds what could be read.
+func (l LaunchSpec) Resolve() (marathon.TaskSpec, error) {
+	s, err := marathon.ResolveTask(l.App)
+	return s.ForTask(l.HostPorts, l.Env), err
+}
+
 // TaskStatus is a task state change an agent reports on AgentStatus.
 type TaskStatus struct {
 	V           int       `json:"v"`

@@ -2,7 +2,6 @@ package marathon
 
 import (
 	"encoding/json"
-	"strings"
 )
 
 // Marathon's defaults for an app definition.
@@ -258,27 +257,11 @@ func (u *UpgradeStrategy) UnmarshalJSON(b []byte) error {
 // NetworkMode is the app's network as one of the NetworkMode constants:
 // from app.networks when set ("container/bridge" is BRIDGE, "container" is
 // USER, all "host" is HOST), else from container.docker.network, else USER
-// for the deprecated ipAddress, else HOST (Marathon's default). An unknown docker.network is returned as written.
+// for the deprecated ipAddress, else HOST (Marathon's default). An unknown
+// docker.network is returned as written. ResolveTask reads it the same way.
 func (a *App) NetworkMode() string {
-	if len(a.Networks) > 0 {
-		mode := NetworkModeHost
-		for _, n := range a.Networks {
-			switch strings.ToLower(n.Mode) {
-			case "container/bridge":
-				return NetworkModeBridge
-			case "container", "":
-				mode = NetworkModeUser
-			}
-		}
-		return mode
-	}
-	if a.Container != nil && a.Container.Docker != nil && a.Container.Docker.Network != "" {
-		return a.Container.Docker.Network
-	}
-	if isSet(a.IPAddress) {
-		return NetworkModeUser // the deprecated IP-per-task API
-	}
-	return NetworkModeHost
+	mode, _ := appNetwork(a)
+	return mode
 }
 
 // PortMappingList is the app's port mappings: container.portMappings, or

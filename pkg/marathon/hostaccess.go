@@ -31,8 +31,17 @@ var defaultCaps = map[string]bool{
 }
 
 // HostAccessOf reads what app asks of its host. Malformed parameters are
-// ignored here: validation refuses them.
+// ignored here: validation refuses them. It is ResolveTask's Access.
 func HostAccessOf(app App) HostAccess {
+	var opts DockerOptions
+	if app.Container != nil && app.Container.Docker != nil {
+		opts, _ = ParseDockerParameters(app.Container.Docker.Parameters)
+	}
+	return hostAccessOf(app, opts)
+}
+
+// hostAccessOf is HostAccessOf with the app's docker parameters parsed.
+func hostAccessOf(app App, opts DockerOptions) HostAccess {
 	ha := HostAccess{Image: ImageOf(app)}
 	c := app.Container
 	if c == nil {
@@ -49,7 +58,6 @@ func HostAccessOf(app App) HostAccess {
 	if c.Docker.Privileged {
 		ha.Privileged, ha.PrivilegedBy = true, `"privileged": true`
 	}
-	opts, _ := ParseDockerParameters(c.Docker.Parameters)
 	for _, v := range opts.Volumes {
 		if path.IsAbs(v.Source) {
 			ha.HostPaths = append(ha.HostPaths, path.Clean(v.Source))

@@ -389,7 +389,7 @@ func TestRuntimeEventsAreReported(t *testing.T) {
 
 func TestLaunchFailures(t *testing.T) {
 	h := newHarness(t)
-	h.rt.FailLaunches(func(taskID string, _ events.LaunchSpec) error {
+	h.rt.FailLaunches(func(taskID string, _ marathon.TaskSpec) error {
 		if taskID == "bad.1" {
 			return fmt.Errorf("parameters: %w", agent.ErrInvalidSpec)
 		}

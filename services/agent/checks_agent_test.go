@@ -172,13 +172,16 @@ func TestReadinessIsReported(t *testing.T) {
 
 func TestAdoptedTasksKeepTheirChecks(t *testing.T) {
 	ts := newTaskServer(t)
-	spec := checkedLaunch("old.1", ts.port, func(a *marathon.App) {
+	spec, err := checkedLaunch("old.1", ts.port, func(a *marathon.App) {
 		a.HealthChecks = []marathon.HealthCheck{healthCheck("HTTP", "/healthz")}
-	}).Launch
+	}).Launch.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := newHarness(t, func(h *harness) {
 		// As an agent restarted finds a container whose labels hold its checks.
 		h.rt.AdoptLaunched(events.TaskReport{TaskID: "old.1", AppID: "/web", State: events.TaskRunning,
-			ContainerID: "mem-old", HostPorts: []int{ts.port}, StartedAt: time.Now()}, *spec)
+			ContainerID: "mem-old", HostPorts: []int{ts.port}, StartedAt: time.Now()}, spec)
 	})
 	h.waitHealthStatus("old.1", "alive", func(r events.HealthResult) bool { return r.Alive })
 	ts.failing.Store(true)

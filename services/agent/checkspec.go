@@ -2,10 +2,7 @@ package agent
 
 import (
 	"context"
-	"slices"
-	"strings"
 
-	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 )
 
@@ -30,64 +27,18 @@ type CheckPort struct {
 // Empty reports whether there is nothing to check.
 func (c CheckSpec) Empty() bool { return len(c.HealthChecks) == 0 && len(c.ReadinessChecks) == 0 }
 
-// CheckSpecOf is the check spec of a task launched from spec. Health checks
-// get the defaults the api fills (protocol HTTP, path "/", port index 0).
-// The error is for readiness checks that cannot be read; the spec returned
-// holds what could be.
-func CheckSpecOf(spec events.LaunchSpec) (CheckSpec, error) {
-	app := spec.App
-	cs := CheckSpec{HealthChecks: slices.Clone(app.HealthChecks)}
-	for i := range cs.HealthChecks {
-		h := &cs.HealthChecks[i]
-		h.Protocol = strings.ToUpper(h.Protocol)
-		if h.Protocol == "" {
-			h.Protocol = marathon.HealthHTTP
-		}
-		if h.Path == "" {
-			h.Path = "/"
-		}
-		if h.Port == nil && h.PortIndex == nil {
-			zero := 0
-			h.PortIndex = &zero
-		}
-	}
-	rcs, err := marathon.ParseReadinessChecks(app.ReadinessChecks)
-	cs.ReadinessChecks = rcs
+// CheckSpecOf is the check spec of a task launched from spec: its checks
+// (health checks with the api's defaults) and the name and container port
+// of each of its ports. The error is spec.ChecksLeftOut: readiness checks
+// that could not be read, and are not in the check spec.
+func CheckSpecOf(spec marathon.TaskSpec) (CheckSpec, error) {
+	cs := CheckSpec{HealthChecks: spec.HealthChecks, ReadinessChecks: spec.ReadinessChecks}
 	if !cs.Empty() {
-		cs.Ports = checkPorts(app)
-	}
-	return cs, err
-}
-
-// checkPorts lists an app's ports in the order of its tasks' host ports:
-// the port definitions on the host network; elsewhere the port mappings,
-// then the container ports of the publish parameters.
-func checkPorts(app marathon.App) []CheckPort {
-	var out []CheckPort
-	switch strings.ToUpper(app.NetworkMode()) {
-	case marathon.NetworkModeHost:
-		for _, pd := range app.PortDefinitions {
-			out = append(out, CheckPort{Name: pd.Name})
-		}
-	case marathon.NetworkModeNone:
-	default:
-		for _, pm := range app.PortMappingList() {
-			out = append(out, CheckPort{Name: pm.Name, ContainerPort: pm.ContainerPort})
-		}
-		if app.Container == nil || app.Container.Docker == nil {
-			break
-		}
-		opts, err := marathon.ParseDockerParameters(app.Container.Docker.Parameters)
-		if err != nil {
-			break
-		}
-		for _, p := range opts.Publish {
-			for port := p.ContainerPort; port <= max(p.ContainerPort, p.ContainerPortEnd); port++ {
-				out = append(out, CheckPort{ContainerPort: port})
-			}
+		for _, p := range spec.Ports {
+			cs.Ports = append(cs.Ports, CheckPort{Name: p.Name, ContainerPort: p.ContainerPort})
 		}
 	}
-	return out
+	return cs, spec.ChecksLeftOut
 }
 
 // Execer is a Runtime that can run a command inside a task's container, as

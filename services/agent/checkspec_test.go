@@ -9,6 +9,12 @@ import (
 	"github.com/drover/drover/pkg/marathon"
 )
 
+// resolved is the spec a launch runs with, unrunnable or not.
+func resolved(ls events.LaunchSpec) marathon.TaskSpec {
+	s, _ := ls.Resolve()
+	return s
+}
+
 func appFrom(t *testing.T, js string) marathon.App {
 	t.Helper()
 	var a marathon.App
@@ -24,7 +30,7 @@ func TestCheckSpecOfBridge(t *testing.T) {
 		"portMappings":[{"containerPort":443,"name":"https"},{"containerPort":0,"hostPort":0,"name":"any"}]},
 		"healthChecks":[{"protocol":"MESOS_HTTP","portIndex":2},{"path":"/healthz"}],
 		"readinessChecks":[{"portName":"https","protocol":"HTTPS"}]}`)
-	cs, err := CheckSpecOf(events.LaunchSpec{App: app})
+	cs, err := CheckSpecOf(resolved(events.LaunchSpec{App: app}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,19 +59,19 @@ func TestCheckSpecOfBridge(t *testing.T) {
 func TestCheckSpecOfHostAndNone(t *testing.T) {
 	app := appFrom(t, `{"id":"/api","cmd":"serve","portDefinitions":[{"port":0,"name":"api"},{"port":0}],
 		"healthChecks":[{"protocol":"TCP","portIndex":1}]}`)
-	cs, err := CheckSpecOf(events.LaunchSpec{App: app})
+	cs, err := CheckSpecOf(resolved(events.LaunchSpec{App: app}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []CheckPort{{Name: "api"}, {}}; !reflect.DeepEqual(cs.Ports, want) {
 		t.Fatalf("ports %+v, want %+v", cs.Ports, want)
 	}
-	none, err := CheckSpecOf(events.LaunchSpec{App: appFrom(t, `{"id":"/x","cmd":"x","portDefinitions":[{"port":0}]}`)})
+	none, err := CheckSpecOf(resolved(events.LaunchSpec{App: appFrom(t, `{"id":"/x","cmd":"x","portDefinitions":[{"port":0}]}`)}))
 	if err != nil || !none.Empty() || none.Ports != nil {
 		t.Fatalf("no checks: %+v, %v", none, err)
 	}
 	bad := appFrom(t, `{"id":"/x","cmd":"x","healthChecks":[{"protocol":"TCP"}],"readinessChecks":["ready"]}`)
-	if cs, err := CheckSpecOf(events.LaunchSpec{App: bad}); err == nil || len(cs.HealthChecks) != 1 {
+	if cs, err := CheckSpecOf(resolved(events.LaunchSpec{App: bad})); err == nil || len(cs.HealthChecks) != 1 {
 		t.Fatalf("bad readiness check: %+v, %v", cs, err)
 	}
 }

@@ -232,10 +232,18 @@ func (a *Agent) launch(ctx context.Context, cmd events.Command) error {
 		// A task id runs once: a launch of an ended task changes nothing.
 		return nil
 	}
-	spec := *cmd.Launch
-	a.rememberGrace(cmd.TaskID, spec)
-	if err := CheckPolicy(a.cfg.Policy, spec.App); err != nil {
+	a.rememberGrace(cmd.TaskID, *cmd.Launch)
+	// The app is resolved here, once: the policy, the checks and the
+	// runtime all read this spec.
+	spec, err := cmd.Launch.Resolve()
+	if err == nil {
+		err = CheckPolicy(a.cfg.Policy, spec.Access)
+	} else {
+		err = fmt.Errorf("%w: %v", ErrInvalidSpec, err)
+	}
+	if err != nil {
 		st.State, st.Message = events.TaskError, err.Error()
+		a.log.Warn("launch refused", "task", cmd.TaskID, "app", st.AppID, "error", err)
 		return a.publishStatus(ctx, st, false)
 	}
 	checks, err := CheckSpecOf(spec)
@@ -260,7 +268,7 @@ func (a *Agent) launch(ctx context.Context, cmd events.Command) error {
 		st.State, st.Message = events.TaskFailed, err.Error()
 	default:
 		st = a.statusOf(rep, time.Now())
-		st.AppID, st.Version = cmp.Or(st.AppID, spec.App.ID), cmp.Or(st.Version, spec.App.Version)
+		st.AppID, st.Version = cmp.Or(st.AppID, spec.AppID), cmp.Or(st.Version, spec.Version)
 	}
 	if err != nil {
 		a.log.Warn("launch failed", "task", cmd.TaskID, "app", st.AppID, "state", st.State, "error", err)

@@ -28,10 +28,11 @@ func FuzzCommand(f *testing.F) {
 		if err != nil || checkCommand(cmd) != nil || cmd.Launch == nil {
 			return
 		}
+		spec, _ := cmd.Launch.Resolve()
 		for _, p := range policies {
-			_ = CheckPolicy(p, cmd.Launch.App)
+			_ = CheckPolicy(p, spec.Access)
 		}
-		cs, _ := CheckSpecOf(*cmd.Launch)
+		cs, _ := CheckSpecOf(spec)
 		_ = cs.Empty()
 	})
 }

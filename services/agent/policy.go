@@ -12,7 +12,8 @@ import (
 	"github.com/drover/drover/pkg/marathon"
 )
 
-// CheckPolicy tells why the agent's policy forbids running app, or returns
+// CheckPolicy tells why the agent's policy forbids a task with this host
+// access (a resolved spec's Access), or returns
 // nil: a privileged container (or docker parameters that amount to one:
 // capabilities beyond Docker's defaults, host devices, confinement turned
 // off) where privileged is not allowed, a host path outside the allowed
@@ -24,8 +25,7 @@ import (
 // Host paths are compared twice: as written (cleaned), and, on this host,
 // once every symlink in them is resolved (RealPath), against the prefixes
 // resolved the same way: /srv/data/escape, a symlink to /etc, is /etc.
-func CheckPolicy(p events.AgentPolicy, app marathon.App) error {
-	ha := marathon.HostAccessOf(app)
+func CheckPolicy(p events.AgentPolicy, ha marathon.HostAccess) error {
 	if why := ha.PolicyViolation(p.AllowPrivileged, p.HostPathPrefixes, p.ImagePatterns); why != "" {
 		return fmt.Errorf("%w: %s", ErrPolicy, why)
 	}

@@ -49,7 +49,7 @@ func TestCheckPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckPolicy(tt.policy, tt.app)
+			err := CheckPolicy(tt.policy, marathon.HostAccessOf(tt.app))
 			if (err != nil) != tt.refused {
 				t.Fatalf("CheckPolicy = %v, refused %v", err, tt.refused)
 			}
@@ -110,7 +110,7 @@ func TestCheckPolicyResolvesSymlinks(t *testing.T) {
 		{at("srv/not/yet/there"), false},
 	} {
 		for kind, app := range map[string]marathon.App{"volume": vol(c.path), "parameter": param(c.path)} {
-			err := CheckPolicy(policy, app)
+			err := CheckPolicy(policy, marathon.HostAccessOf(app))
 			if got := errors.Is(err, ErrPolicy); got != c.refused {
 				t.Errorf("%s %s: %v, want refused %v", kind, c.path, err, c.refused)
 			}
@@ -118,10 +118,10 @@ func TestCheckPolicyResolvesSymlinks(t *testing.T) {
 	}
 	// A prefix that is itself a link allows what lies under its target.
 	viaLink := events.AgentPolicy{HostPathPrefixes: []string{at("srvlink")}}
-	if err := CheckPolicy(viaLink, vol(at("srvlink/data/real"))); err != nil {
+	if err := CheckPolicy(viaLink, marathon.HostAccessOf(vol(at("srvlink/data/real")))); err != nil {
 		t.Errorf("through a linked prefix: %v", err)
 	}
-	if err := CheckPolicy(viaLink, vol(at("srvlink/data/escape"))); !errors.Is(err, ErrPolicy) {
+	if err := CheckPolicy(viaLink, marathon.HostAccessOf(vol(at("srvlink/data/escape")))); !errors.Is(err, ErrPolicy) {
 		t.Errorf("escape through a linked prefix: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
 )
 
 // Runtime runs an agent's tasks: Docker in production (services/agent/docker),
@@ -22,8 +23,9 @@ type Runtime interface {
 	// reported as it is, never started twice. An error wrapping
 	// ErrInvalidSpec means the spec cannot run as written (TASK_ERROR); any
 	// other error means it failed here (TASK_FAILED), a pull failure included,
-	// unless Ping then fails too: the daemon is gone (TASK_LOST).
-	Launch(ctx context.Context, taskID string, spec events.LaunchSpec) (events.TaskReport, error)
+	// unless Ping then fails too: the daemon is gone (TASK_LOST). The
+	// spec is the launch's, resolved (events.LaunchSpec.Resolve).
+	Launch(ctx context.Context, taskID string, spec marathon.TaskSpec) (events.TaskReport, error)
 	// Kill stops a task, with grace between the stop signal and SIGKILL,
 	// and removes it. Killing a task that is not there is not an error.
 	Kill(ctx context.Context, taskID string, grace time.Duration) error

@@ -35,18 +35,18 @@ func TestBuildSpecLabelsChecks(t *testing.T) {
 	app.ReadinessChecks = []json.RawMessage{json.RawMessage(`{"portName":"http"}`)}
 	app.Labels = map[string]string{LabelChecks: "forged"}
 	spec := events.LaunchSpec{App: app, HostPorts: []int{31000}}
-	cs, err := buildSpec("a1", "", "web.1", spec)
+	cs, err := buildFrom("a1", "", "web.1", spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := agent.CheckSpecOf(spec)
+	want, _ := agent.CheckSpecOf(resolve(t, spec))
 	var got agent.CheckSpec
 	if err := json.Unmarshal([]byte(cs.Config.Labels[LabelChecks]), &got); err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("label %s = %s (%v), want %+v", LabelChecks, cs.Config.Labels[LabelChecks], err, want)
 	}
 	plain := httpdApp("/srv")
 	plain.Labels = map[string]string{LabelChecks: "forged"}
-	cs, err = buildSpec("a1", "", "web.2", events.LaunchSpec{App: plain})
+	cs, err = buildFrom("a1", "", "web.2", events.LaunchSpec{App: plain})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +61,10 @@ func TestExecAndRecallChecks(t *testing.T) {
 	ctx := t.Context()
 	spec := events.LaunchSpec{App: checkedApp(htdocs(t, "x"))}
 	spec.App.Container.Docker.Parameters = []marathon.Parameter{{Key: "publish", Value: "80"}}
-	if _, err := r.Launch(ctx, "web.1", spec); err != nil {
+	if _, err := r.Launch(ctx, "web.1", resolve(t, spec)); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := agent.CheckSpecOf(spec)
+	want, _ := agent.CheckSpecOf(resolve(t, spec))
 	if got, err := r.RecallChecks(ctx, "web.1"); err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("RecallChecks = %+v, %v; want %+v", got, err, want)
 	}

@@ -21,7 +21,7 @@ func TestDeathsAreReported(t *testing.T) {
 	spec := events.LaunchSpec{App: httpdApp(htdocs(t, "x"))}
 
 	// Killed behind the agent's back: a failure, with the exit code.
-	rep, err := r.Launch(ctx, "web.1", spec)
+	rep, err := r.Launch(ctx, "web.1", resolve(t, spec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestDeathsAreReported(t *testing.T) {
 	})
 
 	// Killed by the agent: TASK_KILLED.
-	if _, err := r.Launch(ctx, "web.2", spec); err != nil {
+	if _, err := r.Launch(ctx, "web.2", resolve(t, spec)); err != nil {
 		t.Fatal(err)
 	}
 	nextEvent(t, evs, "web.2", events.TaskRunning)
@@ -55,7 +55,7 @@ func TestDeathsAreReported(t *testing.T) {
 	// A process that exits on its own: its exit code.
 	bad := spec
 	bad.App.Args = []string{"-no-such-flag"}
-	if _, err := r.Launch(ctx, "web.3", bad); err != nil {
+	if _, err := r.Launch(ctx, "web.3", resolve(t, bad)); err != nil {
 		t.Fatal(err)
 	}
 	if got := nextEvent(t, evs, "web.3", events.TaskFailed, events.TaskFinished); got.Message != "exit code 2" {
@@ -73,7 +73,7 @@ func TestRestartedRuntimeAdoptsItsContainers(t *testing.T) {
 	spec := events.LaunchSpec{App: app, HostPorts: []int{port}}
 
 	first := newRuntime(t, cli, id, "127.0.0.1")
-	rep, err := first.Launch(ctx, "web.1", spec)
+	rep, err := first.Launch(ctx, "web.1", resolve(t, spec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestRestartedRuntimeAdoptsItsContainers(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ContainerID != rep.ContainerID || list[0].State != events.TaskRunning {
 		t.Fatalf("List = %+v, %v", list, err)
 	}
-	again, err := second.Launch(ctx, "web.1", spec)
+	again, err := second.Launch(ctx, "web.1", resolve(t, spec))
 	if err != nil || again.ContainerID != rep.ContainerID {
 		t.Fatalf("Launch after restart = %+v, %v; want the running container", again, err)
 	}

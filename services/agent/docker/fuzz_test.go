@@ -37,7 +37,7 @@ func FuzzBuildSpec(f *testing.F) {
 		if err != nil || cmd.Launch == nil {
 			return
 		}
-		spec, err := buildSpec("agent-1", "127.0.0.1", cmd.TaskID, *cmd.Launch)
+		spec, err := buildFrom("agent-1", "127.0.0.1", cmd.TaskID, *cmd.Launch)
 		if err != nil {
 			return
 		}

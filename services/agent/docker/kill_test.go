@@ -18,7 +18,7 @@ func TestKillGivesGraceThenRemoves(t *testing.T) {
 	app := httpdApp(t.TempDir())
 	// httpd, as PID 1, ignores SIGUSR1: only the SIGKILL after the grace stops it.
 	app.Container.Docker.Parameters = []marathon.Parameter{{Key: "stop-signal", Value: "SIGUSR1"}}
-	if _, err := r.Launch(ctx, "web.1", events.LaunchSpec{App: app}); err != nil {
+	if _, err := r.Launch(ctx, "web.1", resolve(t, events.LaunchSpec{App: app})); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

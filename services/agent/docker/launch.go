@@ -6,18 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
 )
 
 // Launch creates and starts a task's container, pulling its image when it
 // is absent or the app forces a pull. A container already there is started
 // if it never was, and reported as it is.
-func (r *Runtime) Launch(ctx context.Context, taskID string, spec events.LaunchSpec) (events.TaskReport, error) {
+func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskSpec) (events.TaskReport, error) {
 	cs, err := buildSpec(r.cfg.AgentID, r.cfg.PublishIP, taskID, spec)
 	if err != nil {
 		return events.TaskReport{}, err
@@ -30,7 +34,10 @@ func (r *Runtime) Launch(ctx context.Context, taskID string, spec events.LaunchS
 	case !errors.Is(err, errNoContainer):
 		return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", cs.Name, err)
 	}
-	if err := r.ensureImage(ctx, cs.Config.Image, spec.App.Container.Docker.ForcePullImage); err != nil {
+	if err := r.checkNetworks(ctx, cs.Network); err != nil {
+		return events.TaskReport{}, err
+	}
+	if err := r.ensureImage(ctx, cs.Config.Image, spec.ForcePull); err != nil {
 		return events.TaskReport{}, err
 	}
 	created, err := r.cli.ContainerCreate(ctx, cs.Config, cs.Host, cs.Network, nil, cs.Name)
@@ -86,6 +93,25 @@ func (r *Runtime) start(ctx context.Context, id string) error {
 		r.log.Warn("remove container that did not start", "container", id, "error", rmErr)
 	}
 	return fmt.Errorf("docker: start: %w", err)
+}
+
+// checkNetworks makes sure the named networks a container joins exist, so
+// that a missing one fails the launch (TASK_FAILED) saying so.
+func (r *Runtime) checkNetworks(ctx context.Context, nc *network.NetworkingConfig) error {
+	if nc == nil {
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(nc.EndpointsConfig)) {
+		_, err := r.cli.NetworkInspect(ctx, name, network.InspectOptions{})
+		if isNotFound(err) {
+			return fmt.Errorf("docker: network %q does not exist on agent %s: create it (docker network create %s) or run the app on another network",
+				name, r.cfg.AgentID, name)
+		}
+		if err != nil {
+			return fmt.Errorf("docker: inspect network %q: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // ensureImage pulls ref unless it is present and no pull is forced.

@@ -1,12 +1,16 @@
 package docker
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
@@ -23,7 +27,7 @@ func TestLaunchBridgeWithReadOnlyVolume(t *testing.T) {
 	app.Container.PortMappings = []marathon.PortMapping{{ContainerPort: 80, HostPort: ptr(0)}}
 	spec := events.LaunchSpec{App: app, HostPorts: []int{port}, Env: map[string]string{"PORT0": fmt.Sprint(port)}}
 
-	rep, err := r.Launch(ctx, "web.1", spec)
+	rep, err := r.Launch(ctx, "web.1", resolve(t, spec))
 	if err != nil {
 		t.Fatalf("Launch: %v", err)
 	}
@@ -45,7 +49,7 @@ func TestLaunchBridgeWithReadOnlyVolume(t *testing.T) {
 		t.Fatalf("container name %s labels %v mounts %+v memory %d", info.Name, info.Config.Labels, info.Mounts, info.HostConfig.Memory)
 	}
 
-	again, err := r.Launch(ctx, "web.1", spec)
+	again, err := r.Launch(ctx, "web.1", resolve(t, spec))
 	if err != nil || again.ContainerID != rep.ContainerID {
 		t.Fatalf("second Launch = %+v, %v; want the same container", again, err)
 	}
@@ -70,7 +74,7 @@ func TestPullFailureFailsTheLaunch(t *testing.T) {
 	r := newRuntime(t, cli, newAgentID(t), "")
 	app := httpdApp(t.TempDir())
 	app.Container.Docker.Image = "drover-test/absent:nope"
-	_, err := r.Launch(t.Context(), "web.1", events.LaunchSpec{App: app})
+	_, err := r.Launch(t.Context(), "web.1", resolve(t, events.LaunchSpec{App: app}))
 	if err == nil || !strings.Contains(err.Error(), "pull") {
 		t.Fatalf("Launch = %v, want a pull error", err)
 	}
@@ -82,16 +86,19 @@ func TestPullFailureFailsTheLaunch(t *testing.T) {
 func TestInvalidSpecIsNotLaunched(t *testing.T) {
 	cli := requireDocker(t)
 	r := newRuntime(t, cli, newAgentID(t), "")
-	app := httpdApp(t.TempDir())
-	app.Container.Docker.Parameters = []marathon.Parameter{{Key: "no-such-flag", Value: "x"}}
-	_, err := r.Launch(t.Context(), "web.1", events.LaunchSpec{App: app})
-	if err == nil || !strings.Contains(err.Error(), "no-such-flag") {
+	spec := resolve(t, events.LaunchSpec{App: httpdApp(t.TempDir())})
+	spec.Image = " "
+	_, err := r.Launch(t.Context(), "web.1", spec)
+	if !errors.Is(err, agent.ErrInvalidSpec) || !strings.Contains(err.Error(), "no docker image") {
 		t.Fatalf("Launch = %v", err)
+	}
+	if list, _ := r.List(t.Context()); len(list) != 0 {
+		t.Fatalf("an invalid spec left %+v", list)
 	}
 }
 
 func TestInvalidSpecErrorIsTyped(t *testing.T) {
-	_, err := buildSpec("a", "", "bad/id", events.LaunchSpec{})
+	_, err := buildSpec("a", "", "bad/id", marathon.TaskSpec{})
 	if !errors.Is(err, agent.ErrInvalidSpec) {
 		t.Fatalf("error %v", err)
 	}
@@ -105,5 +112,52 @@ func TestReadPullOutput(t *testing.T) {
 	bad := `{"status":"Pulling"}{"errorDetail":{"message":"manifest unknown"},"error":"manifest unknown"}`
 	if err := readPullOutput(strings.NewReader(bad)); err == nil || err.Error() != "manifest unknown" {
 		t.Fatalf("error stream: %v", err)
+	}
+}
+
+// TestLaunchOnAUserNetwork: an app on a container network (Marathon 1.5+
+// networks) joins that Docker network, and reports its address there; an
+// app whose network this host lacks fails to launch (TASK_FAILED, not an
+// invalid spec: the network may come) saying which network is missing.
+func TestLaunchOnAUserNetwork(t *testing.T) {
+	cli := requireDocker(t)
+	ctx := t.Context()
+	name := "drover-test-net-" + newAgentID(t)
+	if _, err := cli.NetworkCreate(ctx, name, network.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // after the runtime's cleanup has removed the containers
+		if err := cli.NetworkRemove(context.Background(), name); err != nil {
+			t.Errorf("remove network %s: %v", name, err)
+		}
+	})
+	r := newRuntime(t, cli, newAgentID(t), "")
+	app := httpdApp(htdocs(t, "on a user network"))
+	app.Container.Docker.Network = ""
+	app.Networks = []marathon.Network{{Mode: "container", Name: name}}
+	app.Container.PortMappings = []marathon.PortMapping{{ContainerPort: 80, Name: "http"}}
+
+	rep, err := r.Launch(ctx, "web.1", resolve(t, events.LaunchSpec{App: app}))
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	info, err := cli.ContainerInspect(ctx, rep.ContainerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := info.NetworkSettings.Networks[name]
+	if string(info.HostConfig.NetworkMode) != name || ep == nil || ep.IPAddress == "" || rep.IPAddress != ep.IPAddress {
+		t.Fatalf("network mode %q, networks %v, reported address %q; want the task on %s",
+			info.HostConfig.NetworkMode, slices.Collect(maps.Keys(info.NetworkSettings.Networks)), rep.IPAddress, name)
+	}
+
+	missing := app
+	missing.Networks = []marathon.Network{{Mode: "container", Name: name + "-absent"}}
+	_, err = r.Launch(ctx, "web.2", resolve(t, events.LaunchSpec{App: missing}))
+	if err == nil || errors.Is(err, agent.ErrInvalidSpec) || !strings.Contains(err.Error(), `network "`+name+`-absent" does not exist`) {
+		t.Fatalf("Launch on a missing network = %v", err)
+	}
+	if list, _ := r.List(ctx); len(list) != 1 || list[0].TaskID != "web.1" {
+		t.Fatalf("tasks %+v, want web.1 alone", list)
 	}
 }

@@ -68,7 +68,7 @@ func TestPrivilegedAuto(t *testing.T) {
 	app := httpdApp(t.TempDir())
 	app.Container.Docker.Privileged = true
 	app.Container.Docker.Parameters = []marathon.Parameter{{Key: "cap-drop", Value: "MKNOD"}}
-	rep, err := r.Launch(t.Context(), "priv.1", events.LaunchSpec{App: app})
+	rep, err := r.Launch(t.Context(), "priv.1", resolve(t, events.LaunchSpec{App: app}))
 	if err != nil || rep.State != events.TaskRunning {
 		t.Fatalf("privileged launch in mode %s = %+v, %v", r.privMode, rep, err)
 	}

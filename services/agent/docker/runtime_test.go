@@ -169,7 +169,7 @@ func TestAgentsSharingADaemonSeeOnlyTheirOwn(t *testing.T) {
 		app := httpdApp(htdocs(t, "agent "+id))
 		// The example app's way: a fixed host port, published on each agent's own address.
 		app.Container.Docker.Parameters = []marathon.Parameter{{Key: "publish", Value: fmt.Sprintf("%d:80", port)}}
-		rep, err := r.Launch(ctx, "web.1", events.LaunchSpec{App: app})
+		rep, err := r.Launch(ctx, "web.1", resolve(t, events.LaunchSpec{App: app}))
 		if err != nil {
 			t.Fatalf("agent %s: Launch: %v", id, err)
 		}

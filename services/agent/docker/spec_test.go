@@ -3,6 +3,7 @@ package docker
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -15,6 +16,26 @@ import (
 )
 
 func ptr[T any](v T) *T { return &v }
+
+// buildFrom is buildSpec of a launch resolved as the agent resolves it: a
+// launch that does not resolve is an invalid spec, as the agent reports it.
+func buildFrom(agentID, publishIP, taskID string, ls events.LaunchSpec) (containerSpec, error) {
+	spec, err := ls.Resolve()
+	if err != nil {
+		return containerSpec{}, fmt.Errorf("%w: %v", agent.ErrInvalidSpec, err)
+	}
+	return buildSpec(agentID, publishIP, taskID, spec)
+}
+
+// resolve is the spec a launch runs with; it must resolve.
+func resolve(t *testing.T, ls events.LaunchSpec) marathon.TaskSpec {
+	t.Helper()
+	spec, err := ls.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
 
 // exampleApp is the app of the scenario, examples/test-docker.json.
 func exampleApp() marathon.App {
@@ -33,7 +54,7 @@ func exampleApp() marathon.App {
 }
 
 func TestBuildSpecExampleApp(t *testing.T) {
-	cs, err := buildSpec("host1", "127.0.0.11", "test-docker.1", events.LaunchSpec{App: exampleApp()})
+	cs, err := buildFrom("host1", "127.0.0.11", "test-docker.1", events.LaunchSpec{App: exampleApp()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +127,7 @@ func TestBuildSpecPortMappings(t *testing.T) {
 			} else {
 				app.Container.PortMappings = tt.mappings
 			}
-			cs, err := buildSpec("a", tt.publishIP, "t", events.LaunchSpec{App: app, HostPorts: tt.assigned})
+			cs, err := buildFrom("a", tt.publishIP, "t", events.LaunchSpec{App: app, HostPorts: tt.assigned})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +148,7 @@ func TestBuildSpecPublishParameters(t *testing.T) {
 		{Key: "publish", Value: "9000-9009:53/udp"},
 		{Key: "publish", Value: "7000"},
 	}
-	cs, err := buildSpec("a", "127.0.0.11", "t", events.LaunchSpec{App: app})
+	cs, err := buildFrom("a", "127.0.0.11", "t", events.LaunchSpec{App: app})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +191,7 @@ func TestBuildSpecNetworks(t *testing.T) {
 			if tt.ipAddr != "" {
 				app.IPAddress = json.RawMessage(tt.ipAddr)
 			}
-			cs, err := buildSpec("a", "", "t", events.LaunchSpec{App: app, HostPorts: []int{31000}})
+			cs, err := buildFrom("a", "", "t", events.LaunchSpec{App: app, HostPorts: []int{31000}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,7 +229,7 @@ func TestBuildSpecCommandEnvLabelsAndParameters(t *testing.T) {
 		{Key: "ulimit", Value: "nofile=1024:2048"}, {Key: "memory-swap", Value: "-1"}, {Key: "shm-size", Value: "1m"},
 		{Key: "init", Value: "true"}, {Key: "read-only", Value: "true"}, {Key: "device", Value: "/dev/fuse"},
 	}
-	cs, err := buildSpec("a", "", "t", events.LaunchSpec{App: app, Env: map[string]string{"PORT0": "31000", "HOST": "host1"}})
+	cs, err := buildFrom("a", "", "t", events.LaunchSpec{App: app, Env: map[string]string{"PORT0": "31000", "HOST": "host1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +262,7 @@ func TestBuildSpecCommandEnvLabelsAndParameters(t *testing.T) {
 	}
 
 	app.Cmd, app.Args = nil, []string{"-addr", ":8080"}
-	cs, err = buildSpec("a", "", "t", events.LaunchSpec{App: app})
+	cs, err = buildFrom("a", "", "t", events.LaunchSpec{App: app})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,10 +299,89 @@ func TestBuildSpecInvalid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app := exampleApp()
 			tt.change(&app)
-			_, err := buildSpec("a", "", tt.taskID, events.LaunchSpec{App: app})
+			_, err := buildFrom("a", "", tt.taskID, events.LaunchSpec{App: app})
 			if !errors.Is(err, agent.ErrInvalidSpec) {
 				t.Fatalf("error %v, want ErrInvalidSpec", err)
 			}
 		})
+	}
+}
+
+// TestBuildSpecNetworkAsTheAPIReadsIt: an app the api accepts and reports
+// on a USER network joins that network, whichever way the definition names
+// it (it used to run on the host network).
+func TestBuildSpecNetworkAsTheAPIReadsIt(t *testing.T) {
+	for name, js := range map[string]string{
+		"networks, Marathon 1.5+": `{"id":"/n","container":{"type":"DOCKER","docker":{"image":"httpd"}},"networks":[{"name":"n1","mode":"container"}]}`,
+		"networks, mode left out": `{"id":"/n","container":{"type":"DOCKER","docker":{"image":"httpd"}},"networks":[{"name":"n1"}]}`,
+		"ipAddress, legacy":       `{"id":"/n","container":{"type":"DOCKER","docker":{"image":"httpd"}},"ipAddress":{"networkName":"n1"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var app marathon.App
+			if err := json.Unmarshal([]byte(js), &app); err != nil {
+				t.Fatal(err)
+			}
+			marathon.ApplyDefaults(&app)
+			if errs := marathon.Validate(&app); len(errs) > 0 {
+				t.Fatalf("validation: %v", errs)
+			}
+			if mode := app.NetworkMode(); mode != marathon.NetworkModeUser {
+				t.Fatalf("the api reports network %s, want USER", mode)
+			}
+			cs, err := buildFrom("a", "", "t", events.LaunchSpec{App: app})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cs.Host.NetworkMode != "n1" || cs.Network == nil || cs.Network.EndpointsConfig["n1"] == nil {
+				t.Fatalf("network mode %q, networking %+v; want network n1", cs.Host.NetworkMode, cs.Network)
+			}
+		})
+	}
+}
+
+// TestBuildSpecFromTaskSpec: the adapter maps a resolved spec, written
+// here by hand, on each network mode.
+func TestBuildSpecFromTaskSpec(t *testing.T) {
+	ports := []marathon.PortBinding{
+		{Name: "http", ContainerPort: 80, HostPort: 31000, Protocols: []string{"tcp"}},
+		{ContainerPort: 53, HostPort: 9000, HostPortEnd: 9001, HostIP: "10.0.0.1", Protocols: []string{"udp", "tcp"}},
+	}
+	wantBindings := nat.PortMap{
+		"80/tcp": {{HostIP: "127.0.0.1", HostPort: "31000"}},
+		"53/udp": {{HostIP: "10.0.0.1", HostPort: "9000-9001"}}, "53/tcp": {{HostIP: "10.0.0.1", HostPort: "9000-9001"}},
+	}
+	tests := []struct {
+		mode, name, wantMode string
+		bindings             nat.PortMap
+		labels               map[string]string
+	}{
+		{marathon.NetworkModeHost, "", "host", nil, map[string]string{LabelHostPorts: "31000,0"}},
+		{marathon.NetworkModeNone, "", "none", nil, map[string]string{}},
+		{marathon.NetworkModeBridge, "", "bridge", wantBindings, map[string]string{LabelPorts: "80/tcp,53/udp"}},
+		{marathon.NetworkModeUser, "n1", "n1", wantBindings, map[string]string{LabelPorts: "80/tcp,53/udp"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			spec := marathon.TaskSpec{AppID: "/a", Image: "httpd", NetworkMode: tt.mode, NetworkName: tt.name,
+				Ports: ports, HostPorts: []int{31000, 0}}
+			cs, err := buildSpec("a", "127.0.0.1", "t", spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(cs.Host.NetworkMode) != tt.wantMode || !reflect.DeepEqual(cs.Host.PortBindings, tt.bindings) {
+				t.Errorf("network %q bindings %v", cs.Host.NetworkMode, cs.Host.PortBindings)
+			}
+			for k, v := range tt.labels {
+				if cs.Config.Labels[k] != v {
+					t.Errorf("label %s = %q, want %q", k, cs.Config.Labels[k], v)
+				}
+			}
+			if user := tt.mode == marathon.NetworkModeUser; user != (cs.Network != nil && cs.Network.EndpointsConfig[tt.name] != nil) {
+				t.Errorf("networking config %+v", cs.Network)
+			}
+		})
+	}
+	if _, err := buildSpec("a", "", "t", marathon.TaskSpec{Image: "httpd", NetworkMode: marathon.NetworkModeUser}); !errors.Is(err, agent.ErrInvalidSpec) {
+		t.Errorf("a user network without a name: %v", err)
 	}
 }

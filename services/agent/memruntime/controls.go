@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/agent"
 )
 
@@ -75,7 +76,7 @@ func (r *Runtime) wait(ctx context.Context) error {
 // FailLaunches makes Launch return what f returns, when not nil, before
 // creating a task (f nil: launches succeed). Wrap agent.ErrInvalidSpec for
 // TASK_ERROR; any other error is a TASK_FAILED, as a pull failure is.
-func (r *Runtime) FailLaunches(f func(taskID string, spec events.LaunchSpec) error) {
+func (r *Runtime) FailLaunches(f func(taskID string, spec marathon.TaskSpec) error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failWith = f
@@ -91,7 +92,7 @@ func (r *Runtime) Adopt(t events.TaskReport) {
 
 // AdoptLaunched is Adopt of a task launched from spec, whose checks
 // RecallChecks gives back as Docker's container labels do.
-func (r *Runtime) AdoptLaunched(t events.TaskReport, spec events.LaunchSpec) {
+func (r *Runtime) AdoptLaunched(t events.TaskReport, spec marathon.TaskSpec) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tasks[t.TaskID] = &t

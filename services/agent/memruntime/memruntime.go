@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/agent"
 )
 
@@ -26,10 +27,10 @@ var ErrNoTask = errors.New("memruntime: no such task")
 type Runtime struct {
 	mu       sync.Mutex
 	tasks    map[string]*events.TaskReport
-	specs    map[string]events.LaunchSpec // what each task was launched (or adopted) with
+	specs    map[string]marathon.TaskSpec // what each task was launched (or adopted) with
 	exec     func(taskID string, cmd []string) (agent.ExecResult, error)
 	down     error
-	failWith func(taskID string, spec events.LaunchSpec) error
+	failWith func(taskID string, spec marathon.TaskSpec) error
 	launches int
 	kills    int
 	seq      int
@@ -41,7 +42,7 @@ type Runtime struct {
 
 // New makes an empty, healthy runtime.
 func New() *Runtime {
-	return &Runtime{tasks: map[string]*events.TaskReport{}, specs: map[string]events.LaunchSpec{}, now: time.Now}
+	return &Runtime{tasks: map[string]*events.TaskReport{}, specs: map[string]marathon.TaskSpec{}, now: time.Now}
 }
 
 // Ping reports the fake daemon's health.
@@ -77,7 +78,7 @@ func (r *Runtime) List(ctx context.Context) ([]events.TaskReport, error) {
 
 // Launch starts a fake task: after the launch delay (none by default) it is
 // TASK_RUNNING with the spec's host ports.
-func (r *Runtime) Launch(ctx context.Context, taskID string, spec events.LaunchSpec) (events.TaskReport, error) {
+func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskSpec) (events.TaskReport, error) {
 	r.mu.Lock()
 	delay := r.delay
 	r.mu.Unlock()
@@ -107,8 +108,8 @@ func (r *Runtime) Launch(ctx context.Context, taskID string, spec events.LaunchS
 	r.seq++
 	t := &events.TaskReport{
 		TaskID:      taskID,
-		AppID:       spec.App.ID,
-		Version:     spec.App.Version,
+		AppID:       spec.AppID,
+		Version:     spec.Version,
 		State:       events.TaskRunning,
 		ContainerID: fmt.Sprintf("mem-%d", r.seq),
 		HostPorts:   slices.Clone(spec.HostPorts),

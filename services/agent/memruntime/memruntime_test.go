@@ -11,8 +11,8 @@ import (
 	"github.com/drover/drover/services/agent"
 )
 
-func spec() events.LaunchSpec {
-	return events.LaunchSpec{App: marathon.App{ID: "/web", Version: "v1"}, HostPorts: []int{31000}}
+func spec() marathon.TaskSpec {
+	return marathon.TaskSpec{AppID: "/web", Version: "v1", HostPorts: []int{31000}}
 }
 
 func next(t *testing.T, ch <-chan agent.RuntimeEvent) events.TaskReport {
@@ -89,7 +89,7 @@ func TestExitAndDown(t *testing.T) {
 
 func TestFailLaunchesAndAdopt(t *testing.T) {
 	r := New()
-	r.FailLaunches(func(string, events.LaunchSpec) error { return errors.New("pull failed") })
+	r.FailLaunches(func(string, marathon.TaskSpec) error { return errors.New("pull failed") })
 	if _, err := r.Launch(context.Background(), "t1", spec()); err == nil || r.Launches() != 0 {
 		t.Fatalf("Launch = %v, launches %d", err, r.Launches())
 	}
@@ -103,7 +103,7 @@ func TestExecAndRecallChecks(t *testing.T) {
 	r := New()
 	ctx := t.Context()
 	s := spec()
-	s.App.HealthChecks = []marathon.HealthCheck{{Protocol: "COMMAND", Command: []byte(`{"value":"true"}`)}}
+	s.HealthChecks = []marathon.HealthCheck{{Protocol: "COMMAND", Command: []byte(`{"value":"true"}`)}}
 	if _, err := r.Launch(ctx, "t1", s); err != nil {
 		t.Fatal(err)
 	}

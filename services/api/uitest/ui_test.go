@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
 )
 
 // commandCheck is a COMMAND health check; the in-memory runtime's exec
@@ -58,8 +59,8 @@ func TestUI(t *testing.T) {
 	zones := []string{"a", "b", "c"}
 	for i, h := range []string{"host1", "host2", "host3"} {
 		rt := c.startAgent(h, map[string]string{"rack": fmt.Sprintf("r%d", i/2+1), "zone": zones[i]})
-		rt.FailLaunches(func(_ string, spec events.LaunchSpec) error {
-			if spec.App.ID == "/tools/flaky" {
+		rt.FailLaunches(func(_ string, spec marathon.TaskSpec) error {
+			if spec.AppID == "/tools/flaky" {
 				return errors.New("pull access denied for flaky, repository does not exist")
 			}
 			return nil

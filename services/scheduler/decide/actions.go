@@ -9,9 +9,9 @@ import (
 )
 
 // launch records a new instance and sends its launch command.
-func (w *work) launch(app marathon.App, agent events.Heartbeat, picked []int) {
+func (w *work) launch(app marathon.App, spec marathon.TaskSpec, agent events.Heartbeat, picked []int) {
 	taskID := newTaskID(app.ID)
-	ports := assignPorts(app, picked)
+	ports := assignPorts(spec, picked)
 	inst := &events.Instance{
 		V: events.Version, TaskID: taskID, AppID: app.ID, Version: AppVersion(app),
 		AgentID: agent.AgentID, Host: agent.Hostname, HostPorts: ports,

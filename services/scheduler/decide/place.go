@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/scheduler/placement"
 )
 
@@ -17,10 +18,13 @@ func (w *work) place(wants []want) {
 	}
 	var requests []placement.Request
 	waiting := map[string]int{}
+	specs := map[string]marathon.TaskSpec{} // each app resolved once a pass
 	for _, wt := range wants {
 		waiting[wt.appID] = wt.count
 		if !wt.delayed {
-			req := placementRequest(w.app(wt.appID).Def, wt.count)
+			def := w.app(wt.appID).Def
+			specs[wt.appID] = taskSpec(def)
+			req := placementRequest(def, specs[wt.appID], wt.count)
 			w.d.Passes++
 			req.PortSeed = w.d.Passes // a retried launch seeks other ports
 			requests = append(requests, req)
@@ -39,7 +43,7 @@ func (w *work) place(wants []want) {
 		placed = placement.Place(agents, tasks, requests)
 	}
 	for _, l := range placed.Launches {
-		w.launch(w.app(l.AppID).Def, w.agents[l.AgentID].Heartbeat, l.HostPorts)
+		w.launch(w.app(l.AppID).Def, specs[l.AppID], w.agents[l.AgentID].Heartbeat, l.HostPorts)
 		waiting[l.AppID]--
 	}
 	rejected := map[string]map[placement.Reason]int{}

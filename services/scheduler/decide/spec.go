@@ -30,111 +30,36 @@ func deref(f *float64) float64 {
 	return *f
 }
 
-// portMappings are the app's port mappings, wherever the definition put them.
-func portMappings(app marathon.App) []marathon.PortMapping {
-	if app.Container == nil {
-		return nil
-	}
-	if len(app.Container.PortMappings) > 0 {
-		return app.Container.PortMappings
-	}
-	if app.Container.Docker != nil {
-		return app.Container.Docker.PortMappings
-	}
-	return nil
+// taskSpec is the app resolved as the agents resolve it. An app that
+// cannot run as written is placed all the same, from what could be read:
+// its agent refuses it and the task's failure says why.
+func taskSpec(app marathon.App) marathon.TaskSpec {
+	spec, _ := marathon.ResolveTask(app)
+	return spec
 }
 
-func network(app marathon.App) string {
-	if len(app.Networks) > 0 {
-		switch app.Networks[0].Mode {
-		case "host":
-			return "HOST"
-		case "container/bridge":
-			return "BRIDGE"
-		case "container":
-			return "USER"
-		}
-	}
-	if app.Container != nil && app.Container.Docker != nil && app.Container.Docker.Network != "" {
-		return app.Container.Docker.Network
-	}
-	return "HOST"
-}
-
-// hostPortSlots lists the host ports an app asks for, one per port mapping
-// (BRIDGE) or port definition (HOST): 0 for any free port, -1 for none
-// (a USER-network mapping without a host port), else that exact port.
-func hostPortSlots(app marathon.App) []int {
-	switch network(app) {
-	case "BRIDGE", "USER":
-		user := network(app) == "USER"
-		var slots []int
-		for _, pm := range portMappings(app) {
-			switch {
-			case pm.HostPort == nil && user:
-				slots = append(slots, -1)
-			case pm.HostPort == nil:
-				slots = append(slots, 0)
-			default:
-				slots = append(slots, *pm.HostPort)
-			}
-		}
-		return slots
-	case "HOST":
-		var slots []int
-		for _, pd := range app.PortDefinitions {
-			if app.RequirePorts != nil && *app.RequirePorts {
-				slots = append(slots, pd.Port)
-			} else {
-				slots = append(slots, 0)
-			}
-		}
-		return slots
-	}
-	return nil
-}
-
-// publishedPorts are the host ports the app publishes through docker
-// parameters ("publish": "80:80"): placement keeps them free per agent.
-func publishedPorts(app marathon.App) []int {
-	if app.Container == nil || app.Container.Docker == nil {
-		return nil
-	}
-	opts, err := marathon.ParseDockerParameters(app.Container.Docker.Parameters)
-	if err != nil {
-		return nil // the api refuses such apps; nothing to reserve
-	}
-	var ports []int
-	for _, p := range opts.Publish {
-		for port := p.HostPort; port > 0 && port <= max(p.HostPort, p.HostPortEnd); port++ {
-			ports = append(ports, port)
-		}
-	}
-	return ports
-}
-
-func placementRequest(app marathon.App, count int) placement.Request {
+func placementRequest(app marathon.App, spec marathon.TaskSpec, count int) placement.Request {
 	req := placement.Request{
 		AppID:         app.ID,
 		Count:         count,
 		Resources:     appResources(app),
-		ReservedPorts: publishedPorts(app),
+		ReservedPorts: spec.PublishedPorts,
 		Constraints:   app.Constraints,
 	}
-	for _, p := range hostPortSlots(app) {
+	for _, p := range spec.HostPortSlots() {
 		if p >= 0 {
 			req.Ports = append(req.Ports, p)
 		}
 	}
 	// What the agents' policies judge, read as the agents read it.
-	ha := marathon.HostAccessOf(app)
+	ha := spec.Access
 	req.Privileged, req.HostPaths, req.Image = ha.Privileged, ha.HostPaths, ha.Image
 	return req
 }
 
-// assignPorts spreads the ports placement picked over the app's slots.
-func assignPorts(app marathon.App, picked []int) []int {
-	slots := hostPortSlots(app)
+// assignPorts spreads the ports placement picked over the task's host port slots.
+func assignPorts(spec marathon.TaskSpec, picked []int) []int {
+	slots := spec.HostPortSlots()
 	out := make([]int, len(slots))
 	i := 0
 	for j, p := range slots {

@@ -29,7 +29,7 @@ func TestHostPortSlots(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := hostPortSlots(tt.app); !reflect.DeepEqual(got, tt.want) {
+			if got := taskSpec(tt.app).HostPortSlots(); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("slots = %v, want %v", got, tt.want)
 			}
 		})
@@ -40,7 +40,7 @@ func TestAssignPortsAndEnv(t *testing.T) {
 	app := marathon.App{ID: "/grp/web", Version: "v1", Container: &marathon.Container{Docker: &marathon.Docker{Image: "httpd", Network: "USER"},
 		PortMappings: []marathon.PortMapping{{ContainerPort: 80}, {ContainerPort: 81, HostPort: intp(0)}}},
 		Networks: []marathon.Network{{Mode: "container", Name: "n"}}}
-	ports := assignPorts(app, []int{31005})
+	ports := assignPorts(taskSpec(app), []int{31005})
 	if !reflect.DeepEqual(ports, []int{0, 31005}) {
 		t.Fatalf("ports = %v, want [0 31005]", ports)
 	}
@@ -64,7 +64,7 @@ func TestAssignPortsAndEnv(t *testing.T) {
 func TestPublishedPortsAreReserved(t *testing.T) {
 	app := marathon.App{Container: &marathon.Container{Docker: &marathon.Docker{Parameters: []marathon.Parameter{
 		{Key: "publish", Value: "80:80"}, {Key: "publish", Value: "127.0.0.1:9000-9001:9000-9001/udp"}, {Key: "publish", Value: "8080"}}}}}
-	if got := publishedPorts(app); !reflect.DeepEqual(got, []int{80, 9000, 9001}) {
+	if got := taskSpec(app).PublishedPorts; !reflect.DeepEqual(got, []int{80, 9000, 9001}) {
 		t.Errorf("published = %v, want [80 9000 9001]", got)
 	}
 }
