@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/labstack/echo/v4"
@@ -214,7 +215,7 @@ func (s *Server) appPath(c echo.Context) error {
 		apps := []appResponse{}
 		s.rm.read(func(st *state) {
 			for _, e := range st.sortedApps() {
-				if inGroup(e.rec.App.ID, prefix) {
+				if deployplan.InGroup(e.rec.App.ID, prefix) {
 					apps = append(apps, newAppResponse(st, e, all))
 				}
 			}
@@ -245,7 +246,7 @@ func (s *Server) appTasks(c echo.Context, raw string) error {
 	}
 	selected := func(st *state) ([]appEntry, error) {
 		if prefix, ok := groupPattern(raw); ok {
-			return slices.DeleteFunc(st.sortedApps(), func(e appEntry) bool { return !inGroup(e.rec.App.ID, prefix) }), nil
+			return slices.DeleteFunc(st.sortedApps(), func(e appEntry) bool { return !deployplan.InGroup(e.rec.App.ID, prefix) }), nil
 		}
 		id, err := pathAppID(raw)
 		if err != nil {
@@ -318,16 +319,11 @@ func groupPattern(raw string) (string, bool) {
 	return id, true
 }
 
-// inGroup reports whether an app id lies under a group id.
-func inGroup(appID, group string) bool {
-	return group == "/" || strings.HasPrefix(appID, group+"/")
-}
-
 // newTaskStats is Marathon's taskStats of an app's live tasks: all of
 // them, those with its latest config, those with an older one, and those
 // started after its last scaling. A set without tasks is left out.
 func newTaskStats(a *marathon.App, instances []events.Instance, now time.Time) map[string]taskStats {
-	config := appConfigVersion(a)
+	config := deployplan.ConfigVersion(a)
 	scaledAt := a.Version
 	if a.VersionInfo != nil && a.VersionInfo.LastScalingAt != "" {
 		scaledAt = a.VersionInfo.LastScalingAt

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/google/uuid"
@@ -128,8 +129,8 @@ func (s *Server) catchUpOn(ctx context.Context, key string) error {
 // newPlan stamps the new definitions with the change's version and plans
 // its deployment. Called with the read lock held.
 func newPlan(st *state, spec *changeSpec, now time.Time) (*plan, error) {
-	if err := checkDependencies(st, spec.ops); err != nil {
-		return nil, err
+	if deployplan.Cyclic(planApps{st}, planChanges(spec.ops, nil)) {
+		return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{msgCycle}}}}
 	}
 	// A version is a timestamp; it must move forward for every app changed.
 	at := now
@@ -166,7 +167,7 @@ func newPlan(st *state, spec *changeSpec, now time.Time) (*plan, error) {
 		}
 	}
 	slices.Sort(p.locks)
-	p.deployment.Steps = deploymentSteps(st, p.ops, actions)
+	p.deployment.Steps = deployplan.Steps(planApps{st}, planChanges(p.ops, actions))
 	if err := p.checkSizes(); err != nil {
 		return nil, err
 	}
@@ -246,7 +247,7 @@ func action(op *appOp) string {
 		return events.ActionStop
 	case op.prev == nil:
 		return events.ActionStart
-	case op.restart || (op.versionInfo != nil && op.versionInfo.LastConfigChangeAt != appConfigVersion(&op.prev.rec.App)) ||
+	case op.restart || (op.versionInfo != nil && op.versionInfo.LastConfigChangeAt != deployplan.ConfigVersion(&op.prev.rec.App)) ||
 		(op.versionInfo == nil && configChanged(&op.prev.rec.App, op.next)):
 		return events.ActionRestart
 	case deref(op.prev.rec.App.Instances) != deref(op.next.Instances):
@@ -255,12 +256,33 @@ func action(op *appOp) string {
 	return ""
 }
 
-// appConfigVersion is the version an app's tasks run: its last config change.
-func appConfigVersion(a *marathon.App) string {
-	if a.VersionInfo != nil && a.VersionInfo.LastConfigChangeAt != "" {
-		return a.VersionInfo.LastConfigChangeAt
+// planApps is the read model's apps as deployment planning sees them.
+type planApps struct{ st *state }
+
+func (a planApps) App(id string) *marathon.App {
+	e, ok := a.st.apps[id]
+	if !ok {
+		return nil
 	}
-	return a.Version
+	return &e.rec.App
+}
+
+func (a planApps) Under(group string) []string {
+	var ids []string
+	for _, e := range a.st.appsUnder(group) {
+		ids = append(ids, e.rec.App.ID)
+	}
+	return ids
+}
+
+// planChanges is a change's ops as deployment planning sees them, with
+// the actions they need.
+func planChanges(ops []appOp, actions map[string]string) []deployplan.Change {
+	out := make([]deployplan.Change, len(ops))
+	for i, op := range ops {
+		out[i] = deployplan.Change{ID: op.id, Next: op.next, Action: actions[op.id]}
+	}
+	return out
 }
 
 func deref[T any](p *T) T {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/drover/drover/internal/natsutil"
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/labstack/echo/v4"
@@ -114,7 +115,7 @@ func readinessResults(st *state, appID string) []readinessCheck {
 	if first.Name == "" {
 		first.Name = "readinessCheck"
 	}
-	version := appConfigVersion(&e.rec.App)
+	version := deployplan.ConfigVersion(&e.rec.App)
 	for _, in := range st.appInstances(appID) {
 		if in.Ready == nil || in.Version != version || in.State.Terminal() {
 			continue
@@ -239,162 +240,6 @@ func (s *Server) appAtRevision(c echo.Context, appID string, rev uint64) (*marat
 	}
 	rec.App.ID = appID
 	return &rec.App, nil
-}
-
-// deploymentSteps orders a change's actions as Marathon does: stop the
-// apps removed, start the new ones (at 0 instances), then scale and
-// restart in dependency order, one step per layer of the dependency graph.
-func deploymentSteps(st *state, ops []appOp, actions map[string]string) [][]events.DeploymentAction {
-	steps := [][]events.DeploymentAction{}
-	var stops, starts []events.DeploymentAction
-	for _, op := range ops {
-		switch actions[op.id] {
-		case events.ActionStop:
-			stops = append(stops, events.DeploymentAction{Action: events.ActionStop, App: op.id})
-		case events.ActionStart:
-			starts = append(starts, events.DeploymentAction{Action: events.ActionStart, App: op.id})
-		}
-	}
-	for _, s := range [][]events.DeploymentAction{stops, starts} {
-		if len(s) > 0 {
-			steps = append(steps, s)
-		}
-	}
-	g := finalGraph(st, ops)
-	layers := map[int][]events.DeploymentAction{}
-	top := -1
-	for _, op := range ops {
-		var a string
-		switch actions[op.id] {
-		case events.ActionStart, events.ActionScale:
-			a = events.ActionScale
-		case events.ActionRestart:
-			a = events.ActionRestart
-		default:
-			continue
-		}
-		l := g.level(op.id, map[string]bool{})
-		layers[l] = append(layers[l], events.DeploymentAction{Action: a, App: op.id})
-		top = max(top, l)
-	}
-	for l := 0; l <= top; l++ {
-		if len(layers[l]) > 0 {
-			slices.SortFunc(layers[l], func(a, b events.DeploymentAction) int { return cmp.Compare(a.App, b.App) })
-			steps = append(steps, layers[l])
-		}
-	}
-	return steps
-}
-
-// depGraph is the apps' dependencies after a change: app id -> the app
-// ids it depends on (a dependency on a group is one on every app under it).
-type depGraph map[string][]string
-
-func finalGraph(st *state, ops []appOp) depGraph {
-	final := map[string]*marathon.App{}
-	changed := map[string]bool{}
-	for _, op := range ops {
-		changed[op.id] = true
-		if op.next != nil {
-			final[op.id] = op.next
-		}
-	}
-	exists := func(id string) bool {
-		if changed[id] {
-			return final[id] != nil
-		}
-		_, ok := st.apps[id]
-		return ok
-	}
-	g := depGraph{}
-	var visit func(id string)
-	visit = func(id string) {
-		if _, done := g[id]; done {
-			return
-		}
-		a := final[id]
-		if a == nil && !changed[id] {
-			if e, ok := st.apps[id]; ok {
-				a = &e.rec.App
-			}
-		}
-		g[id] = []string{}
-		if a == nil {
-			return
-		}
-		var deps []string
-		for _, d := range a.Dependencies {
-			if exists(d) {
-				deps = append(deps, d)
-				continue
-			}
-			for _, e := range st.appsUnder(d) { // a group
-				if exists(e.rec.App.ID) {
-					deps = append(deps, e.rec.App.ID)
-				}
-			}
-			for id := range final {
-				if inGroup(id, d) && !slices.Contains(deps, id) {
-					deps = append(deps, id)
-				}
-			}
-		}
-		g[id] = deps
-		for _, d := range deps {
-			visit(d)
-		}
-	}
-	for _, op := range ops {
-		visit(op.id)
-	}
-	return g
-}
-
-// level is the length of the longest dependency chain below an app.
-func (g depGraph) level(id string, onPath map[string]bool) int {
-	if onPath[id] {
-		return 0 // a cycle; checkDependencies refuses those
-	}
-	onPath[id] = true
-	defer delete(onPath, id)
-	l := 0
-	for _, d := range g[id] {
-		l = max(l, g.level(d, onPath)+1)
-	}
-	return l
-}
-
-// checkDependencies refuses a change that leaves a dependency cycle.
-func checkDependencies(st *state, ops []appOp) error {
-	g := finalGraph(st, ops)
-	const (
-		visiting = 1
-		done     = 2
-	)
-	mark := map[string]int{}
-	var cyclic func(id string) bool
-	cyclic = func(id string) bool {
-		switch mark[id] {
-		case visiting:
-			return true
-		case done:
-			return false
-		}
-		mark[id] = visiting
-		for _, d := range g[id] {
-			if cyclic(d) {
-				return true
-			}
-		}
-		mark[id] = done
-		return false
-	}
-	for _, op := range ops {
-		if cyclic(op.id) {
-			return &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{msgCycle}}}}
-		}
-	}
-	return nil
 }
 
 // boolParam reads a boolean query parameter; a malformed one is a 400.

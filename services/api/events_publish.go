@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/labstack/echo/v4"
 )
@@ -16,7 +17,7 @@ func (s *Server) publishChange(c echo.Context, p *plan) {
 	ctx := c.Request().Context()
 	ts := formatTime(s.now())
 	info := events.DeploymentInfoEvent{
-		EventType: events.EventDeploymentInfo, Timestamp: ts, Plan: deploymentPlan(p.deployment),
+		EventType: events.EventDeploymentInfo, Timestamp: ts, Plan: deployplan.Plan(p.deployment),
 		CurrentStep: events.DeploymentPlanStep{Actions: []events.DeploymentAction{}},
 	}
 	if len(p.deployment.Steps) > 0 {
@@ -39,15 +40,6 @@ func (s *Server) publishChange(c echo.Context, p *plan) {
 			})
 		}
 	}
-}
-
-// deploymentPlan is a deployment as Marathon's events carry it.
-func deploymentPlan(d events.Deployment) events.DeploymentPlan {
-	p := events.DeploymentPlan{ID: d.ID, Version: d.Version, Steps: []events.DeploymentPlanStep{}}
-	for _, step := range d.Steps {
-		p.Steps = append(p.Steps, events.DeploymentPlanStep{Actions: step})
-	}
-	return p
 }
 
 // publishEvent puts a Marathon event on drover.events.<type>, where the
