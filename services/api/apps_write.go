@@ -191,47 +191,41 @@ func fresh(b *appBody, id string) (*marathon.App, error) {
 // createApp is POST /v2/apps: validate, then create the app with KV
 // Create and the deployment that starts it; 201 with the app echoed.
 func (s *Server) createApp(c echo.Context) error {
-	force, err := boolParam(c, "force", false)
-	if err != nil {
-		return err
-	}
-	data, err := readBody(c, s.cfg.BodyLimit)
-	if err != nil {
-		return err
-	}
-	b, err := decodeAppBody(bytes.TrimSpace(data))
-	if err != nil {
-		return err
-	}
-	if !b.has("id") || string(b.fields["id"]) == "null" {
-		return &InvalidJSONError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{"error.path.missing"}}}}
-	}
-	id, err := normalizeAppID(b.app.ID)
-	if err != nil {
-		return err
-	}
-	app, err := fresh(b, id)
-	if err != nil {
-		return err
-	}
-	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
-		if _, ok := st.apps[id]; ok {
-			return nil, &AppExistsError{ID: id}
-		}
-		if err := idClash(st, id); err != nil {
+	return s.writeChange(c, false, func() (*changeRequest, error) {
+		data, err := readBody(c, s.cfg.BodyLimit)
+		if err != nil {
 			return nil, err
 		}
-		next := *app
-		return &changeSpec{ops: []appOp{{id: id, next: &next, mustBeNew: true}}, group: marathon.ParentID(id), posted: true}, nil
-	})
-	if err != nil {
-		return err
-	}
-	setChangeHeaders(c, p)
-	c.Response().Header().Set(echo.HeaderLocation, "/v2/apps"+id)
-	tasks := []task{}
-	return writeJSON(c, http.StatusCreated, appResponse{
-		App: *p.ops[0].next, Deployments: []deploymentRef{{ID: p.deployment.ID}}, Tasks: &tasks,
+		b, err := decodeAppBody(bytes.TrimSpace(data))
+		if err != nil {
+			return nil, err
+		}
+		if !b.has("id") || string(b.fields["id"]) == "null" {
+			return nil, &InvalidJSONError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{"error.path.missing"}}}}
+		}
+		id, err := normalizeAppID(b.app.ID)
+		if err != nil {
+			return nil, err
+		}
+		app, err := fresh(b, id)
+		if err != nil {
+			return nil, err
+		}
+		return &changeRequest{build: func(st *state) (*changeSpec, error) {
+			if _, ok := st.apps[id]; ok {
+				return nil, &AppExistsError{ID: id}
+			}
+			if err := idClash(st, id); err != nil {
+				return nil, err
+			}
+			next := *app
+			return &changeSpec{ops: []appOp{{id: id, next: &next, mustBeNew: true}}, group: marathon.ParentID(id), posted: true}, nil
+		}, answer: func(p *stagedChange) (int, string, any) {
+			tasks := []task{}
+			return http.StatusCreated, "/v2/apps" + id, appResponse{
+				App: *p.ops[0].next, Deployments: []deploymentRef{{ID: p.deployment.ID}}, Tasks: &tasks,
+			}
+		}}, nil
 	})
 }
 
@@ -299,115 +293,114 @@ func (s *Server) rollbackTargets(c echo.Context, ids []string, bodies []*appBody
 // (200), merging the body into the app unless partialUpdate=false; PATCH
 // only updates, always merging. A body of only id and version rolls back.
 func (s *Server) updateApp(c echo.Context, raw string, mode updateMode) error {
-	force, err := boolParam(c, "force", false)
-	if err != nil {
-		return err
-	}
-	if mode.allowCreate {
-		if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
-			return err
+	return s.writeChange(c, false, func() (*changeRequest, error) {
+		var err error
+		if mode.allowCreate {
+			if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
+				return nil, err
+			}
 		}
-	}
-	id, err := pathAppID(raw)
-	if err != nil {
-		return err
-	}
-	data, err := readBody(c, s.cfg.BodyLimit)
-	if err != nil {
-		return err
-	}
-	b, err := decodeAppBody(bytes.TrimSpace(data))
-	if err != nil {
-		return err
-	}
-	if err := s.awaitReady(c); err != nil {
-		return err
-	}
-	rollbacks, err := s.rollbackTargets(c, []string{id}, []*appBody{b})
-	if err != nil {
-		return err
-	}
-	created := false
-	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
-		op, err := updateOp(st, id, b, mode, rollbacks)
+		id, err := pathAppID(raw)
 		if err != nil {
 			return nil, err
 		}
-		created = op.prev == nil
-		return &changeSpec{ops: []appOp{op}, group: marathon.ParentID(id), posted: true}, nil
+		data, err := readBody(c, s.cfg.BodyLimit)
+		if err != nil {
+			return nil, err
+		}
+		b, err := decodeAppBody(bytes.TrimSpace(data))
+		if err != nil {
+			return nil, err
+		}
+		if err := s.awaitReady(c); err != nil {
+			return nil, err
+		}
+		rollbacks, err := s.rollbackTargets(c, []string{id}, []*appBody{b})
+		if err != nil {
+			return nil, err
+		}
+		created := false
+		return &changeRequest{build: func(st *state) (*changeSpec, error) {
+			op, err := updateOp(st, id, b, mode, rollbacks)
+			if err != nil {
+				return nil, err
+			}
+			created = op.prev == nil
+			return &changeSpec{ops: []appOp{op}, group: marathon.ParentID(id), posted: true}, nil
+		}, answer: func(p *stagedChange) (int, string, any) {
+			if created {
+				return http.StatusCreated, "/v2/apps" + id, p.result()
+			}
+			return http.StatusOK, "", p.result()
+		}}, nil
 	})
-	if err != nil {
-		return err
-	}
-	setChangeHeaders(c, p)
-	if created {
-		c.Response().Header().Set(echo.HeaderLocation, "/v2/apps"+id)
-		return writeJSON(c, http.StatusCreated, p.result())
-	}
-	return writeJSON(c, http.StatusOK, p.result())
 }
 
 // updateApps is PUT and PATCH /v2/apps: an array of (partial) definitions,
 // each with its id, changed in one deployment; 200 with its change result.
 func (s *Server) updateApps(c echo.Context, mode updateMode) error {
-	force, err := boolParam(c, "force", false)
-	if err != nil {
-		return err
-	}
-	if mode.allowCreate {
-		if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
-			return err
+	return s.writeChange(c, false, func() (*changeRequest, error) {
+		var err error
+		if mode.allowCreate {
+			if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
+				return nil, err
+			}
 		}
-	}
-	data, err := readBody(c, s.cfg.BodyLimit)
-	if err != nil {
-		return err
-	}
-	bodies, err := decodeAppList(bytes.TrimSpace(data))
-	if err != nil {
-		return err
-	}
+		data, err := readBody(c, s.cfg.BodyLimit)
+		if err != nil {
+			return nil, err
+		}
+		bodies, err := decodeAppList(bytes.TrimSpace(data))
+		if err != nil {
+			return nil, err
+		}
+		ids, err := bodyIDs(bodies)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.awaitReady(c); err != nil {
+			return nil, err
+		}
+		rollbacks, err := s.rollbackTargets(c, ids, bodies)
+		if err != nil {
+			return nil, err
+		}
+		return &changeRequest{build: func(st *state) (*changeSpec, error) {
+			spec := &changeSpec{group: "/", posted: true}
+			for i, b := range bodies {
+				op, err := updateOp(st, ids[i], b, mode, rollbacks)
+				if err != nil {
+					return nil, prefixDetails(err, i)
+				}
+				spec.ops = append(spec.ops, op)
+			}
+			return spec, nil
+		}}, nil
+	})
+}
+
+// bodyIDs are the ids of the bodies of PUT and PATCH /v2/apps, which must
+// all name one, each a different one.
+func bodyIDs(bodies []*appBody) ([]string, error) {
 	ids := make([]string, len(bodies))
 	seen := map[string]bool{}
 	for i, b := range bodies {
 		id, err := b.bodyID()
 		if err != nil {
-			return prefixDetails(err, i)
+			return nil, prefixDetails(err, i)
 		}
 		if id == "" {
-			return &InvalidJSONError{Details: []marathon.FieldError{{Path: fmt.Sprintf("/%d/id", i), Errors: []string{"error.path.missing"}}}}
+			return nil, &InvalidJSONError{Details: []marathon.FieldError{{Path: fmt.Sprintf("/%d/id", i), Errors: []string{"error.path.missing"}}}}
 		}
 		if seen[id] {
-			return &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"Application ids must be unique."}}}}
+			return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"Application ids must be unique."}}}}
 		}
 		ids[i], seen[id] = id, true
 	}
 	if len(bodies) == 0 {
-		return &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"must not be empty"}}}}
+		return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"must not be empty"}}}}
 	}
-	if err := s.awaitReady(c); err != nil {
-		return err
-	}
-	rollbacks, err := s.rollbackTargets(c, ids, bodies)
-	if err != nil {
-		return err
-	}
-	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
-		spec := &changeSpec{group: "/", posted: true}
-		for i, b := range bodies {
-			op, err := updateOp(st, ids[i], b, mode, rollbacks)
-			if err != nil {
-				return nil, prefixDetails(err, i)
-			}
-			spec.ops = append(spec.ops, op)
-		}
-		return spec, nil
-	})
-	if err != nil {
-		return err
-	}
-	setChangeHeaders(c, p)
-	return writeJSON(c, http.StatusOK, p.result())
+	return ids, nil
 }
 
 // prefixDetails puts the index of an app in a list before its error paths.
@@ -427,40 +420,19 @@ func prefixDetails(err error, i int) error {
 // read (compare-and-set), and record the deployment that stops it. Its
 // force defaults to true, as in Marathon.
 func (s *Server) deleteApp(c echo.Context, raw string) error {
-	force, err := boolParam(c, "force", true)
-	if err != nil {
-		return err
-	}
-	id, err := pathAppID(raw)
-	if err != nil {
-		return err
-	}
-	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
+	return s.writeAppChange(c, raw, true, func(st *state, id string) (*changeSpec, error) {
 		e, ok := st.apps[id]
 		if !ok {
 			return nil, &AppNotFoundError{ID: id}
 		}
 		return &changeSpec{ops: []appOp{{id: id, prev: &e}}, group: marathon.ParentID(id)}, nil
 	})
-	if err != nil {
-		return err
-	}
-	setChangeHeaders(c, p)
-	return writeJSON(c, http.StatusOK, p.result())
 }
 
 // restartApp is POST /v2/apps/{id}/restart: a new version whose
 // lastConfigChangeAt moves, so that every task is replaced.
 func (s *Server) restartApp(c echo.Context, raw string) error {
-	force, err := boolParam(c, "force", false)
-	if err != nil {
-		return err
-	}
-	id, err := pathAppID(raw)
-	if err != nil {
-		return err
-	}
-	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
+	return s.writeAppChange(c, raw, false, func(st *state, id string) (*changeSpec, error) {
 		e, ok := st.apps[id]
 		if !ok {
 			return nil, &AppNotFoundError{ID: id}
@@ -468,11 +440,6 @@ func (s *Server) restartApp(c echo.Context, raw string) error {
 		next := e.rec.App
 		return &changeSpec{ops: []appOp{{id: id, prev: &e, next: &next, restart: true}}, group: marathon.ParentID(id)}, nil
 	})
-	if err != nil {
-		return err
-	}
-	setChangeHeaders(c, p)
-	return writeJSON(c, http.StatusOK, p.result())
 }
 
 // idClash refuses a new app whose id is a group's (apps lie under it) or

@@ -46,9 +46,9 @@ type changeSpec struct {
 	posted bool
 }
 
-// plan is a change ready to write: the ops with their new versions, and
-// the deployment record that carries it out.
-type plan struct {
+// stagedChange is a change ready to write: the ops with their new
+// versions, and the deployment record that carries it out.
+type stagedChange struct {
 	changeSpec
 	deployment events.Deployment
 	// locks are the running deployments of the affected apps.
@@ -73,23 +73,13 @@ func (e *DeploymentLockedError) Error() string {
 // rebuilds it from the state that won, so a concurrent update is either
 // applied after the other or refused, never lost. With force, the running
 // deployments of the affected apps are cancelled (their records deleted).
-func (s *Server) change(c echo.Context, force bool, build func(st *state) (*changeSpec, error)) (*plan, error) {
+func (s *Server) change(c echo.Context, force bool, build changeBuild) (*stagedChange, error) {
 	if err := s.awaitReady(c); err != nil {
 		return nil, err
 	}
 	ctx := c.Request().Context()
 	for range changeAttempts {
-		var (
-			p   *plan
-			err error
-		)
-		now := s.now()
-		s.rm.read(func(st *state) {
-			var spec *changeSpec
-			if spec, err = build(st); err == nil {
-				p, err = newPlan(st, spec, now)
-			}
-		})
+		p, err := s.stage(build)
 		if err != nil {
 			return nil, err
 		}
@@ -106,6 +96,23 @@ func (s *Server) change(c echo.Context, force bool, build func(st *state) (*chan
 		}
 	}
 	return nil, &ConflictError{Message: "The app is being changed by other requests; try again."}
+}
+
+// stage builds a change from the read model and stages it, without
+// writing anything: change writes what it stages, a dry run shows it.
+func (s *Server) stage(build changeBuild) (*stagedChange, error) {
+	var (
+		p   *stagedChange
+		err error
+	)
+	now := s.now()
+	s.rm.read(func(st *state) {
+		var spec *changeSpec
+		if spec, err = build(st); err == nil {
+			p, err = stageChange(st, spec, now)
+		}
+	})
+	return p, err
 }
 
 // catchUpOn waits until the read model shows the apps bucket's current
@@ -126,9 +133,9 @@ func (s *Server) catchUpOn(ctx context.Context, key string) error {
 	return s.rm.caughtUp(wctx, events.BucketApps, rev)
 }
 
-// newPlan stamps the new definitions with the change's version and plans
-// its deployment. Called with the read lock held.
-func newPlan(st *state, spec *changeSpec, now time.Time) (*plan, error) {
+// stageChange stamps the new definitions with the change's version and
+// plans its deployment. Called with the read lock held.
+func stageChange(st *state, spec *changeSpec, now time.Time) (*stagedChange, error) {
 	if deployplan.Cyclic(planApps{st}, planChanges(spec.ops, nil)) {
 		return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{msgCycle}}}}
 	}
@@ -143,7 +150,7 @@ func newPlan(st *state, spec *changeSpec, now time.Time) (*plan, error) {
 		}
 	}
 	version := formatTime(at)
-	p := &plan{changeSpec: *spec}
+	p := &stagedChange{changeSpec: *spec}
 	p.deployment = events.Deployment{
 		V: events.Version, ID: uuid.NewString(), Version: version, CreatedAt: now,
 		Steps: [][]events.DeploymentAction{},
@@ -177,7 +184,7 @@ func newPlan(st *state, spec *changeSpec, now time.Time) (*plan, error) {
 // checkSizes refuses, before anything is written, a change whose app or
 // deployment records would pass marathon.MaxRecordBytes: NATS would refuse
 // them (a 500), or take them and choke the scheduler and the agents.
-func (p *plan) checkSizes() error {
+func (p *stagedChange) checkSizes() error {
 	var details []marathon.FieldError
 	for _, op := range p.ops {
 		if op.next == nil {
@@ -299,7 +306,7 @@ func deref[T any](p *T) T {
 // the change's events. A race lost on the first app is an *errRetry:
 // nothing is written. One lost on a later app (a group change) leaves what
 // was written, deployed, and is a 409.
-func (s *Server) commit(ctx context.Context, c echo.Context, p *plan) error {
+func (s *Server) commit(ctx context.Context, c echo.Context, p *stagedChange) error {
 	var (
 		written []string
 		lastRev uint64
@@ -380,7 +387,7 @@ func isCASError(err error) bool {
 // forced. Besides the read model's view, the deployment each app's record
 // names is looked up in the bucket, so that a deployment written an
 // instant ago by another replica locks as well.
-func (s *Server) checkLocks(ctx context.Context, p *plan, force bool) error {
+func (s *Server) checkLocks(ctx context.Context, p *stagedChange, force bool) error {
 	seen := map[string]bool{p.deployment.ID: true}
 	for _, id := range p.locks {
 		seen[id] = true
@@ -433,14 +440,4 @@ func (s *Server) awaitWrites(ctx context.Context, revs map[string]uint64) {
 			return
 		}
 	}
-}
-
-// setChangeHeaders sets Marathon-Deployment-Id for a change.
-func setChangeHeaders(c echo.Context, p *plan) {
-	c.Response().Header().Set(HeaderDeploymentID, p.deployment.ID)
-}
-
-// result is Marathon's answer to a change.
-func (p *plan) result() changeResult {
-	return changeResult{DeploymentID: p.deployment.ID, Version: p.deployment.Version}
 }

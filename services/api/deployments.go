@@ -184,8 +184,7 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	setChangeHeaders(c, p)
-	return writeJSON(c, http.StatusOK, p.result())
+	return answerChange(c, p)
 }
 
 // originals are the definitions a deployment's apps had before it, read

@@ -13,7 +13,7 @@ import (
 // for the deployment it started, group_change_success, api_post_event for
 // each app a client wrote, app_terminated_event for each app it deleted.
 // Events are best effort: a failure is logged, the change stands.
-func (s *Server) publishChange(c echo.Context, p *plan) {
+func (s *Server) publishChange(c echo.Context, p *stagedChange) {
 	ctx := c.Request().Context()
 	ts := formatTime(s.now())
 	info := events.DeploymentInfoEvent{

@@ -157,7 +157,7 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 		}
 		byApp[in.AppID] = append(byApp[in.AppID], in.TaskID)
 	}
-	var p *plan
+	var p *stagedChange
 	if kp.scale {
 		var err error
 		p, err = s.change(c, kp.force, func(st *state) (*changeSpec, error) {
@@ -193,8 +193,7 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 		s.logger.Info("kill requested", "app", id, "tasks", byApp[id], "scale", kp.scale, "wipe", kp.wipe)
 	}
 	if p != nil {
-		setChangeHeaders(c, p)
-		return writeJSON(c, http.StatusOK, p.result())
+		return answerChange(c, p)
 	}
 	var tasks []task
 	s.rm.read(func(st *state) {

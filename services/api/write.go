@@ -1,0 +1,95 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// changeBuild builds a change from the read model (called with its read
+// lock held; it may be called again after a lost compare-and-set).
+type changeBuild func(st *state) (*changeSpec, error)
+
+// changeRequest is what a write handler makes of its request: the change
+// to make and, unless it is 200 with the change result, how to answer it.
+type changeRequest struct {
+	build changeBuild
+	// dryRun answers the steps of the change's deployment instead of
+	// making it.
+	dryRun bool
+	// answer, when set, is the status, Location (when not "") and body
+	// of the answer to the change made.
+	answer func(p *stagedChange) (status int, location string, body any)
+}
+
+// writeChange is every write handler's skeleton: read force (def when the
+// query does not set it), read the rest of the request (prepare: the path
+// id, the body), make the change and answer it with its
+// Marathon-Deployment-Id header and its result.
+func (s *Server) writeChange(c echo.Context, def bool, prepare func() (*changeRequest, error)) error {
+	force, err := boolParam(c, "force", def)
+	if err != nil {
+		return err
+	}
+	req, err := prepare()
+	if err != nil {
+		return err
+	}
+	if req.dryRun {
+		return s.dryRun(c, req.build)
+	}
+	p, err := s.change(c, force, req.build)
+	if err != nil {
+		return err
+	}
+	if req.answer == nil {
+		return answerChange(c, p)
+	}
+	status, location, body := req.answer(p)
+	setChangeHeaders(c, p)
+	if location != "" {
+		c.Response().Header().Set(echo.HeaderLocation, location)
+	}
+	return writeJSON(c, status, body)
+}
+
+// writeAppChange is writeChange for a change to the app the path names.
+func (s *Server) writeAppChange(c echo.Context, raw string, def bool, build func(st *state, id string) (*changeSpec, error)) error {
+	return s.writeChange(c, def, func() (*changeRequest, error) {
+		id, err := pathAppID(raw)
+		if err != nil {
+			return nil, err
+		}
+		return &changeRequest{build: func(st *state) (*changeSpec, error) { return build(st, id) }}, nil
+	})
+}
+
+// answerChange is the answer to most changes: 200 with the change result.
+func answerChange(c echo.Context, p *stagedChange) error {
+	setChangeHeaders(c, p)
+	return writeJSON(c, http.StatusOK, p.result())
+}
+
+// dryRun answers the steps of the deployment a change would start,
+// staged as change stages it, without writing anything.
+func (s *Server) dryRun(c echo.Context, build changeBuild) error {
+	p, err := s.stage(build)
+	if err != nil {
+		return err
+	}
+	steps := []stepJSON{}
+	for _, step := range p.deployment.Steps {
+		steps = append(steps, stepJSON{Actions: step})
+	}
+	return writeJSON(c, http.StatusOK, map[string][]stepJSON{"steps": steps})
+}
+
+// setChangeHeaders sets Marathon-Deployment-Id for a change.
+func setChangeHeaders(c echo.Context, p *stagedChange) {
+	c.Response().Header().Set(HeaderDeploymentID, p.deployment.ID)
+}
+
+// result is Marathon's answer to a change.
+func (p *stagedChange) result() changeResult {
+	return changeResult{DeploymentID: p.deployment.ID, Version: p.deployment.Version}
+}
