@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/drover/drover/services/api/auth"
 )
 
 // Config is an api replica's configuration.
@@ -90,7 +92,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("replica id is required"))
 	}
 	if c.AuthFile != "" {
-		if _, err := LoadCredentials(c.AuthFile); err != nil {
+		if _, err := auth.LoadCredentials(c.AuthFile); err != nil {
 			errs = append(errs, err)
 		}
 	}

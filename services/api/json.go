@@ -47,6 +47,15 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	return body, nil
 }
 
+// readJSON reads a JSON request body of at most limit bytes into v.
+func readJSON(c echo.Context, limit int64, v any) error {
+	data, err := readBody(c, limit)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(data, v)
+}
+
 // msgUnsupportedMediaType is Marathon's (Jersey's) message for a body
 // that is not JSON.
 const msgUnsupportedMediaType = "HTTP 415 Unsupported Media Type"

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/drover/drover/services/api/auth"
 	"github.com/labstack/echo/v4"
 )
 
@@ -55,7 +56,12 @@ func (s *Server) routes() *echo.Echo {
 	get("/v2/queue", s.listQueue)
 	e.DELETE("/v2/queue/*", s.queueDELETE)
 	s.registerUI(e)
-	s.registerAuth(e) // in front of every route: auth.go
+	// In front of every route: package auth.
+	s.guard = auth.New(auth.Options{
+		CredentialsFile: s.cfg.AuthFile, Secure: s.cfg.TLSCertFile != "", ListenAddr: s.cfg.HTTPAddr,
+		Logger: s.logger, Register: s.metrics.register, ReadJSON: readJSON, WriteJSON: writeJSON,
+	})
+	s.guard.Register(e)
 	return e
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
+	"github.com/drover/drover/services/api/auth"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -30,10 +31,8 @@ type Server struct {
 	metrics *metrics
 	clock   func() time.Time
 	port    int
-	// auth checks credentials (nil: authentication off); loopbackOnly is
-	// set when the api listens on loopback only (auth.go).
-	auth         *authenticator
-	loopbackOnly bool
+	// guard authenticates and authorizes every request (package auth).
+	guard *auth.Guard
 
 	closeOnce sync.Once
 	// stopping is closed when the server shuts down: it ends event streams.
@@ -74,7 +73,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // flight finish (within ShutdownTimeout) and stops following the buckets.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.Close()
-	ln, err := s.listen() // TCP, or TLS with a certificate (tls.go)
+	ln, err := auth.Listen(s.cfg.HTTPAddr, s.cfg.TLSCertFile, s.cfg.TLSKeyFile) // TCP, or TLS with a certificate
 	if err != nil {
 		return err
 	}
