@@ -12,6 +12,7 @@ import (
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 )
 
@@ -80,10 +81,10 @@ func parseEmbeds(values []string) embeds {
 	return e
 }
 
-func newAppResponse(s *state, e appEntry, emb embeds) appResponse {
-	a := e.rec.App
+func newAppResponse(s *readmodel.State, e readmodel.AppEntry, emb embeds) appResponse {
+	a := e.Rec.App
 	r := appResponse{App: a, Deployments: []deploymentRef{}}
-	instances := s.appInstances(a.ID)
+	instances := s.AppInstances(a.ID)
 	for _, in := range instances {
 		switch in.State {
 		case events.TaskStaging, events.TaskStarting:
@@ -106,14 +107,14 @@ func newAppResponse(s *state, e appEntry, emb embeds) appResponse {
 		rc := readinessResults(s, a.ID)
 		r.ReadinessCheckResults = &rc
 	}
-	for _, d := range s.appDeployments(a.ID) {
+	for _, d := range s.AppDeployments(a.ID) {
 		r.Deployments = append(r.Deployments, deploymentRef{ID: d.ID})
 	}
 	if emb.tasks {
 		tasks := appTasks(s, &a)
 		r.Tasks = &tasks
 	}
-	if f, ok := s.failures[a.ID]; ok && emb.lastTaskFailure {
+	if f, ok := s.Failures[a.ID]; ok && emb.lastTaskFailure {
 		r.LastTaskFailure = newTaskFailure(f)
 	}
 	return r
@@ -148,9 +149,9 @@ func (s *Server) listApps(c echo.Context) error {
 	}
 	build := func() ([]byte, error) {
 		apps := []appResponse{}
-		s.rm.read(func(st *state) {
-			for _, e := range st.sortedApps() {
-				if filter.matches(&e.rec.App) {
+		s.rm.Read(func(st *readmodel.State) {
+			for _, e := range st.SortedApps() {
+				if filter.matches(&e.Rec.App) {
 					apps = append(apps, newAppResponse(st, e, emb))
 				}
 			}
@@ -165,7 +166,7 @@ func (s *Server) listApps(c echo.Context) error {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, data)
 	}
 	key := fmt.Sprintf("%s\x00%s\x00%s\x00%+v", filter.id, filter.cmd, c.QueryParam("label"), emb)
-	e, err := s.lists.get(s.rm.generation(), key, build)
+	e, err := s.lists.get(s.rm.Generation(), key, build)
 	if err != nil {
 		return err
 	}
@@ -213,9 +214,9 @@ func (s *Server) appPath(c echo.Context) error {
 	all.tasks, all.lastTaskFailure = true, true
 	if prefix, ok := groupPattern(raw); ok {
 		apps := []appResponse{}
-		s.rm.read(func(st *state) {
-			for _, e := range st.sortedApps() {
-				if deployplan.InGroup(e.rec.App.ID, prefix) {
+		s.rm.Read(func(st *readmodel.State) {
+			for _, e := range st.SortedApps() {
+				if deployplan.InGroup(e.Rec.App.ID, prefix) {
 					apps = append(apps, newAppResponse(st, e, all))
 				}
 			}
@@ -228,8 +229,8 @@ func (s *Server) appPath(c echo.Context) error {
 	}
 	var resp appResponse
 	found := false
-	s.rm.read(func(st *state) {
-		if e, ok := st.apps[id]; ok {
+	s.rm.Read(func(st *readmodel.State) {
+		if e, ok := st.Apps[id]; ok {
 			resp, found = newAppResponse(st, e, all), true
 		}
 	})
@@ -244,16 +245,16 @@ func (s *Server) appTasks(c echo.Context, raw string) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
-	selected := func(st *state) ([]appEntry, error) {
+	selected := func(st *readmodel.State) ([]readmodel.AppEntry, error) {
 		if prefix, ok := groupPattern(raw); ok {
-			return slices.DeleteFunc(st.sortedApps(), func(e appEntry) bool { return !deployplan.InGroup(e.rec.App.ID, prefix) }), nil
+			return slices.DeleteFunc(st.SortedApps(), func(e readmodel.AppEntry) bool { return !deployplan.InGroup(e.Rec.App.ID, prefix) }), nil
 		}
 		id, err := pathAppID(raw)
 		if err != nil {
 			return nil, err
 		}
-		if e, ok := st.apps[id]; ok {
-			return []appEntry{e}, nil
+		if e, ok := st.Apps[id]; ok {
+			return []readmodel.AppEntry{e}, nil
 		}
 		return nil, &AppNotFoundError{ID: id}
 	}
@@ -261,8 +262,8 @@ func (s *Server) appTasks(c echo.Context, raw string) error {
 	tasks := []task{}
 	var text string
 	var err error
-	s.rm.read(func(st *state) {
-		var apps []appEntry
+	s.rm.Read(func(st *readmodel.State) {
+		var apps []readmodel.AppEntry
 		if apps, err = selected(st); err != nil {
 			return
 		}
@@ -271,7 +272,7 @@ func (s *Server) appTasks(c echo.Context, raw string) error {
 			return
 		}
 		for _, e := range apps {
-			tasks = append(tasks, appTasks(st, &e.rec.App)...)
+			tasks = append(tasks, appTasks(st, &e.Rec.App)...)
 		}
 	})
 	switch {

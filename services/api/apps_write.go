@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 )
 
@@ -211,8 +212,8 @@ func (s *Server) createApp(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return &changeRequest{build: func(st *state) (*changeSpec, error) {
-			if _, ok := st.apps[id]; ok {
+		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
+			if _, ok := st.Apps[id]; ok {
 				return nil, &AppExistsError{ID: id}
 			}
 			if err := idClash(st, id); err != nil {
@@ -238,9 +239,9 @@ type updateMode struct {
 // updateOp is the op a body makes of the app it names, as it is now. A
 // rollback body (only id and version) restores a stored version, read
 // beforehand into rollbacks.
-func updateOp(st *state, id string, b *appBody, mode updateMode, rollbacks map[string]*marathon.App) (appOp, error) {
+func updateOp(st *readmodel.State, id string, b *appBody, mode updateMode, rollbacks map[string]*marathon.App) (appOp, error) {
 	op := appOp{id: id}
-	if e, ok := st.apps[id]; ok {
+	if e, ok := st.Apps[id]; ok {
 		op.prev = &e
 	}
 	if target, ok := rollbacks[id]; ok {
@@ -264,7 +265,7 @@ func updateOp(st *state, id string, b *appBody, mode updateMode, rollbacks map[s
 	case !mode.partial:
 		op.next, err = fresh(b, id)
 	default:
-		op.next, err = merged(&op.prev.rec.App, b, id)
+		op.next, err = merged(&op.prev.Rec.App, b, id)
 	}
 	return op, err
 }
@@ -320,7 +321,7 @@ func (s *Server) updateApp(c echo.Context, raw string, mode updateMode) error {
 			return nil, err
 		}
 		created := false
-		return &changeRequest{build: func(st *state) (*changeSpec, error) {
+		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
 			op, err := updateOp(st, id, b, mode, rollbacks)
 			if err != nil {
 				return nil, err
@@ -365,7 +366,7 @@ func (s *Server) updateApps(c echo.Context, mode updateMode) error {
 		if err != nil {
 			return nil, err
 		}
-		return &changeRequest{build: func(st *state) (*changeSpec, error) {
+		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
 			spec := &changeSpec{group: "/", posted: true}
 			for i, b := range bodies {
 				op, err := updateOp(st, ids[i], b, mode, rollbacks)
@@ -420,8 +421,8 @@ func prefixDetails(err error, i int) error {
 // read (compare-and-set), and record the deployment that stops it. Its
 // force defaults to true, as in Marathon.
 func (s *Server) deleteApp(c echo.Context, raw string) error {
-	return s.writeAppChange(c, raw, true, func(st *state, id string) (*changeSpec, error) {
-		e, ok := st.apps[id]
+	return s.writeAppChange(c, raw, true, func(st *readmodel.State, id string) (*changeSpec, error) {
+		e, ok := st.Apps[id]
 		if !ok {
 			return nil, &AppNotFoundError{ID: id}
 		}
@@ -432,25 +433,25 @@ func (s *Server) deleteApp(c echo.Context, raw string) error {
 // restartApp is POST /v2/apps/{id}/restart: a new version whose
 // lastConfigChangeAt moves, so that every task is replaced.
 func (s *Server) restartApp(c echo.Context, raw string) error {
-	return s.writeAppChange(c, raw, false, func(st *state, id string) (*changeSpec, error) {
-		e, ok := st.apps[id]
+	return s.writeAppChange(c, raw, false, func(st *readmodel.State, id string) (*changeSpec, error) {
+		e, ok := st.Apps[id]
 		if !ok {
 			return nil, &AppNotFoundError{ID: id}
 		}
-		next := e.rec.App
+		next := e.Rec.App
 		return &changeSpec{ops: []appOp{{id: id, prev: &e, next: &next, restart: true}}, group: marathon.ParentID(id)}, nil
 	})
 }
 
 // idClash refuses a new app whose id is a group's (apps lie under it) or
 // lies under another app: Marathon's groups and apps share one namespace.
-func idClash(st *state, id string) error {
+func idClash(st *readmodel.State, id string) error {
 	clash := ""
-	if len(st.appsUnder(id)) > 0 {
+	if len(st.AppsUnder(id)) > 0 {
 		clash = id
 	}
 	for p := marathon.ParentID(id); clash == "" && p != "/"; p = marathon.ParentID(p) {
-		if _, ok := st.apps[p]; ok {
+		if _, ok := st.Apps[p]; ok {
 			clash = p
 		}
 	}

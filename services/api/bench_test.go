@@ -92,7 +92,7 @@ func BenchmarkListAppsEmbedTasks(b *testing.B) {
 	seedApps(b, bus, 1000)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.rm.caughtUp(ctx, events.BucketInstances, srv.lastSeq(ctx, bus.Instances)); err != nil {
+	if err := srv.rm.CaughtUp(ctx, events.BucketInstances, srv.lastSeq(ctx, bus.Instances)); err != nil {
 		b.Fatal(err)
 	}
 	size := 0
@@ -144,7 +144,7 @@ func BenchmarkListAppsConcurrent(b *testing.B) {
 	seedApps(b, bus, 1000)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.rm.caughtUp(ctx, events.BucketInstances, srv.lastSeq(ctx, bus.Instances)); err != nil {
+	if err := srv.rm.CaughtUp(ctx, events.BucketInstances, srv.lastSeq(ctx, bus.Instances)); err != nil {
 		b.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())

@@ -12,6 +12,7 @@ import (
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,8 +25,8 @@ const changeAttempts = 5
 // appOp is one app's part in a change.
 type appOp struct {
 	id   string
-	prev *appEntry     // the app as read; nil when it does not exist
-	next *marathon.App // the app to write; nil to delete it
+	prev *readmodel.AppEntry // the app as read; nil when it does not exist
+	next *marathon.App       // the app to write; nil to delete it
 	// mustBeNew makes an app that exists by now an *AppExistsError (POST)
 	// rather than a reason to rebuild the change (PUT).
 	mustBeNew bool
@@ -106,7 +107,7 @@ func (s *Server) stage(build changeBuild) (*stagedChange, error) {
 		err error
 	)
 	now := s.now()
-	s.rm.read(func(st *state) {
+	s.rm.Read(func(st *readmodel.State) {
 		var spec *changeSpec
 		if spec, err = build(st); err == nil {
 			p, err = stageChange(st, spec, now)
@@ -130,12 +131,12 @@ func (s *Server) catchUpOn(ctx context.Context, key string) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
 	defer cancel()
-	return s.rm.caughtUp(wctx, events.BucketApps, rev)
+	return s.rm.CaughtUp(wctx, events.BucketApps, rev)
 }
 
 // stageChange stamps the new definitions with the change's version and
 // plans its deployment. Called with the read lock held.
-func stageChange(st *state, spec *changeSpec, now time.Time) (*stagedChange, error) {
+func stageChange(st *readmodel.State, spec *changeSpec, now time.Time) (*stagedChange, error) {
 	if deployplan.Cyclic(planApps{st}, planChanges(spec.ops, nil)) {
 		return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{msgCycle}}}}
 	}
@@ -145,7 +146,7 @@ func stageChange(st *state, spec *changeSpec, now time.Time) (*stagedChange, err
 		if op.prev == nil {
 			continue
 		}
-		if t, err := time.Parse(timeLayout, op.prev.rec.App.Version); err == nil && !at.After(t) {
+		if t, err := time.Parse(timeLayout, op.prev.Rec.App.Version); err == nil && !at.After(t) {
 			at = t.Add(time.Millisecond)
 		}
 	}
@@ -166,7 +167,7 @@ func stageChange(st *state, spec *changeSpec, now time.Time) (*stagedChange, err
 		}
 		actions[op.id] = action(op)
 		p.deployment.AffectedApps = append(p.deployment.AffectedApps, op.id)
-		for d := range st.depsByApp[op.id] {
+		for d := range st.DepsByApp[op.id] {
 			if !locked[d] {
 				p.locks = append(p.locks, d)
 				locked[d] = true
@@ -224,11 +225,11 @@ func newVersionInfo(op *appOp, version string) *marathon.VersionInfo {
 		vi.LastScalingAt = version
 		return &vi
 	}
-	if op.prev == nil || op.restart || configChanged(&op.prev.rec.App, op.next) {
+	if op.prev == nil || op.restart || configChanged(&op.prev.Rec.App, op.next) {
 		return &marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: version}
 	}
-	vi := marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: op.prev.rec.App.Version}
-	if prev := op.prev.rec.App.VersionInfo; prev != nil && prev.LastConfigChangeAt != "" {
+	vi := marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: op.prev.Rec.App.Version}
+	if prev := op.prev.Rec.App.VersionInfo; prev != nil && prev.LastConfigChangeAt != "" {
 		vi.LastConfigChangeAt = prev.LastConfigChangeAt
 	}
 	return &vi
@@ -254,30 +255,30 @@ func action(op *appOp) string {
 		return events.ActionStop
 	case op.prev == nil:
 		return events.ActionStart
-	case op.restart || (op.versionInfo != nil && op.versionInfo.LastConfigChangeAt != deployplan.ConfigVersion(&op.prev.rec.App)) ||
-		(op.versionInfo == nil && configChanged(&op.prev.rec.App, op.next)):
+	case op.restart || (op.versionInfo != nil && op.versionInfo.LastConfigChangeAt != deployplan.ConfigVersion(&op.prev.Rec.App)) ||
+		(op.versionInfo == nil && configChanged(&op.prev.Rec.App, op.next)):
 		return events.ActionRestart
-	case deref(op.prev.rec.App.Instances) != deref(op.next.Instances):
+	case deref(op.prev.Rec.App.Instances) != deref(op.next.Instances):
 		return events.ActionScale
 	}
 	return ""
 }
 
 // planApps is the read model's apps as deployment planning sees them.
-type planApps struct{ st *state }
+type planApps struct{ st *readmodel.State }
 
 func (a planApps) App(id string) *marathon.App {
-	e, ok := a.st.apps[id]
+	e, ok := a.st.Apps[id]
 	if !ok {
 		return nil
 	}
-	return &e.rec.App
+	return &e.Rec.App
 }
 
 func (a planApps) Under(group string) []string {
 	var ids []string
-	for _, e := range a.st.appsUnder(group) {
-		ids = append(ids, e.rec.App.ID)
+	for _, e := range a.st.AppsUnder(group) {
+		ids = append(ids, e.Rec.App.ID)
 	}
 	return ids
 }
@@ -346,7 +347,7 @@ func (s *Server) writeApp(ctx context.Context, op appOp, deploymentID string) (u
 	if op.next == nil {
 		// A delete marker's revision is not returned: the bucket's last
 		// sequence after it is at least that.
-		err := s.bus.Apps.Delete(ctx, key, jetstream.LastRevision(op.prev.rev))
+		err := s.bus.Apps.Delete(ctx, key, jetstream.LastRevision(op.prev.Rev))
 		if isCASError(err) {
 			return 0, &errRetry{key: key}
 		}
@@ -366,7 +367,7 @@ func (s *Server) writeApp(ctx context.Context, op appOp, deploymentID string) (u
 			return 0, &AppExistsError{ID: op.id}
 		}
 	} else {
-		rev, err = s.bus.Apps.Update(ctx, key, data, op.prev.rev)
+		rev, err = s.bus.Apps.Update(ctx, key, data, op.prev.Rev)
 	}
 	if isCASError(err) {
 		return 0, &errRetry{key: key}
@@ -393,10 +394,10 @@ func (s *Server) checkLocks(ctx context.Context, p *stagedChange, force bool) er
 		seen[id] = true
 	}
 	for _, op := range p.ops {
-		if op.prev == nil || op.prev.rec.DeploymentID == "" || seen[op.prev.rec.DeploymentID] {
+		if op.prev == nil || op.prev.Rec.DeploymentID == "" || seen[op.prev.Rec.DeploymentID] {
 			continue
 		}
-		id := op.prev.rec.DeploymentID
+		id := op.prev.Rec.DeploymentID
 		seen[id] = true
 		if _, err := s.bus.Deployments.Get(ctx, id); err == nil {
 			p.locks = append(p.locks, id)
@@ -435,7 +436,7 @@ func (s *Server) awaitWrites(ctx context.Context, revs map[string]uint64) {
 		if rev == 0 {
 			continue
 		}
-		if err := s.rm.caughtUp(ctx, bucket, rev); err != nil {
+		if err := s.rm.CaughtUp(ctx, bucket, rev); err != nil {
 			s.logger.Warn("read model behind a write", "bucket", bucket, "revision", rev, "error", err)
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/readmodel"
 )
 
 // TestConformanceConcurrentUpdates: two replicas on one NATS; an app
@@ -72,9 +73,9 @@ func TestConformanceConcurrentUpdates(t *testing.T) {
 func TestConformanceCASRefusesStaleWrite(t *testing.T) {
 	h := newHarness(t)
 	h.createApp(`{"id":"/cas","cmd":"x"}`)
-	var stale appEntry
-	h.srv.rm.read(func(st *state) { stale = st.apps["/cas"] })
-	next := stale.rec.App
+	var stale readmodel.AppEntry
+	h.srv.rm.Read(func(st *readmodel.State) { stale = st.Apps["/cas"] })
+	next := stale.Rec.App
 	n := 5
 	next.Instances = &n
 	if _, err := h.srv.writeApp(context.Background(), appOp{id: "/cas", prev: &stale, next: &next}, "d1"); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -150,19 +151,19 @@ func (s *Server) getCluster(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.SyncTimeout)
 	defer cancel()
-	if err := s.rm.waitFor(ctx, func() bool { return s.rm.loaded[events.BucketAgents] }); err != nil {
+	if err := s.rm.Loaded(ctx, events.BucketAgents); err != nil {
 		s.logger.Debug("agents bucket not loaded; answering with what the read model holds", "error", err)
 	}
 	out := clusterJSON{
 		Agents: []clusterAgent{}, States: map[string]int{}, Time: formatTime(s.now()),
 		API: clusterReplica{ID: s.cfg.ID, Hostname: s.cfg.Hostname, Version: s.cfg.Version},
 	}
-	if rec, ok := s.rm.leader(); ok {
+	if rec, ok := s.rm.Leader(); ok {
 		out.Leader = &clusterLeader{SchedulerID: rec.SchedulerID, Hostname: rec.Hostname, Epoch: rec.Epoch, Since: formatTime(rec.Since)}
 	}
-	s.rm.read(func(st *state) {
+	s.rm.Read(func(st *readmodel.State) {
 		out.Agents, out.Totals = clusterAgents(st)
-		for _, q := range st.queue {
+		for _, q := range st.Queue {
 			if q.Rejected["SilentMajority"] > 0 {
 				out.Held += q.Count
 			}
@@ -180,16 +181,16 @@ func (s *Server) getCluster(c echo.Context) error {
 // current definition of each one's app, as the scheduler counts it), so
 // it is as fresh as the tasks; the scheduler rewrites its own sum in the
 // agents bucket only every few seconds.
-func clusterAgents(st *state) ([]clusterAgent, clusterTotals) {
+func clusterAgents(st *readmodel.State) ([]clusterAgent, clusterTotals) {
 	var totals clusterTotals
 	byAgent := map[string][]events.Instance{}
-	for _, in := range st.instances {
+	for _, in := range st.Instances {
 		if !in.State.Terminal() {
 			byAgent[in.AgentID] = append(byAgent[in.AgentID], in)
 		}
 	}
-	out := make([]clusterAgent, 0, len(st.agents))
-	for id, rec := range st.agents {
+	out := make([]clusterAgent, 0, len(st.Agents))
+	for id, rec := range st.Agents {
 		a := clusterAgent{
 			ID: id, Hostname: rec.Hostname, Address: rec.Address, Attributes: rec.Attributes, State: rec.State,
 			LastSeen: formatTime(rec.LastSeen), Docker: rec.Docker, Policy: rec.Policy, Tasks: []clusterTask{},
@@ -204,8 +205,8 @@ func clusterAgents(st *state) ([]clusterAgent, clusterTotals) {
 			return cmp.Or(cmp.Compare(x.AppID, y.AppID), cmp.Compare(x.TaskID, y.TaskID))
 		})
 		for _, in := range tasks {
-			if e, ok := st.apps[in.AppID]; ok {
-				app := e.rec.App
+			if e, ok := st.Apps[in.AppID]; ok {
+				app := e.Rec.App
 				a.Used.Cpus += deref(app.Cpus)
 				a.Used.Mem += deref(app.Mem)
 				a.Used.Disk += deref(app.Disk)

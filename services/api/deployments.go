@@ -14,6 +14,7 @@ import (
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -65,9 +66,9 @@ func (s *Server) listDeployments(c echo.Context) error {
 		return err
 	}
 	out := []deploymentJSON{}
-	s.rm.read(func(st *state) {
-		ds := make([]events.Deployment, 0, len(st.deployments))
-		for _, d := range st.deployments {
+	s.rm.Read(func(st *readmodel.State) {
+		ds := make([]events.Deployment, 0, len(st.Deployments))
+		for _, d := range st.Deployments {
 			ds = append(ds, d)
 		}
 		slices.SortFunc(ds, func(a, b events.Deployment) int {
@@ -80,7 +81,7 @@ func (s *Server) listDeployments(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, out)
 }
 
-func newDeploymentJSON(st *state, d events.Deployment) deploymentJSON {
+func newDeploymentJSON(st *readmodel.State, d events.Deployment) deploymentJSON {
 	j := deploymentJSON{
 		ID: d.ID, Version: d.Version, AffectedApps: append([]string{}, d.AffectedApps...), AffectedPods: []string{},
 		Steps: []stepJSON{}, CurrentActions: []currentAction{}, TotalSteps: len(d.Steps),
@@ -102,21 +103,21 @@ func newDeploymentJSON(st *state, d events.Deployment) deploymentJSON {
 }
 
 // readinessResults are the readiness verdicts of an app's current tasks.
-func readinessResults(st *state, appID string) []readinessCheck {
+func readinessResults(st *readmodel.State, appID string) []readinessCheck {
 	out := []readinessCheck{}
-	e, ok := st.apps[appID]
-	if !ok || len(e.rec.App.ReadinessChecks) == 0 {
+	e, ok := st.Apps[appID]
+	if !ok || len(e.Rec.App.ReadinessChecks) == 0 {
 		return out
 	}
 	var first struct {
 		Name string `json:"name"`
 	}
-	_ = json.Unmarshal(e.rec.App.ReadinessChecks[0], &first)
+	_ = json.Unmarshal(e.Rec.App.ReadinessChecks[0], &first)
 	if first.Name == "" {
 		first.Name = "readinessCheck"
 	}
-	version := deployplan.ConfigVersion(&e.rec.App)
-	for _, in := range st.appInstances(appID) {
+	version := deployplan.ConfigVersion(&e.Rec.App)
+	for _, in := range st.AppInstances(appID) {
 		if in.Ready == nil || in.Version != version || in.State.Terminal() {
 			continue
 		}
@@ -141,7 +142,7 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 		d     events.Deployment
 		found bool
 	)
-	s.rm.read(func(st *state) { d, found = st.deployments[id] })
+	s.rm.Read(func(st *readmodel.State) { d, found = st.Deployments[id] })
 	if !found {
 		return &DeploymentNotFoundError{ID: id}
 	}
@@ -158,12 +159,12 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.change(c, true, func(st *state) (*changeSpec, error) {
+	p, err := s.change(c, true, func(st *readmodel.State) (*changeSpec, error) {
 		spec := &changeSpec{group: "/"}
 		for _, appID := range d.AffectedApps {
 			orig, restore := originals[appID]
-			cur, exists := st.apps[appID]
-			var prev *appEntry
+			cur, exists := st.Apps[appID]
+			var prev *readmodel.AppEntry
 			if exists {
 				prev = &cur
 			}
@@ -192,20 +193,20 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 // An app missing from the map has nothing to roll back.
 func (s *Server) originals(c echo.Context, d events.Deployment) (map[string]*marathon.App, error) {
 	revs := map[string]uint64{} // 0: the app did not exist
-	s.rm.read(func(st *state) {
+	s.rm.Read(func(st *readmodel.State) {
 		for _, appID := range d.AffectedApps {
-			vs := st.versions[appID]
+			vs := st.Versions[appID]
 			if vs == nil {
 				continue
 			}
-			i := slices.IndexFunc(vs.refs, func(r versionRef) bool { return r.deploymentID == d.ID })
+			i := slices.IndexFunc(vs.Refs, func(r readmodel.VersionRef) bool { return r.DeploymentID == d.ID })
 			switch {
 			case i > 0:
-				revs[appID] = vs.refs[i-1].rev
+				revs[appID] = vs.Refs[i-1].Rev
 			case i == 0:
 				revs[appID] = 0
-			case vs.gone && len(vs.refs) > 0: // the deployment deleted it
-				revs[appID] = vs.refs[len(vs.refs)-1].rev
+			case vs.Gone && len(vs.Refs) > 0: // the deployment deleted it
+				revs[appID] = vs.Refs[len(vs.Refs)-1].Rev
 			}
 		}
 	})

@@ -6,7 +6,7 @@
 // one records the deployment it starts. Reads come from an in-memory read
 // model that watches the apps, instances, deployments, queue, agents and
 // leader buckets (and the events stream for task failures), so that no
-// request scans a bucket. After a write, the handler waits (briefly) until
+// request scans a bucket (package readmodel). After a write, the handler waits (briefly) until
 // the read model has caught up with it, so that a client reads its own
 // writes from the replica it wrote through. Any number of replicas may run:
 // they share nothing but JetStream.
@@ -23,9 +23,10 @@
 // One HTTPErrorHandler turns errors into Marathon's error bodies
 // ({"message": ..., "details": [...]}); a 5xx body never carries internals.
 //
-// One guard stands in front of every route (auth.go): with a credentials
-// file (credentials.go) it authenticates basic, bearer and login-cookie
-// requests (auth_login.go) and lets viewers read and operators write; with
-// or without, it refuses cross-origin writes. tls.go serves HTTPS.
-// docs/SECURITY.md is the threat model.
+// One guard stands in front of every route (package auth): with a
+// credentials file it authenticates basic, bearer and login-cookie
+// requests and lets viewers read and operators write; with or without, it
+// refuses cross-origin writes. auth.Listen serves HTTPS. docs/SECURITY.md
+// is the threat model. The steps of a deployment are planned by
+// pkg/deployplan, which the scheduler shares.
 package api

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,8 +16,6 @@ import (
 var (
 	// ErrNoLeader is returned when no scheduler holds the leader lock.
 	ErrNoLeader = errors.New("there is no leader")
-	// ErrNotReady is returned while the read model has not loaded the buckets.
-	ErrNotReady = errors.New("api: read model not loaded yet")
 )
 
 // AppNotFoundError is a request for an app that does not exist.
@@ -153,7 +152,7 @@ func httpErrorResponse(e *echo.HTTPError, path string) (int, messageBody) {
 // time: the request may succeed if retried.
 func unavailable(err error) bool {
 	for _, target := range []error{
-		ErrNotReady, context.DeadlineExceeded, nats.ErrTimeout, nats.ErrNoResponders,
+		readmodel.ErrNotReady, context.DeadlineExceeded, nats.ErrTimeout, nats.ErrNoResponders,
 		nats.ErrConnectionClosed, nats.ErrConnectionReconnecting, nats.ErrDisconnected,
 		jetstream.ErrNoStreamResponse, jetstream.ErrJetStreamNotEnabled,
 	} {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 )
@@ -31,7 +32,7 @@ func TestErrorResponse(t *testing.T) {
 		{"method", echo.ErrMethodNotAllowed, 405, "Method Not Allowed"},
 		{"bad request", echo.NewHTTPError(400, "Invalid label selector: x"), 400, "Invalid label selector: x"},
 		{"echo 5xx", echo.NewHTTPError(502, "upstream 10.0.0.1 refused"), 502, "Bad Gateway"},
-		{"not ready", fmt.Errorf("%w: %w", ErrNotReady, context.DeadlineExceeded), 503, "Service Unavailable"},
+		{"not ready", fmt.Errorf("%w: %w", readmodel.ErrNotReady, context.DeadlineExceeded), 503, "Service Unavailable"},
 		{"nats timeout", fmt.Errorf("api: create app /x: %w", nats.ErrTimeout), 503, "Service Unavailable"},
 		{"internal", errors.New("nats: permissions violation on $KV.apps.secret"), 500, "Internal Server Error"},
 	}

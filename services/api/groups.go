@@ -12,6 +12,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 )
 
@@ -78,8 +79,8 @@ func parseGroupEmbeds(values []string) groupEmbeds {
 
 // groupTree renders the group id from the apps under it. Called with the
 // read lock held; ok is false when no app lies under a group other than root.
-func groupTree(st *state, id string, emb groupEmbeds) (groupJSON, bool) {
-	apps := st.appsUnder(id)
+func groupTree(st *readmodel.State, id string, emb groupEmbeds) (groupJSON, bool) {
+	apps := st.AppsUnder(id)
 	if len(apps) == 0 && id != "/" {
 		return groupJSON{}, false
 	}
@@ -87,16 +88,16 @@ func groupTree(st *state, id string, emb groupEmbeds) (groupJSON, bool) {
 }
 
 // buildGroup renders a group from the apps under it, sorted by id.
-func buildGroup(st *state, id string, apps []appEntry, emb groupEmbeds) groupJSON {
+func buildGroup(st *readmodel.State, id string, apps []readmodel.AppEntry, emb groupEmbeds) groupJSON {
 	g := groupJSON{ID: id, Dependencies: []string{}, Version: epochVersion}
-	if id == "/" && st.changedAt != "" {
-		g.Version = st.changedAt
+	if id == "/" && st.ChangedAt != "" {
+		g.Version = st.ChangedAt
 	}
 	var direct []any
 	var subs []groupJSON
 	prefix := strings.TrimSuffix(id, "/") + "/"
 	for i := 0; i < len(apps); {
-		a := apps[i].rec.App
+		a := apps[i].Rec.App
 		g.Version = max(g.Version, a.Version)
 		rest := strings.TrimPrefix(a.ID, prefix)
 		seg, _, nested := strings.Cut(rest, "/")
@@ -111,7 +112,7 @@ func buildGroup(st *state, id string, apps []appEntry, emb groupEmbeds) groupJSO
 		}
 		sub := prefix + seg
 		j := i
-		for j < len(apps) && strings.HasPrefix(apps[j].rec.App.ID, sub+"/") {
+		for j < len(apps) && strings.HasPrefix(apps[j].Rec.App.ID, sub+"/") {
 			j++
 		}
 		sg := buildGroup(st, sub, apps[i:j], emb)
@@ -176,7 +177,7 @@ func (s *Server) groupGET(c echo.Context) error {
 		g  groupJSON
 		ok bool
 	)
-	s.rm.read(func(st *state) { g, ok = groupTree(st, id, emb) })
+	s.rm.Read(func(st *readmodel.State) { g, ok = groupTree(st, id, emb) })
 	if !ok {
 		return &GroupNotFoundError{ID: id}
 	}
@@ -192,11 +193,11 @@ func (s *Server) groupVersions(c echo.Context, raw string) error {
 	}
 	versions := []string{}
 	found := id == "/"
-	s.rm.read(func(st *state) {
+	s.rm.Read(func(st *readmodel.State) {
 		seen := map[string]bool{}
-		for _, e := range st.appsUnder(id) {
+		for _, e := range st.AppsUnder(id) {
 			found = true
-			for _, v := range appVersionList(st, e.rec.App.ID) {
+			for _, v := range appVersionList(st, e.Rec.App.ID) {
 				if !seen[v] {
 					seen[v] = true
 					versions = append(versions, v)
@@ -223,15 +224,17 @@ func (s *Server) groupAtVersion(c echo.Context, raw, version string) error {
 	if err != nil {
 		return err
 	}
-	var entries []appEntry
+	var entries []readmodel.AppEntry
 	for _, a := range apps {
 		if a != nil {
-			entries = append(entries, appEntry{rec: events.AppRecord{App: *a}})
+			entries = append(entries, readmodel.AppEntry{Rec: events.AppRecord{App: *a}})
 		}
 	}
-	slices.SortFunc(entries, func(a, b appEntry) int { return strings.Compare(a.rec.App.ID, b.rec.App.ID) })
+	slices.SortFunc(entries, func(a, b readmodel.AppEntry) int { return strings.Compare(a.Rec.App.ID, b.Rec.App.ID) })
 	var g groupJSON
-	s.rm.read(func(st *state) { g = buildGroup(st, id, entries, groupEmbeds{groups: true, apps: true, pods: true}) })
+	s.rm.Read(func(st *readmodel.State) {
+		g = buildGroup(st, id, entries, groupEmbeds{groups: true, apps: true, pods: true})
+	})
 	g.Version = normalizeVersion(version)
 	return writeJSON(c, http.StatusOK, g)
 }
@@ -241,14 +244,14 @@ func (s *Server) groupAtVersion(c echo.Context, raw, version string) error {
 func (s *Server) groupApps(c echo.Context, id, version string) (map[string]*marathon.App, error) {
 	revs := map[string]uint64{}
 	found := false
-	s.rm.read(func(st *state) {
-		for _, e := range st.appsUnder(id) {
+	s.rm.Read(func(st *readmodel.State) {
+		for _, e := range st.AppsUnder(id) {
 			found = true
-			revs[e.rec.App.ID] = 0
-			if vs := st.versions[e.rec.App.ID]; vs != nil {
-				for _, r := range vs.refs {
-					if r.version <= version {
-						revs[e.rec.App.ID] = r.rev
+			revs[e.Rec.App.ID] = 0
+			if vs := st.Versions[e.Rec.App.ID]; vs != nil {
+				for _, r := range vs.Refs {
+					if r.Version <= version {
+						revs[e.Rec.App.ID] = r.Rev
 					}
 				}
 			}
@@ -428,24 +431,24 @@ func prefixPath(err error, prefix string) error {
 // groupOps are the ops that make the apps under a group what a target
 // asks: create or replace the target's apps, delete the others the body
 // covers. An app whose definition does not change is left alone.
-func groupOps(st *state, id string, t *groupTarget) []appOp {
+func groupOps(st *readmodel.State, id string, t *groupTarget) []appOp {
 	var ops []appOp
 	wanted := map[string]bool{}
 	for _, a := range t.apps {
 		wanted[a.ID] = true
 		next := *a
 		op := appOp{id: a.ID, next: &next}
-		if e, ok := st.apps[a.ID]; ok {
+		if e, ok := st.Apps[a.ID]; ok {
 			op.prev = &e
-			if !configChanged(&e.rec.App, a) && deref(e.rec.App.Instances) == deref(a.Instances) {
+			if !configChanged(&e.Rec.App, a) && deref(e.Rec.App.Instances) == deref(a.Instances) {
 				continue
 			}
 		}
 		ops = append(ops, op)
 	}
-	for _, e := range st.appsUnder(id) {
-		if !wanted[e.rec.App.ID] && !t.keep(e.rec.App.ID) {
-			ops = append(ops, appOp{id: e.rec.App.ID, prev: &e})
+	for _, e := range st.AppsUnder(id) {
+		if !wanted[e.Rec.App.ID] && !t.keep(e.Rec.App.ID) {
+			ops = append(ops, appOp{id: e.Rec.App.ID, prev: &e})
 		}
 	}
 	return ops
@@ -500,11 +503,11 @@ func (s *Server) groupPOST(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return &changeRequest{build: func(st *state) (*changeSpec, error) {
-			if len(st.appsUnder(id)) > 0 {
+		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
+			if len(st.AppsUnder(id)) > 0 {
 				return nil, &GroupExistsError{ID: id}
 			}
-			if _, ok := st.apps[id]; ok {
+			if _, ok := st.Apps[id]; ok {
 				return nil, &GroupExistsError{ID: id}
 			}
 			return &changeSpec{ops: groupOps(st, id, t), group: id, posted: true}, nil
@@ -555,16 +558,16 @@ func (s *Server) groupRollback(c echo.Context, id, version string) (changeBuild,
 	if err != nil {
 		return nil, err
 	}
-	return func(st *state) (*changeSpec, error) {
+	return func(st *readmodel.State) (*changeSpec, error) {
 		spec := &changeSpec{group: id}
 		for appID, target := range targets {
-			e, ok := st.apps[appID]
+			e, ok := st.Apps[appID]
 			if !ok {
 				continue
 			}
 			op := appOp{id: appID, prev: &e}
 			if target != nil {
-				if target.Version == e.rec.App.Version {
+				if target.Version == e.Rec.App.Version {
 					continue
 				}
 				next := *target
@@ -590,17 +593,17 @@ func groupScale(id string, g *groupBody) (changeBuild, error) {
 	if factor < 0 || math.IsNaN(factor) || math.IsInf(factor, 0) {
 		return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/scaleBy", Errors: []string{gotMinMsg(factor)}}}}
 	}
-	return func(st *state) (*changeSpec, error) {
-		apps := st.appsUnder(id)
+	return func(st *readmodel.State) (*changeSpec, error) {
+		apps := st.AppsUnder(id)
 		if len(apps) == 0 {
 			return nil, &GroupNotFoundError{ID: id}
 		}
 		spec := &changeSpec{group: id}
 		for _, e := range apps {
-			next := e.rec.App
+			next := e.Rec.App
 			n := int(math.Ceil(float64(deref(next.Instances)) * factor))
 			next.Instances = &n
-			spec.ops = append(spec.ops, appOp{id: e.rec.App.ID, prev: &e, next: &next})
+			spec.ops = append(spec.ops, appOp{id: e.Rec.App.ID, prev: &e, next: &next})
 		}
 		return spec, nil
 	}, nil
@@ -612,8 +615,8 @@ func groupReplace(id string, g *groupBody) (changeBuild, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(st *state) (*changeSpec, error) {
-		if _, ok := st.apps[id]; ok {
+	return func(st *readmodel.State) (*changeSpec, error) {
+		if _, ok := st.Apps[id]; ok {
 			return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{
 				fmt.Sprintf("Groups and Applications may not have the same identifier: %s", id)}}}}
 		}
@@ -632,14 +635,14 @@ func (s *Server) groupDELETE(c echo.Context) error {
 		if err != nil {
 			return nil, &GroupNotFoundError{ID: "/" + raw}
 		}
-		return &changeRequest{build: func(st *state) (*changeSpec, error) {
-			apps := st.appsUnder(id)
+		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
+			apps := st.AppsUnder(id)
 			if len(apps) == 0 && id != "/" {
 				return nil, &GroupNotFoundError{ID: id}
 			}
 			spec := &changeSpec{group: id}
 			for _, e := range apps {
-				spec.ops = append(spec.ops, appOp{id: e.rec.App.ID, prev: &e})
+				spec.ops = append(spec.ops, appOp{id: e.Rec.App.ID, prev: &e})
 			}
 			return spec, nil
 		}}, nil

@@ -195,7 +195,7 @@ func waitLoaded(t *testing.T, srv *Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.rm.ready(ctx); err != nil {
+	if err := srv.rm.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -191,7 +191,7 @@ func (h *harness) finishDeployments() {
 		}
 	}
 	rev := h.srv.lastSeq(ctx, h.bus.Deployments)
-	if err := h.srv.rm.caughtUp(ctx, events.BucketDeployments, rev); err != nil {
+	if err := h.srv.rm.CaughtUp(ctx, events.BucketDeployments, rev); err != nil {
 		h.t.Fatal(err)
 	}
 }

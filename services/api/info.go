@@ -70,7 +70,7 @@ func (s *Server) info(c echo.Context) error {
 		ZookeeperConfig: map[string]any{"zk": nil},
 		HTTPConfig:      httpConfig{HTTPPort: s.port},
 	}
-	if rec, ok := s.rm.leader(); ok {
+	if rec, ok := s.rm.Leader(); ok {
 		resp.Elected = true
 		resp.Leader = &rec.Hostname
 	}
@@ -82,7 +82,7 @@ func (s *Server) getLeader(c echo.Context) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
-	rec, ok := s.rm.leader()
+	rec, ok := s.rm.Leader()
 	if !ok {
 		return ErrNoLeader
 	}
@@ -108,7 +108,7 @@ func (s *Server) unservable() string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // ready without waiting
-	if err := s.rm.ready(ctx); err != nil {
+	if err := s.rm.Ready(ctx); err != nil {
 		return "read model not loaded yet"
 	}
 	return ""
@@ -120,7 +120,7 @@ func (s *Server) abdicate(c echo.Context) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
-	if _, ok := s.rm.leader(); !ok {
+	if _, ok := s.rm.Leader(); !ok {
 		return ErrNoLeader
 	}
 	req := events.SchedulerRequest{V: events.Version, ID: uuid.NewString(), Kind: events.RequestAbdicate, At: s.now()}

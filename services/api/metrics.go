@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -24,7 +25,7 @@ type metrics struct {
 	serve     echo.HandlerFunc
 }
 
-func newMetrics(rm *readModel) *metrics {
+func newMetrics(rm *readmodel.Model) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
 		reg: reg,
@@ -74,7 +75,7 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // stateCollector reports the read model's state at each scrape.
-type stateCollector struct{ rm *readModel }
+type stateCollector struct{ rm *readmodel.Model }
 
 var (
 	descApps        = prometheus.NewDesc("drover_apps", "Apps defined.", nil, nil)
@@ -94,12 +95,12 @@ func (stateCollector) Describe(ch chan<- *prometheus.Desc) {
 func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
 	var apps, instances, deployments, queue int
 	byState := map[events.TaskState]int{}
-	sc.rm.read(func(st *state) {
-		apps, deployments, queue = len(st.apps), len(st.deployments), len(st.queue)
-		for _, e := range st.apps {
-			instances += deref(e.rec.App.Instances)
+	sc.rm.Read(func(st *readmodel.State) {
+		apps, deployments, queue = len(st.Apps), len(st.Deployments), len(st.Queue)
+		for _, e := range st.Apps {
+			instances += deref(e.Rec.App.Instances)
 		}
-		for _, in := range st.instances {
+		for _, in := range st.Instances {
 			byState[in.State]++
 		}
 	})
@@ -114,7 +115,7 @@ func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descDeployments, prometheus.GaugeValue, float64(deployments))
 	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(queue))
 	leader := 0.0
-	if _, ok := sc.rm.leader(); ok {
+	if _, ok := sc.rm.Leader(); ok {
 		leader = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, leader)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 )
@@ -77,14 +78,14 @@ func (s *Server) listQueue(c echo.Context) error {
 	}
 	now := s.clock()
 	items := []queueItem{}
-	s.rm.read(func(st *state) {
-		for id, q := range st.queue {
-			e, ok := st.apps[id]
+	s.rm.Read(func(st *readmodel.State) {
+		for id, q := range st.Queue {
+			e, ok := st.Apps[id]
 			if !ok {
 				continue
 			}
 			item := queueItem{
-				App: e.rec.App, Count: q.Count, Since: formatTime(q.Since),
+				App: e.Rec.App, Count: q.Count, Since: formatTime(q.Since),
 				ProcessedOffersSummary: newOffersSummary(q),
 			}
 			if left := q.DelayUntil.Sub(now); left > 0 {
@@ -141,9 +142,9 @@ func (s *Server) queueDELETE(c echo.Context) error {
 		return &NotQueuedError{ID: "/" + rest}
 	}
 	queued := false
-	s.rm.read(func(st *state) {
-		_, queued = st.queue[id]
-		_, app := st.apps[id]
+	s.rm.Read(func(st *readmodel.State) {
+		_, queued = st.Queue[id]
+		_, app := st.Apps[id]
 		queued = queued && app
 	})
 	if !queued {

@@ -13,6 +13,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/api/auth"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -26,7 +27,7 @@ type Server struct {
 	bus     *natsbus.Bus
 	logger  *slog.Logger
 	echo    *echo.Echo
-	rm      *readModel
+	rm      *readmodel.Model
 	lists   listCache // GET /v2/apps' answers: listcache.go
 	metrics *metrics
 	clock   func() time.Time
@@ -56,7 +57,7 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 	port, _ := httpPort(cfg.HTTPAddr) // checked by Validate
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	rm, err := newReadModel(ctx, bus, logger)
+	rm, err := readmodel.New(ctx, bus, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +112,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Handler without Run.
 func (s *Server) Close() {
 	s.stop()
-	s.closeOnce.Do(s.rm.close)
+	s.closeOnce.Do(s.rm.Close)
 }
 
 // stop ends the event streams.
@@ -127,7 +128,7 @@ func (s *Server) stop() { s.stopOnce.Do(func() { close(s.stopping) }) }
 func (s *Server) awaitReady(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.SyncTimeout)
 	defer cancel()
-	if err := s.rm.ready(ctx); err != nil {
+	if err := s.rm.Ready(ctx); err != nil {
 		return err
 	}
 	ctx, cancelBarrier := context.WithTimeout(ctx, barrierTimeout)
@@ -140,7 +141,7 @@ func (s *Server) awaitReady(c echo.Context) error {
 		if seq == 0 {
 			continue
 		}
-		if err := s.rm.caughtUp(ctx, b.name, seq); err != nil {
+		if err := s.rm.CaughtUp(ctx, b.name, seq); err != nil {
 			s.logger.Debug("read model behind its bucket", "bucket", b.name, "sequence", seq, "error", err)
 			return nil
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 )
 
@@ -137,10 +138,10 @@ func servicePorts(a *marathon.App) []int {
 }
 
 // appTasks is an app's live tasks: its instances not in a terminal state.
-func appTasks(s *state, a *marathon.App) []task {
+func appTasks(s *readmodel.State, a *marathon.App) []task {
 	sp := servicePorts(a)
 	out := []task{}
-	for _, in := range s.appInstances(a.ID) {
+	for _, in := range s.AppInstances(a.ID) {
 		if !in.State.Terminal() {
 			out = append(out, newTask(in, sp))
 		}
@@ -178,15 +179,15 @@ func (s *Server) listTasks(c echo.Context) error {
 	asText := wantsText(c.Request())
 	var tasks []task
 	var text string
-	s.rm.read(func(st *state) {
-		apps := st.sortedApps()
+	s.rm.Read(func(st *readmodel.State) {
+		apps := st.SortedApps()
 		if asText {
 			text = endpoints(st, apps)
 			return
 		}
 		tasks = []task{}
 		for _, e := range apps {
-			for _, t := range appTasks(st, &e.rec.App) {
+			for _, t := range appTasks(st, &e.Rec.App) {
 				if want == nil || want[events.TaskState(t.State)] {
 					tasks = append(tasks, t)
 				}
@@ -208,13 +209,13 @@ func wantsText(r *http.Request) bool {
 // endpoints is Marathon's text listing of tasks: per app and service port,
 // "<app id with / as _>\t<service port>\t<host>:<host port>\t..." over its
 // running tasks, or "<app>\t \t<host>\t..." for an app without ports.
-func endpoints(st *state, apps []appEntry) string {
+func endpoints(st *readmodel.State, apps []readmodel.AppEntry) string {
 	var b strings.Builder
 	for _, e := range apps {
-		a := &e.rec.App
+		a := &e.Rec.App
 		id := strings.ReplaceAll(strings.TrimPrefix(a.ID, "/"), "/", "_")
 		var running []events.Instance
-		for _, in := range st.appInstances(a.ID) {
+		for _, in := range st.AppInstances(a.ID) {
 			if in.State == events.TaskRunning {
 				running = append(running, in)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,11 +62,11 @@ func (s *Server) killAppTasks(c echo.Context, raw string) error {
 	host := c.QueryParam("host")
 	var victims []events.Instance
 	found := false
-	s.rm.read(func(st *state) {
-		if _, found = st.apps[id]; !found {
+	s.rm.Read(func(st *readmodel.State) {
+		if _, found = st.Apps[id]; !found {
 			return
 		}
-		for _, in := range st.appInstances(id) {
+		for _, in := range st.AppInstances(id) {
 			if !in.State.Terminal() && (host == "" || in.Host == host) {
 				victims = append(victims, in)
 			}
@@ -96,11 +97,11 @@ func (s *Server) killAppTask(c echo.Context, raw, taskID string) error {
 		found  bool
 		known  bool
 	)
-	s.rm.read(func(st *state) {
-		if _, known = st.apps[id]; !known {
+	s.rm.Read(func(st *readmodel.State) {
+		if _, known = st.Apps[id]; !known {
 			return
 		}
-		victim, found = st.instances[events.InstanceKey(taskID)]
+		victim, found = st.Instances[events.InstanceKey(taskID)]
 		found = found && victim.AppID == id && !victim.State.Terminal()
 	})
 	switch {
@@ -133,10 +134,10 @@ func (s *Server) killTasks(c echo.Context) error {
 		return err
 	}
 	var victims []events.Instance
-	s.rm.read(func(st *state) {
+	s.rm.Read(func(st *readmodel.State) {
 		for _, id := range body.IDs {
-			if in, ok := st.instances[events.InstanceKey(id)]; ok && !in.State.Terminal() {
-				if _, app := st.apps[in.AppID]; app {
+			if in, ok := st.Instances[events.InstanceKey(id)]; ok && !in.State.Terminal() {
+				if _, app := st.Apps[in.AppID]; app {
 					victims = append(victims, in)
 				}
 			}
@@ -160,14 +161,14 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 	var p *stagedChange
 	if kp.scale {
 		var err error
-		p, err = s.change(c, kp.force, func(st *state) (*changeSpec, error) {
+		p, err = s.change(c, kp.force, func(st *readmodel.State) (*changeSpec, error) {
 			spec := &changeSpec{group: "/"}
 			for _, id := range apps {
-				e, ok := st.apps[id]
+				e, ok := st.Apps[id]
 				if !ok {
 					return nil, &AppNotFoundError{ID: id}
 				}
-				next := e.rec.App
+				next := e.Rec.App
 				n := max(0, deref(next.Instances)-len(byApp[id]))
 				next.Instances = &n
 				spec.ops = append(spec.ops, appOp{id: id, prev: &e, next: &next})
@@ -196,12 +197,12 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 		return answerChange(c, p)
 	}
 	var tasks []task
-	s.rm.read(func(st *state) {
+	s.rm.Read(func(st *readmodel.State) {
 		tasks = make([]task, 0, len(victims))
 		for _, in := range victims {
 			var sp []int
-			if e, ok := st.apps[in.AppID]; ok {
-				sp = servicePorts(&e.rec.App)
+			if e, ok := st.Apps[in.AppID]; ok {
+				sp = servicePorts(&e.Rec.App)
 			}
 			tasks = append(tasks, newTask(in, sp))
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 )
 
@@ -29,8 +30,8 @@ func (s *Server) listVersions(c echo.Context, raw string) error {
 	}
 	var versions []string
 	found := false
-	s.rm.read(func(st *state) {
-		if _, found = st.apps[id]; !found {
+	s.rm.Read(func(st *readmodel.State) {
+		if _, found = st.Apps[id]; !found {
 			return
 		}
 		versions = appVersionList(st, id)
@@ -42,14 +43,14 @@ func (s *Server) listVersions(c echo.Context, raw string) error {
 }
 
 // appVersionList is an app's distinct versions, newest first.
-func appVersionList(st *state, id string) []string {
+func appVersionList(st *readmodel.State, id string) []string {
 	out := []string{}
-	vs := st.versions[id]
-	if vs == nil || vs.gone {
+	vs := st.Versions[id]
+	if vs == nil || vs.Gone {
 		return out
 	}
-	for i := len(vs.refs) - 1; i >= 0; i-- {
-		if v := vs.refs[i].version; v != "" && (len(out) == 0 || out[len(out)-1] != v) {
+	for i := len(vs.Refs) - 1; i >= 0; i-- {
+		if v := vs.Refs[i].Version; v != "" && (len(out) == 0 || out[len(out)-1] != v) {
 			out = append(out, v)
 		}
 	}
@@ -80,14 +81,14 @@ func (s *Server) appVersion(c echo.Context, id, version string) (*marathon.App, 
 		rev    uint64
 		exists bool
 	)
-	s.rm.read(func(st *state) {
-		_, exists = st.apps[id]
-		vs := st.versions[id]
-		if vs == nil || vs.gone {
+	s.rm.Read(func(st *readmodel.State) {
+		_, exists = st.Apps[id]
+		vs := st.Versions[id]
+		if vs == nil || vs.Gone {
 			return
 		}
-		if i := slices.IndexFunc(vs.refs, func(r versionRef) bool { return r.version == want }); i >= 0 {
-			rev = vs.refs[i].rev
+		if i := slices.IndexFunc(vs.Refs, func(r readmodel.VersionRef) bool { return r.Version == want }); i >= 0 {
+			rev = vs.Refs[i].Rev
 		}
 	})
 	if !exists {

@@ -3,12 +3,13 @@ package api
 import (
 	"net/http"
 
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 )
 
 // changeBuild builds a change from the read model (called with its read
 // lock held; it may be called again after a lost compare-and-set).
-type changeBuild func(st *state) (*changeSpec, error)
+type changeBuild func(st *readmodel.State) (*changeSpec, error)
 
 // changeRequest is what a write handler makes of its request: the change
 // to make and, unless it is 200 with the change result, how to answer it.
@@ -54,13 +55,13 @@ func (s *Server) writeChange(c echo.Context, def bool, prepare func() (*changeRe
 }
 
 // writeAppChange is writeChange for a change to the app the path names.
-func (s *Server) writeAppChange(c echo.Context, raw string, def bool, build func(st *state, id string) (*changeSpec, error)) error {
+func (s *Server) writeAppChange(c echo.Context, raw string, def bool, build func(st *readmodel.State, id string) (*changeSpec, error)) error {
 	return s.writeChange(c, def, func() (*changeRequest, error) {
 		id, err := pathAppID(raw)
 		if err != nil {
 			return nil, err
 		}
-		return &changeRequest{build: func(st *state) (*changeSpec, error) { return build(st, id) }}, nil
+		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) { return build(st, id) }}, nil
 	})
 }
 
