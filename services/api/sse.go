@@ -31,41 +31,17 @@ func (s *Server) streamEvents(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
 		return c.NoContent(http.StatusOK)
 	}
-	var subjects []string
-	for _, v := range c.QueryParams()["event_type"] {
-		for t := range strings.SplitSeq(v, ",") {
-			t = strings.TrimSpace(t)
-			if t == "" {
-				continue
-			}
-			if _, err := events.ParseEvent(events.Event(t)); err != nil || strings.ContainsAny(t, "*> ") {
-				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid event type '%s'", t))
-			}
-			subjects = append(subjects, events.Event(t))
-		}
-	}
-	if len(subjects) == 0 {
-		subjects = []string{events.EventAll}
+	subjects, err := eventSubjects(c)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(c.Request().Context())
 	defer cancel()
-	cons, err := s.bus.JS.OrderedConsumer(ctx, events.StreamEvents, jetstream.OrderedConsumerConfig{
-		FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverNewPolicy,
-	})
+	msgs, stop, err := s.consumeEvents(ctx, subjects)
 	if err != nil {
-		return fmt.Errorf("api: events consumer: %w", err)
+		return err
 	}
-	msgs := make(chan jetstream.Msg, 256)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case msgs <- m:
-		case <-ctx.Done():
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("api: consume events: %w", err)
-	}
-	defer cc.Stop()
+	defer stop()
 
 	// The server's write timeout bounds requests, not this stream.
 	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Time{})
@@ -90,10 +66,58 @@ func (s *Server) streamEvents(c echo.Context) error {
 		})
 		s.logger.Debug("event stream detached", "remote", remote)
 	}()
+	return s.relayEvents(ctx, c.Response(), msgs)
+}
 
+// eventSubjects are the subjects of the event types a request asks for
+// (?event_type=, repeatable or comma-separated); all when it names none.
+func eventSubjects(c echo.Context) ([]string, error) {
+	var subjects []string
+	for _, v := range c.QueryParams()["event_type"] {
+		for t := range strings.SplitSeq(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "" {
+				continue
+			}
+			if _, err := events.ParseEvent(events.Event(t)); err != nil || strings.ContainsAny(t, "*> ") {
+				return nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid event type '%s'", t))
+			}
+			subjects = append(subjects, events.Event(t))
+		}
+	}
+	if len(subjects) == 0 {
+		subjects = []string{events.EventAll}
+	}
+	return subjects, nil
+}
+
+// consumeEvents delivers the events stream's new messages on subjects
+// until ctx ends or stop is called.
+func (s *Server) consumeEvents(ctx context.Context, subjects []string) (<-chan jetstream.Msg, func(), error) {
+	cons, err := s.bus.JS.OrderedConsumer(ctx, events.StreamEvents, jetstream.OrderedConsumerConfig{
+		FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("api: events consumer: %w", err)
+	}
+	msgs := make(chan jetstream.Msg, 256)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("api: consume events: %w", err)
+	}
+	return msgs, cc.Stop, nil
+}
+
+// relayEvents writes each message as a server-sent event, and a comment
+// line when idle, until the client or the server goes.
+func (s *Server) relayEvents(ctx context.Context, w *echo.Response, msgs <-chan jetstream.Msg) error {
 	keepAlive := time.NewTicker(sseKeepAlive)
 	defer keepAlive.Stop()
-	w := c.Response()
 	for {
 		var err error
 		select {

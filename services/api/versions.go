@@ -66,16 +66,16 @@ func (s *Server) getVersion(c echo.Context, raw, version string) error {
 	if err != nil {
 		return err
 	}
-	app, err := s.appVersion(c, id, version)
+	app, err := s.appAtVersion(c, id, version)
 	if err != nil {
 		return err
 	}
 	return writeJSON(c, http.StatusOK, app)
 }
 
-// appVersion reads one stored version of an app, named by its timestamp
+// appAtVersion reads one stored version of an app, named by its timestamp
 // in any ISO-8601 spelling.
-func (s *Server) appVersion(c echo.Context, id, version string) (*marathon.App, error) {
+func (s *Server) appAtVersion(c echo.Context, id, version string) (*marathon.App, error) {
 	want := normalizeVersion(version)
 	var (
 		rev    uint64

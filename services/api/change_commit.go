@@ -1,0 +1,153 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/drover/drover/pkg/events"
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// commit writes a plan: every app by compare-and-set, then its deployment
+// record, then (with force) the cancellation of the deployments it
+// overrides; it waits for the read model to show the writes and publishes
+// the change's events. A race lost on the first app is an *errRetry:
+// nothing is written. One lost on a later app (a group change) leaves what
+// was written, deployed, and is a 409.
+func (s *Server) commit(ctx context.Context, c echo.Context, p *stagedChange) error {
+	var (
+		written []string
+		lastRev uint64
+	)
+	for i, op := range p.ops {
+		rev, err := s.writeApp(ctx, op, p.deployment.ID)
+		if err != nil {
+			var retry *errRetry
+			if errors.As(err, &retry) && i > 0 {
+				p.deployment.AffectedApps = written
+				s.recordDeployment(ctx, p.deployment)
+				return &ConflictError{Message: fmt.Sprintf("App '%s' was changed by another request meanwhile; "+
+					"the other apps were changed (deployment %s).", op.id, p.deployment.ID)}
+			}
+			return err
+		}
+		written = append(written, op.id)
+		lastRev = max(lastRev, rev)
+	}
+	depRev := s.recordDeployment(ctx, p.deployment)
+	for _, id := range p.locks {
+		if err := s.bus.Deployments.Delete(ctx, id); err != nil {
+			s.logger.Warn("cancel deployment", "deployment", id, "error", err)
+		} else {
+			s.logger.Info("deployment cancelled by a forced change", "deployment", id, "by", p.deployment.ID)
+		}
+	}
+	s.logger.Info("change", "apps", written, "deployment", p.deployment.ID, "version", p.deployment.Version)
+	s.awaitWrites(ctx, map[string]uint64{events.BucketApps: lastRev, events.BucketDeployments: depRev})
+	s.publishChange(c, p)
+	return nil
+}
+
+// writeApp writes one op by compare-and-set and returns the revision.
+func (s *Server) writeApp(ctx context.Context, op appOp, deploymentID string) (uint64, error) {
+	key := events.AppKey(op.id)
+	if op.next == nil {
+		// A delete marker's revision is not returned: the bucket's last
+		// sequence after it is at least that.
+		err := s.bus.Apps.Delete(ctx, key, jetstream.LastRevision(op.prev.Rev))
+		if isCASError(err) {
+			return 0, &errRetry{key: key}
+		}
+		if err != nil {
+			return 0, fmt.Errorf("api: delete app %s: %w", op.id, err)
+		}
+		return s.lastSeq(ctx, s.bus.Apps), nil
+	}
+	data, err := events.Encode(events.AppRecord{V: events.Version, App: *op.next, DeploymentID: deploymentID})
+	if err != nil {
+		return 0, err
+	}
+	var rev uint64
+	if op.prev == nil {
+		rev, err = s.bus.Apps.Create(ctx, key, data)
+		if errors.Is(err, jetstream.ErrKeyExists) && op.mustBeNew {
+			return 0, &AppExistsError{ID: op.id}
+		}
+	} else {
+		rev, err = s.bus.Apps.Update(ctx, key, data, op.prev.Rev)
+	}
+	if isCASError(err) {
+		return 0, &errRetry{key: key}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("api: write app %s: %w", op.id, err)
+	}
+	return rev, nil
+}
+
+func isCASError(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
+}
+
+// checkLocks refuses a change to apps a running deployment holds, unless
+// forced. Besides the read model's view, the deployment each app's record
+// names is looked up in the bucket, so that a deployment written an
+// instant ago by another replica locks as well.
+func (s *Server) checkLocks(ctx context.Context, p *stagedChange, force bool) error {
+	seen := map[string]bool{p.deployment.ID: true}
+	for _, id := range p.locks {
+		seen[id] = true
+	}
+	for _, op := range p.ops {
+		if op.prev == nil || op.prev.Rec.DeploymentID == "" || seen[op.prev.Rec.DeploymentID] {
+			continue
+		}
+		id := op.prev.Rec.DeploymentID
+		seen[id] = true
+		if _, err := s.bus.Deployments.Get(ctx, id); err == nil {
+			p.locks = append(p.locks, id)
+		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("api: read deployment %s: %w", id, err)
+		}
+	}
+	if len(p.locks) > 0 && !force {
+		return &DeploymentLockedError{IDs: p.locks}
+	}
+	return nil
+}
+
+// recordDeployment writes the deployment a change started and returns its
+// revision. The change itself is already written, and the scheduler acts
+// on the apps bucket, so a failure here is logged, not returned.
+func (s *Server) recordDeployment(ctx context.Context, d events.Deployment) uint64 {
+	data, err := events.Encode(d)
+	if err == nil {
+		var rev uint64
+		if rev, err = s.bus.Deployments.Create(ctx, d.ID, data); err == nil {
+			return rev
+		}
+	}
+	s.logger.Error("record deployment", "deployment", d.ID, "apps", d.AffectedApps, "error", err)
+	return 0
+}
+
+// awaitWrites waits, within SyncTimeout, until the read model shows the
+// given revisions, so that this client's next read sees its write. Past
+// the bound the write stands and the wait is only logged.
+func (s *Server) awaitWrites(ctx context.Context, revs map[string]uint64) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
+	defer cancel()
+	for bucket, rev := range revs {
+		if rev == 0 {
+			continue
+		}
+		if err := s.rm.CaughtUp(ctx, bucket, rev); err != nil {
+			s.logger.Warn("read model behind a write", "bucket", bucket, "revision", rev, "error", err)
+			return
+		}
+	}
+}
