@@ -7,118 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/drover/drover/pkg/deployplan"
-	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 )
-
-// appResponse is an app as the /v2/apps reads show it: the definition,
-// then its task counts, deployments and, when embedded, tasks and last failure.
-type appResponse struct {
-	marathon.App
-	TasksStaged     int             `json:"tasksStaged"`
-	TasksRunning    int             `json:"tasksRunning"`
-	TasksHealthy    int             `json:"tasksHealthy"`
-	TasksUnhealthy  int             `json:"tasksUnhealthy"`
-	Deployments     []deploymentRef `json:"deployments"`
-	Tasks           *[]task         `json:"tasks,omitempty"`
-	LastTaskFailure *taskFailure    `json:"lastTaskFailure,omitempty"`
-	// TaskStats and ReadinessCheckResults come with apps.taskStats and
-	// apps.readiness.
-	TaskStats             map[string]taskStats `json:"taskStats,omitempty"`
-	ReadinessCheckResults *[]readinessCheck    `json:"readinessCheckResults,omitempty"`
-}
-
-// taskStats is Marathon's statistics of one set of an app's tasks.
-type taskStats struct {
-	Stats struct {
-		Counts struct {
-			Staged    int `json:"staged"`
-			Running   int `json:"running"`
-			Healthy   int `json:"healthy"`
-			Unhealthy int `json:"unhealthy"`
-		} `json:"counts"`
-		LifeTime *struct {
-			AverageSeconds float64 `json:"averageSeconds"`
-			MedianSeconds  float64 `json:"medianSeconds"`
-		} `json:"lifeTime,omitempty"`
-	} `json:"stats"`
-}
-
-type deploymentRef struct {
-	ID string `json:"id"`
-}
-
-// embeds says which optional parts an app response carries.
-type embeds struct {
-	tasks, lastTaskFailure, taskStats, readiness bool
-}
-
-// parseEmbeds reads ?embed= (repeatable). Counts and deployments are always
-// embedded, as in Marathon; apps.failures is the deprecated tasks+failure.
-func parseEmbeds(values []string) embeds {
-	var e embeds
-	for _, v := range values {
-		for item := range strings.SplitSeq(v, ",") {
-			switch strings.TrimSpace(item) {
-			case "apps.tasks", "app.tasks", "group.apps.tasks":
-				e.tasks = true
-			case "apps.lastTaskFailure", "app.lastTaskFailure":
-				e.lastTaskFailure = true
-			case "apps.failures", "app.failures":
-				e.tasks, e.lastTaskFailure = true, true
-			case "apps.taskStats", "app.taskStats", "group.apps.taskStats":
-				e.taskStats = true
-			case "apps.readiness", "app.readiness", "group.apps.readiness":
-				e.readiness = true
-			}
-		}
-	}
-	return e
-}
-
-func newAppResponse(s *readmodel.State, e readmodel.AppEntry, emb embeds) appResponse {
-	a := e.Rec.App
-	r := appResponse{App: a, Deployments: []deploymentRef{}}
-	instances := s.AppInstances(a.ID)
-	for _, in := range instances {
-		switch in.State {
-		case events.TaskStaging, events.TaskStarting:
-			r.TasksStaged++
-		case events.TaskRunning:
-			r.TasksRunning++
-		}
-		if h := in.Healthy(); h != nil && !in.State.Terminal() {
-			if *h {
-				r.TasksHealthy++
-			} else {
-				r.TasksUnhealthy++
-			}
-		}
-	}
-	if emb.taskStats {
-		r.TaskStats = newTaskStats(&a, instances, time.Now())
-	}
-	if emb.readiness {
-		rc := readinessResults(s, a.ID)
-		r.ReadinessCheckResults = &rc
-	}
-	for _, d := range s.AppDeployments(a.ID) {
-		r.Deployments = append(r.Deployments, deploymentRef{ID: d.ID})
-	}
-	if emb.tasks {
-		tasks := appTasks(s, &a)
-		r.Tasks = &tasks
-	}
-	if f, ok := s.Failures[a.ID]; ok && emb.lastTaskFailure {
-		r.LastTaskFailure = newTaskFailure(f)
-	}
-	return r
-}
 
 // appFilter is GET /v2/apps' ?id=, ?cmd= and ?label= filters.
 type appFilter struct {
@@ -143,22 +38,22 @@ func (s *Server) listApps(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "Invalid label selector: "+c.QueryParam("label")).SetInternal(err)
 	}
 	filter := appFilter{id: c.QueryParam("id"), cmd: c.QueryParam("cmd"), labels: labels}
-	emb := parseEmbeds(c.QueryParams()["embed"])
+	emb := view.ParseEmbeds(c.QueryParams()["embed"])
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
 	build := func() ([]byte, error) {
-		apps := []appResponse{}
+		apps := []view.AppResponse{}
 		s.rm.Read(func(st *readmodel.State) {
 			for _, e := range st.SortedApps() {
 				if filter.matches(&e.Rec.App) {
-					apps = append(apps, newAppResponse(st, e, emb))
+					apps = append(apps, view.NewAppResponse(st, e, emb))
 				}
 			}
 		})
-		return encodeJSON(map[string][]appResponse{"apps": apps})
+		return encodeJSON(map[string][]view.AppResponse{"apps": apps})
 	}
-	if emb.taskStats {
+	if emb.TaskStats {
 		data, err := build() // it depends on the clock
 		if err != nil {
 			return err
@@ -210,34 +105,34 @@ func (s *Server) appPath(c echo.Context) error {
 	}
 	// A single app (or /grp/*) always comes with its tasks and last
 	// failure; ?embed= may add taskStats and readiness.
-	all := parseEmbeds(c.QueryParams()["embed"])
-	all.tasks, all.lastTaskFailure = true, true
+	all := view.ParseEmbeds(c.QueryParams()["embed"])
+	all.Tasks, all.LastTaskFailure = true, true
 	if prefix, ok := groupPattern(raw); ok {
-		apps := []appResponse{}
+		apps := []view.AppResponse{}
 		s.rm.Read(func(st *readmodel.State) {
 			for _, e := range st.SortedApps() {
 				if deployplan.InGroup(e.Rec.App.ID, prefix) {
-					apps = append(apps, newAppResponse(st, e, all))
+					apps = append(apps, view.NewAppResponse(st, e, all))
 				}
 			}
 		})
-		return writeJSON(c, http.StatusOK, map[string][]appResponse{"*": apps})
+		return writeJSON(c, http.StatusOK, map[string][]view.AppResponse{"*": apps})
 	}
 	id, err := pathAppID(raw)
 	if err != nil {
 		return err
 	}
-	var resp appResponse
+	var resp view.AppResponse
 	found := false
 	s.rm.Read(func(st *readmodel.State) {
 		if e, ok := st.Apps[id]; ok {
-			resp, found = newAppResponse(st, e, all), true
+			resp, found = view.NewAppResponse(st, e, all), true
 		}
 	})
 	if !found {
 		return &AppNotFoundError{ID: id}
 	}
-	return writeJSON(c, http.StatusOK, map[string]appResponse{"app": resp})
+	return writeJSON(c, http.StatusOK, map[string]view.AppResponse{"app": resp})
 }
 
 // appTasks is GET /v2/apps/{id}/tasks (and /v2/apps/grp/*/tasks).
@@ -259,7 +154,7 @@ func (s *Server) appTasks(c echo.Context, raw string) error {
 		return nil, &AppNotFoundError{ID: id}
 	}
 	asText := wantsText(c.Request())
-	tasks := []task{}
+	tasks := []view.Task{}
 	var text string
 	var err error
 	s.rm.Read(func(st *readmodel.State) {
@@ -268,11 +163,11 @@ func (s *Server) appTasks(c echo.Context, raw string) error {
 			return
 		}
 		if asText {
-			text = endpoints(st, apps)
+			text = view.Endpoints(st, apps)
 			return
 		}
 		for _, e := range apps {
-			tasks = append(tasks, appTasks(st, &e.Rec.App)...)
+			tasks = append(tasks, view.AppTasks(st, &e.Rec.App)...)
 		}
 	})
 	switch {
@@ -281,7 +176,7 @@ func (s *Server) appTasks(c echo.Context, raw string) error {
 	case asText:
 		return c.String(http.StatusOK, text)
 	}
-	return writeJSON(c, http.StatusOK, map[string][]task{"tasks": tasks})
+	return writeJSON(c, http.StatusOK, map[string][]view.Task{"tasks": tasks})
 }
 
 // wildcardPath is the unescaped "*" of a route, without surrounding slashes.
@@ -318,64 +213,4 @@ func groupPattern(raw string) (string, bool) {
 		return "", false
 	}
 	return id, true
-}
-
-// newTaskStats is Marathon's taskStats of an app's live tasks: all of
-// them, those with its latest config, those with an older one, and those
-// started after its last scaling. A set without tasks is left out.
-func newTaskStats(a *marathon.App, instances []events.Instance, now time.Time) map[string]taskStats {
-	config := deployplan.ConfigVersion(a)
-	scaledAt := a.Version
-	if a.VersionInfo != nil && a.VersionInfo.LastScalingAt != "" {
-		scaledAt = a.VersionInfo.LastScalingAt
-	}
-	sets := map[string]func(events.Instance) bool{
-		"totalSummary":            func(events.Instance) bool { return true },
-		"withLatestConfig":        func(in events.Instance) bool { return in.Version == config },
-		"withOutdatedConfig":      func(in events.Instance) bool { return in.Version != config },
-		"startedAfterLastScaling": func(in events.Instance) bool { return formatTime(in.StagedAt) >= scaledAt },
-	}
-	out := map[string]taskStats{}
-	for name, in := range sets {
-		var ts taskStats
-		var lives []float64
-		for _, i := range instances {
-			if i.State.Terminal() || !in(i) {
-				continue
-			}
-			switch i.State {
-			case events.TaskStaging, events.TaskStarting:
-				ts.Stats.Counts.Staged++
-			case events.TaskRunning:
-				ts.Stats.Counts.Running++
-			}
-			if h := i.Healthy(); h != nil {
-				if *h {
-					ts.Stats.Counts.Healthy++
-				} else {
-					ts.Stats.Counts.Unhealthy++
-				}
-			}
-			if !i.StartedAt.IsZero() {
-				lives = append(lives, now.Sub(i.StartedAt).Seconds())
-			}
-		}
-		c := ts.Stats.Counts
-		if c.Staged+c.Running == 0 && len(lives) == 0 {
-			continue
-		}
-		if len(lives) > 0 {
-			slices.Sort(lives)
-			sum := 0.0
-			for _, l := range lives {
-				sum += l
-			}
-			ts.Stats.LifeTime = &struct {
-				AverageSeconds float64 `json:"averageSeconds"`
-				MedianSeconds  float64 `json:"medianSeconds"`
-			}{sum / float64(len(lives)), lives[len(lives)/2]}
-		}
-		out[name] = ts
-	}
-	return out
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 )
 
@@ -64,9 +65,9 @@ func (s *Server) createApp(c echo.Context) error {
 			next := *app
 			return &changeSpec{ops: []appOp{{id: id, next: &next, mustBeNew: true}}, group: marathon.ParentID(id), posted: true}, nil
 		}, answer: func(p *stagedChange) (int, string, any) {
-			tasks := []task{}
-			return http.StatusCreated, "/v2/apps" + id, appResponse{
-				App: *p.ops[0].next, Deployments: []deploymentRef{{ID: p.deployment.ID}}, Tasks: &tasks,
+			tasks := []view.Task{}
+			return http.StatusCreated, "/v2/apps" + id, view.AppResponse{
+				App: *p.ops[0].next, Deployments: []view.DeploymentRef{{ID: p.deployment.ID}}, Tasks: &tasks,
 			}
 		}}, nil
 	})

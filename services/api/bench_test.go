@@ -15,6 +15,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/view"
 )
 
 // benchApp is a realistic definition: a Docker app on a bridge network
@@ -40,7 +41,7 @@ func seedApps(tb testing.TB, bus *natsbus.Bus, n int) {
 	tb.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
-	version := formatTime(now)
+	version := view.FormatTime(now)
 	for i := range n {
 		id := fmt.Sprintf("/bench/app-%04d", i)
 		app := benchApp(id)

@@ -13,6 +13,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
@@ -146,11 +147,11 @@ func stageChange(st *readmodel.State, spec *changeSpec, now time.Time) (*stagedC
 		if op.prev == nil {
 			continue
 		}
-		if t, err := time.Parse(timeLayout, op.prev.Rec.App.Version); err == nil && !at.After(t) {
+		if t, err := time.Parse(events.TimeFormat, op.prev.Rec.App.Version); err == nil && !at.After(t) {
 			at = t.Add(time.Millisecond)
 		}
 	}
-	version := formatTime(at)
+	version := view.FormatTime(at)
 	p := &stagedChange{changeSpec: *spec}
 	p.deployment = events.Deployment{
 		V: events.Version, ID: uuid.NewString(), Version: version, CreatedAt: now,

@@ -3,7 +3,6 @@ package api
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,10 +10,10 @@ import (
 	"strconv"
 
 	"github.com/drover/drover/internal/natsutil"
-	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -29,43 +28,12 @@ func (e *DeploymentNotFoundError) Error() string {
 // msgCycle is Marathon's refusal of a dependency cycle.
 const msgCycle = "Dependency graph has cyclic dependencies."
 
-// deploymentJSON is a running deployment as GET /v2/deployments shows it.
-type deploymentJSON struct {
-	ID             string          `json:"id"`
-	Version        string          `json:"version"`
-	AffectedApps   []string        `json:"affectedApps"`
-	AffectedPods   []string        `json:"affectedPods"`
-	Steps          []stepJSON      `json:"steps"`
-	CurrentActions []currentAction `json:"currentActions"`
-	CurrentStep    int             `json:"currentStep"`
-	TotalSteps     int             `json:"totalSteps"`
-}
-
-type stepJSON struct {
-	Actions []events.DeploymentAction `json:"actions"`
-}
-
-type currentAction struct {
-	Action                string           `json:"action"`
-	App                   string           `json:"app"`
-	ReadinessCheckResults []readinessCheck `json:"readinessCheckResults"`
-}
-
-// readinessCheck is Marathon's readiness check result of one task. Drover's
-// agents report a verdict only, so lastResponse is null.
-type readinessCheck struct {
-	Name         string `json:"name"`
-	TaskID       string `json:"taskId"`
-	Ready        bool   `json:"ready"`
-	LastResponse any    `json:"lastResponse"`
-}
-
 // listDeployments is GET /v2/deployments: the running deployments, oldest first.
 func (s *Server) listDeployments(c echo.Context) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
-	out := []deploymentJSON{}
+	out := []view.Deployment{}
 	s.rm.Read(func(st *readmodel.State) {
 		ds := make([]events.Deployment, 0, len(st.Deployments))
 		for _, d := range st.Deployments {
@@ -75,55 +43,10 @@ func (s *Server) listDeployments(c echo.Context) error {
 			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 		})
 		for _, d := range ds {
-			out = append(out, newDeploymentJSON(st, d))
+			out = append(out, view.NewDeployment(st, d))
 		}
 	})
 	return writeJSON(c, http.StatusOK, out)
-}
-
-func newDeploymentJSON(st *readmodel.State, d events.Deployment) deploymentJSON {
-	j := deploymentJSON{
-		ID: d.ID, Version: d.Version, AffectedApps: append([]string{}, d.AffectedApps...), AffectedPods: []string{},
-		Steps: []stepJSON{}, CurrentActions: []currentAction{}, TotalSteps: len(d.Steps),
-	}
-	for _, step := range d.Steps {
-		j.Steps = append(j.Steps, stepJSON{Actions: append([]events.DeploymentAction{}, step...)})
-	}
-	if len(d.Steps) == 0 {
-		return j
-	}
-	cur := min(max(d.CurrentStep, 0), len(d.Steps)-1)
-	j.CurrentStep = cur + 1 // Marathon counts steps from 1
-	for _, a := range d.Steps[cur] {
-		j.CurrentActions = append(j.CurrentActions, currentAction{
-			Action: a.Action, App: a.App, ReadinessCheckResults: readinessResults(st, a.App),
-		})
-	}
-	return j
-}
-
-// readinessResults are the readiness verdicts of an app's current tasks.
-func readinessResults(st *readmodel.State, appID string) []readinessCheck {
-	out := []readinessCheck{}
-	e, ok := st.Apps[appID]
-	if !ok || len(e.Rec.App.ReadinessChecks) == 0 {
-		return out
-	}
-	var first struct {
-		Name string `json:"name"`
-	}
-	_ = json.Unmarshal(e.Rec.App.ReadinessChecks[0], &first)
-	if first.Name == "" {
-		first.Name = "readinessCheck"
-	}
-	version := deployplan.ConfigVersion(&e.Rec.App)
-	for _, in := range st.AppInstances(appID) {
-		if in.Ready == nil || in.Version != version || in.State.Terminal() {
-			continue
-		}
-		out = append(out, readinessCheck{Name: first.Name, TaskID: in.TaskID, Ready: *in.Ready})
-	}
-	return out
 }
 
 // deleteDeployment is DELETE /v2/deployments/{id}: with force=true it only

@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"testing"
+
+	"github.com/drover/drover/services/api/view"
 )
 
 func TestConformanceDeployments(t *testing.T) {
@@ -11,7 +13,7 @@ func TestConformanceDeployments(t *testing.T) {
 	h.finishDeployments()
 	first := h.getApp("/d")
 	res := expect[changeResult](t, h.do(http.MethodPut, "/v2/apps/d", `{"cmd":"two","instances":3}`), http.StatusOK)
-	deps := expect[[]deploymentJSON](t, h.do(http.MethodGet, "/v2/deployments", ""), http.StatusOK)
+	deps := expect[[]view.Deployment](t, h.do(http.MethodGet, "/v2/deployments", ""), http.StatusOK)
 	if len(deps) != 1 {
 		t.Fatalf("deployments %v", deps)
 	}
@@ -32,7 +34,7 @@ func TestConformanceDeployments(t *testing.T) {
 		app["versionInfo"].(object)["lastConfigChangeAt"] != first["versionInfo"].(object)["lastConfigChangeAt"] {
 		t.Errorf("after rollback %v", app)
 	}
-	deps = expect[[]deploymentJSON](t, h.do(http.MethodGet, "/v2/deployments", ""), http.StatusOK)
+	deps = expect[[]view.Deployment](t, h.do(http.MethodGet, "/v2/deployments", ""), http.StatusOK)
 	if len(deps) != 1 || deps[0].ID != rb.DeploymentID {
 		t.Errorf("deployments after rollback %+v", deps)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,7 +46,7 @@ func (e *ValidationError) Error() string { return fmt.Sprintf("object is not val
 type messageBody struct {
 	Message     string                `json:"message"`
 	Details     []marathon.FieldError `json:"details,omitempty"`
-	Deployments []deploymentRef       `json:"deployments,omitempty"`
+	Deployments []view.DeploymentRef  `json:"deployments,omitempty"`
 }
 
 // handleError is the echo HTTPErrorHandler: the one place errors become
@@ -82,9 +83,9 @@ func errorResponse(err error, path string) (int, messageBody) {
 	}
 	switch {
 	case errors.As(err, &locked):
-		body := messageBody{Message: locked.Error(), Deployments: []deploymentRef{}}
+		body := messageBody{Message: locked.Error(), Deployments: []view.DeploymentRef{}}
 		for _, id := range locked.IDs {
-			body.Deployments = append(body.Deployments, deploymentRef{ID: id})
+			body.Deployments = append(body.Deployments, view.DeploymentRef{ID: id})
 		}
 		return http.StatusConflict, body
 	case errors.As(err, &notFound):

@@ -6,6 +6,7 @@ import (
 
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 )
 
@@ -15,7 +16,7 @@ import (
 // Events are best effort: a failure is logged, the change stands.
 func (s *Server) publishChange(c echo.Context, p *stagedChange) {
 	ctx := c.Request().Context()
-	ts := formatTime(s.now())
+	ts := view.FormatTime(s.now())
 	info := events.DeploymentInfoEvent{
 		EventType: events.EventDeploymentInfo, Timestamp: ts, Plan: deployplan.Plan(p.deployment),
 		CurrentStep: events.DeploymentPlanStep{Actions: []events.DeploymentAction{}},

@@ -10,6 +10,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 )
 
@@ -28,111 +29,6 @@ type GroupExistsError struct{ ID string }
 
 func (e *GroupExistsError) Error() string {
 	return fmt.Sprintf("Group %s is already created. Use PUT to change this group.", e.ID)
-}
-
-// epochVersion is the version of a root group no app ever changed.
-const epochVersion = "1970-01-01T00:00:00.000Z"
-
-// groupJSON is a group as /v2/groups shows it.
-type groupJSON struct {
-	ID           string       `json:"id"`
-	Apps         *[]any       `json:"apps,omitempty"`
-	Groups       *[]groupJSON `json:"groups,omitempty"`
-	Pods         *[]any       `json:"pods,omitempty"`
-	Dependencies []string     `json:"dependencies"`
-	Version      string       `json:"version"`
-}
-
-// groupEmbeds says what a group response carries.
-type groupEmbeds struct {
-	groups, apps, pods bool
-	appInfo            bool // apps with counts, deployments (and emb)
-	emb                embeds
-}
-
-func parseGroupEmbeds(values []string) groupEmbeds {
-	if len(values) == 0 {
-		return groupEmbeds{groups: true, apps: true, pods: true}
-	}
-	var g groupEmbeds
-	for _, v := range values {
-		for item := range strings.SplitSeq(v, ",") {
-			switch item = strings.TrimSpace(item); item {
-			case "group.groups":
-				g.groups = true
-			case "group.apps":
-				g.apps = true
-			case "group.pods":
-				g.pods = true
-			case "group.apps.tasks", "group.apps.counts", "group.apps.deployments", "group.apps.lastTaskFailure",
-				"group.apps.failures", "group.apps.taskStats", "group.apps.readiness":
-				g.apps, g.appInfo = true, true
-			}
-		}
-	}
-	g.emb = parseEmbeds(values)
-	return g
-}
-
-// groupTree renders the group id from the apps under it. Called with the
-// read lock held; ok is false when no app lies under a group other than root.
-func groupTree(st *readmodel.State, id string, emb groupEmbeds) (groupJSON, bool) {
-	apps := st.AppsUnder(id)
-	if len(apps) == 0 && id != "/" {
-		return groupJSON{}, false
-	}
-	return buildGroup(st, id, apps, emb), true
-}
-
-// buildGroup renders a group from the apps under it, sorted by id.
-func buildGroup(st *readmodel.State, id string, apps []readmodel.AppEntry, emb groupEmbeds) groupJSON {
-	g := groupJSON{ID: id, Dependencies: []string{}, Version: epochVersion}
-	if id == "/" && st.ChangedAt != "" {
-		g.Version = st.ChangedAt
-	}
-	var direct []any
-	var subs []groupJSON
-	prefix := strings.TrimSuffix(id, "/") + "/"
-	for i := 0; i < len(apps); {
-		a := apps[i].Rec.App
-		g.Version = max(g.Version, a.Version)
-		rest := strings.TrimPrefix(a.ID, prefix)
-		seg, _, nested := strings.Cut(rest, "/")
-		if !nested {
-			if emb.appInfo {
-				direct = append(direct, newAppResponse(st, apps[i], emb.emb))
-			} else {
-				direct = append(direct, a)
-			}
-			i++
-			continue
-		}
-		sub := prefix + seg
-		j := i
-		for j < len(apps) && strings.HasPrefix(apps[j].Rec.App.ID, sub+"/") {
-			j++
-		}
-		sg := buildGroup(st, sub, apps[i:j], emb)
-		g.Version = max(g.Version, sg.Version)
-		subs = append(subs, sg)
-		i = j
-	}
-	if emb.apps {
-		if direct == nil {
-			direct = []any{}
-		}
-		g.Apps = &direct
-	}
-	if emb.groups {
-		if subs == nil {
-			subs = []groupJSON{}
-		}
-		g.Groups = &subs
-	}
-	if emb.pods {
-		g.Pods = &[]any{}
-	}
-	return g
 }
 
 // groupID normalises a group id from a path or body; "" and "/" are the root.
@@ -169,12 +65,12 @@ func (s *Server) groupGET(c echo.Context) error {
 	if err != nil {
 		return &GroupNotFoundError{ID: "/" + raw}
 	}
-	emb := parseGroupEmbeds(c.QueryParams()["embed"])
+	emb := view.ParseGroupEmbeds(c.QueryParams()["embed"])
 	var (
-		g  groupJSON
+		g  view.Group
 		ok bool
 	)
-	s.rm.Read(func(st *readmodel.State) { g, ok = groupTree(st, id, emb) })
+	s.rm.Read(func(st *readmodel.State) { g, ok = view.GroupTree(st, id, emb) })
 	if !ok {
 		return &GroupNotFoundError{ID: id}
 	}
@@ -228,9 +124,9 @@ func (s *Server) groupAtVersion(c echo.Context, raw, version string) error {
 		}
 	}
 	slices.SortFunc(entries, func(a, b readmodel.AppEntry) int { return strings.Compare(a.Rec.App.ID, b.Rec.App.ID) })
-	var g groupJSON
+	var g view.Group
 	s.rm.Read(func(st *readmodel.State) {
-		g = buildGroup(st, id, entries, groupEmbeds{groups: true, apps: true, pods: true})
+		g = view.BuildGroup(st, id, entries, view.GroupEmbeds{Groups: true, Apps: true, Pods: true})
 	})
 	g.Version = normalizeVersion(version)
 	return writeJSON(c, http.StatusOK, g)

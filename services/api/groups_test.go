@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/view"
 )
 
 func TestConformanceGroups(t *testing.T) {
@@ -32,7 +33,7 @@ func TestConformanceGroups(t *testing.T) {
 		t.Errorf("message %q", e.Message)
 	}
 
-	root := expect[groupJSON](t, h.do(http.MethodGet, "/v2/groups", ""), http.StatusOK)
+	root := expect[view.Group](t, h.do(http.MethodGet, "/v2/groups", ""), http.StatusOK)
 	if root.ID != "/" || len(*root.Groups) != 1 || (*root.Groups)[0].ID != "/prod" || root.Version != res.Version || root.Pods == nil {
 		t.Fatalf("root %+v", root)
 	}
@@ -60,7 +61,7 @@ func TestConformanceGroups(t *testing.T) {
 	}
 
 	// dryRun: the steps, nothing written.
-	dry := expect[map[string][]stepJSON](t, h.do(http.MethodPut, "/v2/groups/prod?dryRun=true", `{"scaleBy":2}`), http.StatusOK)
+	dry := expect[map[string][]view.Step](t, h.do(http.MethodPut, "/v2/groups/prod?dryRun=true", `{"scaleBy":2}`), http.StatusOK)
 	if len(dry["steps"]) != 2 || dry["steps"][0].Actions[0].Action != "ScaleApplication" {
 		t.Errorf("dryRun %v", dry)
 	}

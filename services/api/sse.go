@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -58,11 +59,11 @@ func (s *Server) streamEvents(c echo.Context) error {
 	}
 	s.logger.Debug("event stream attached", "remote", remote, "subjects", subjects)
 	s.publishEvent(ctx, events.EventStreamAttached, events.EventStreamEvent{
-		EventType: events.EventStreamAttached, Timestamp: formatTime(s.now()), RemoteAddress: remote,
+		EventType: events.EventStreamAttached, Timestamp: view.FormatTime(s.now()), RemoteAddress: remote,
 	})
 	defer func() {
 		s.publishEvent(context.Background(), events.EventStreamDetached, events.EventStreamEvent{
-			EventType: events.EventStreamDetached, Timestamp: formatTime(s.now()), RemoteAddress: remote,
+			EventType: events.EventStreamDetached, Timestamp: view.FormatTime(s.now()), RemoteAddress: remote,
 		})
 		s.logger.Debug("event stream detached", "remote", remote)
 	}()

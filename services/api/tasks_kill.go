@@ -11,6 +11,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
@@ -196,21 +197,21 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 	if p != nil {
 		return answerChange(c, p)
 	}
-	var tasks []task
+	var tasks []view.Task
 	s.rm.Read(func(st *readmodel.State) {
-		tasks = make([]task, 0, len(victims))
+		tasks = make([]view.Task, 0, len(victims))
 		for _, in := range victims {
 			var sp []int
 			if e, ok := st.Apps[in.AppID]; ok {
-				sp = servicePorts(&e.Rec.App)
+				sp = view.ServicePorts(&e.Rec.App)
 			}
-			tasks = append(tasks, newTask(in, sp))
+			tasks = append(tasks, view.NewTask(in, sp))
 		}
 	})
 	if single {
-		return writeJSON(c, http.StatusOK, map[string]task{"task": tasks[0]})
+		return writeJSON(c, http.StatusOK, map[string]view.Task{"task": tasks[0]})
 	}
-	return writeJSON(c, http.StatusOK, map[string][]task{"tasks": tasks})
+	return writeJSON(c, http.StatusOK, map[string][]view.Task{"tasks": tasks})
 }
 
 // request publishes a request for the scheduler leader on its stream,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 )
 
@@ -108,7 +109,7 @@ func (s *Server) appAtVersion(c echo.Context, id, version string) (*marathon.App
 func normalizeVersion(v string) string {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z0700", "2006-01-02T15:04:05Z0700"} {
 		if t, err := time.Parse(layout, v); err == nil {
-			return formatTime(t)
+			return view.FormatTime(t)
 		}
 	}
 	return v

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 )
 
@@ -78,11 +79,11 @@ func (s *Server) dryRun(c echo.Context, build changeBuild) error {
 	if err != nil {
 		return err
 	}
-	steps := []stepJSON{}
+	steps := []view.Step{}
 	for _, step := range p.deployment.Steps {
-		steps = append(steps, stepJSON{Actions: step})
+		steps = append(steps, view.Step{Actions: step})
 	}
-	return writeJSON(c, http.StatusOK, map[string][]stepJSON{"steps": steps})
+	return writeJSON(c, http.StatusOK, map[string][]view.Step{"steps": steps})
 }
 
 // setChangeHeaders sets Marathon-Deployment-Id for a change.
