@@ -10,6 +10,7 @@ import (
 
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
@@ -130,7 +131,7 @@ func (s *Server) appPath(c echo.Context) error {
 		}
 	})
 	if !found {
-		return &AppNotFoundError{ID: id}
+		return &apierr.AppNotFoundError{ID: id}
 	}
 	return writeJSON(c, http.StatusOK, map[string]view.AppResponse{"app": resp})
 }
@@ -151,7 +152,7 @@ func (s *Server) appTasks(c echo.Context, raw string) error {
 		if e, ok := st.Apps[id]; ok {
 			return []readmodel.AppEntry{e}, nil
 		}
-		return nil, &AppNotFoundError{ID: id}
+		return nil, &apierr.AppNotFoundError{ID: id}
 	}
 	asText := wantsText(c.Request())
 	tasks := []view.Task{}
@@ -193,7 +194,7 @@ func wildcardPath(c echo.Context) string {
 func pathAppID(raw string) (string, error) {
 	id, err := marathon.NormalizeID(raw, "/")
 	if err != nil {
-		return "", &AppNotFoundError{ID: "/" + strings.Trim(raw, "/")}
+		return "", &apierr.AppNotFoundError{ID: "/" + strings.Trim(raw, "/")}
 	}
 	return id, nil
 }

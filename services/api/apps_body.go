@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 )
 
 // appBody is an app definition as a request sent it: decoded, and as raw
@@ -40,7 +41,7 @@ func decodeAppList(data []byte) ([]*appBody, error) {
 	for i, raw := range raws {
 		b, err := decodeAppBody(raw)
 		if err != nil {
-			var bad *InvalidJSONError
+			var bad *apierr.InvalidJSONError
 			if errors.As(err, &bad) {
 				for j := range bad.Details {
 					bad.Details[j].Path = fmt.Sprintf("/%d%s", i, strings.TrimSuffix(bad.Details[j].Path, "/"))
@@ -64,12 +65,12 @@ func (b *appBody) rollbackVersion() (string, error) {
 	}
 	for k := range b.fields {
 		if k != "id" && k != "version" {
-			return "", &ValidationError{Details: []marathon.FieldError{{Path: "/version", Errors: []string{msgVersionAlone}}}}
+			return "", &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/version", Errors: []string{msgVersionAlone}}}}
 		}
 	}
 	var v string
 	if err := json.Unmarshal(b.fields["version"], &v); err != nil || v == "" {
-		return "", &InvalidJSONError{Details: []marathon.FieldError{{Path: "/version", Errors: []string{"error.expected.jsstring"}}}}
+		return "", &apierr.InvalidJSONError{Details: []marathon.FieldError{{Path: "/version", Errors: []string{"error.expected.jsstring"}}}}
 	}
 	return v, nil
 }
@@ -87,7 +88,7 @@ func normalizeAppID(raw string) (string, error) {
 	id, err := marathon.NormalizeID(raw, "/")
 	var ie *marathon.IDError
 	if errors.As(err, &ie) {
-		return "", &ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{ie.Reason}}}}
+		return "", &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{ie.Reason}}}}
 	}
 	return id, err
 }
@@ -108,14 +109,14 @@ func finishApp(app *marathon.App, id string) error {
 		app.Dependencies[i] = norm
 	}
 	if len(details) > 0 {
-		return &ValidationError{Details: details}
+		return &apierr.ValidationError{Details: details}
 	}
 	if errs := marathon.ValidateSizes(app); errs != nil {
-		return &ValidationError{Details: errs}
+		return &apierr.ValidationError{Details: errs}
 	}
 	marathon.ApplyDefaults(app)
 	if errs := marathon.Validate(app); errs != nil {
-		return &ValidationError{Details: errs}
+		return &apierr.ValidationError{Details: errs}
 	}
 	return nil
 }

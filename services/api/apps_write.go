@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
@@ -19,11 +20,6 @@ const HeaderDeploymentID = "Marathon-Deployment-Id"
 // msgVersionAlone is Marathon's refusal of a version (a rollback) mixed
 // with other changes.
 const msgVersionAlone = "The 'version' field may only be combined with the 'id' field."
-
-// ConflictError is a write that lost a race with another one: 409.
-type ConflictError struct{ Message string }
-
-func (e *ConflictError) Error() string { return e.Message }
 
 // changeResult is Marathon's answer to a change: the deployment it started
 // and the version it made.
@@ -45,7 +41,7 @@ func (s *Server) createApp(c echo.Context) error {
 			return nil, err
 		}
 		if !b.has("id") || string(b.fields["id"]) == "null" {
-			return nil, &InvalidJSONError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{"error.path.missing"}}}}
+			return nil, &apierr.InvalidJSONError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{"error.path.missing"}}}}
 		}
 		id, err := normalizeAppID(b.app.ID)
 		if err != nil {
@@ -57,7 +53,7 @@ func (s *Server) createApp(c echo.Context) error {
 		}
 		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
 			if _, ok := st.Apps[id]; ok {
-				return nil, &AppExistsError{ID: id}
+				return nil, &apierr.AppExistsError{ID: id}
 			}
 			if err := idClash(st, id); err != nil {
 				return nil, err
@@ -89,7 +85,7 @@ func updateOp(st *readmodel.State, id string, b *appBody, mode updateMode, rollb
 	}
 	if target, ok := rollbacks[id]; ok {
 		if op.prev == nil {
-			return op, &AppNotFoundError{ID: id}
+			return op, &apierr.AppNotFoundError{ID: id}
 		}
 		next := *target
 		vi := deref(target.VersionInfo)
@@ -99,7 +95,7 @@ func updateOp(st *readmodel.State, id string, b *appBody, mode updateMode, rollb
 	var err error
 	switch {
 	case op.prev == nil && !mode.allowCreate:
-		return op, &AppNotFoundError{ID: id}
+		return op, &apierr.AppNotFoundError{ID: id}
 	case op.prev == nil:
 		if err := idClash(st, id); err != nil {
 			return op, err
@@ -234,28 +230,28 @@ func bodyIDs(bodies []*appBody) ([]string, error) {
 			return nil, prefixDetails(err, i)
 		}
 		if id == "" {
-			return nil, &InvalidJSONError{Details: []marathon.FieldError{{Path: fmt.Sprintf("/%d/id", i), Errors: []string{"error.path.missing"}}}}
+			return nil, &apierr.InvalidJSONError{Details: []marathon.FieldError{{Path: fmt.Sprintf("/%d/id", i), Errors: []string{"error.path.missing"}}}}
 		}
 		if seen[id] {
-			return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"Application ids must be unique."}}}}
+			return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"Application ids must be unique."}}}}
 		}
 		ids[i], seen[id] = id, true
 	}
 	if len(bodies) == 0 {
-		return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"must not be empty"}}}}
+		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"must not be empty"}}}}
 	}
 	return ids, nil
 }
 
 // prefixDetails puts the index of an app in a list before its error paths.
 func prefixDetails(err error, i int) error {
-	var invalid *ValidationError
+	var invalid *apierr.ValidationError
 	if errors.As(err, &invalid) {
 		details := make([]marathon.FieldError, len(invalid.Details))
 		for j, d := range invalid.Details {
 			details[j] = marathon.FieldError{Path: fmt.Sprintf("/%d%s", i, strings.TrimSuffix(d.Path, "/")), Errors: d.Errors}
 		}
-		return &ValidationError{Details: details}
+		return &apierr.ValidationError{Details: details}
 	}
 	return err
 }
@@ -267,7 +263,7 @@ func (s *Server) deleteApp(c echo.Context, raw string) error {
 	return s.writeAppChange(c, raw, true, func(st *readmodel.State, id string) (*changeSpec, error) {
 		e, ok := st.Apps[id]
 		if !ok {
-			return nil, &AppNotFoundError{ID: id}
+			return nil, &apierr.AppNotFoundError{ID: id}
 		}
 		return &changeSpec{ops: []appOp{{id: id, prev: &e}}, group: marathon.ParentID(id)}, nil
 	})
@@ -279,7 +275,7 @@ func (s *Server) restartApp(c echo.Context, raw string) error {
 	return s.writeAppChange(c, raw, false, func(st *readmodel.State, id string) (*changeSpec, error) {
 		e, ok := st.Apps[id]
 		if !ok {
-			return nil, &AppNotFoundError{ID: id}
+			return nil, &apierr.AppNotFoundError{ID: id}
 		}
 		next := e.Rec.App
 		return &changeSpec{ops: []appOp{{id: id, prev: &e, next: &next, restart: true}}, group: marathon.ParentID(id)}, nil
@@ -301,6 +297,6 @@ func idClash(st *readmodel.State, id string) error {
 	if clash == "" {
 		return nil
 	}
-	return &ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{
+	return &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{
 		"Groups and Applications may not have the same identifier: " + clash}}}}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/google/uuid"
@@ -62,14 +63,6 @@ type errRetry struct{ key string }
 
 func (e *errRetry) Error() string { return "api: app " + e.key + " changed concurrently" }
 
-// DeploymentLockedError is a change to apps a running deployment holds: 409.
-type DeploymentLockedError struct{ IDs []string }
-
-func (e *DeploymentLockedError) Error() string {
-	return "App is locked by one or more deployments. Override with the option '?force=true'. " +
-		"View details at '/v2/deployments/<DEPLOYMENT_ID>'."
-}
-
 // change builds a change from the read model, checks the deployment locks,
 // writes it by compare-and-set and records its deployment. A lost race
 // rebuilds it from the state that won, so a concurrent update is either
@@ -97,7 +90,7 @@ func (s *Server) change(c echo.Context, force bool, build changeBuild) (*stagedC
 			return nil, err
 		}
 	}
-	return nil, &ConflictError{Message: "The app is being changed by other requests; try again."}
+	return nil, &apierr.ConflictError{Message: "The app is being changed by other requests; try again."}
 }
 
 // stage builds a change from the read model and stages it, without
@@ -139,7 +132,7 @@ func (s *Server) catchUpOn(ctx context.Context, key string) error {
 // plans its deployment. Called with the read lock held.
 func stageChange(st *readmodel.State, spec *changeSpec, now time.Time) (*stagedChange, error) {
 	if deployplan.Cyclic(planApps{st}, planChanges(spec.ops, nil)) {
-		return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{msgCycle}}}}
+		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{msgCycle}}}}
 	}
 	// A version is a timestamp; it must move forward for every app changed.
 	at := now
@@ -205,14 +198,14 @@ func (p *stagedChange) checkSizes() error {
 		}
 	}
 	if len(details) > 0 {
-		return &ValidationError{Details: details}
+		return &apierr.ValidationError{Details: details}
 	}
 	data, err := events.Encode(p.deployment)
 	if err != nil {
 		return err
 	}
 	if len(data) > marathon.MaxRecordBytes {
-		return &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{fmt.Sprintf(
+		return &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{fmt.Sprintf(
 			"the change affects too many apps: its deployment must not take more than %d bytes once stored", marathon.MaxRecordBytes)}}}}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -28,7 +29,7 @@ func (s *Server) commit(ctx context.Context, c echo.Context, p *stagedChange) er
 			if errors.As(err, &retry) && i > 0 {
 				p.deployment.AffectedApps = written
 				s.recordDeployment(ctx, p.deployment)
-				return &ConflictError{Message: fmt.Sprintf("App '%s' was changed by another request meanwhile; "+
+				return &apierr.ConflictError{Message: fmt.Sprintf("App '%s' was changed by another request meanwhile; "+
 					"the other apps were changed (deployment %s).", op.id, p.deployment.ID)}
 			}
 			return err
@@ -73,7 +74,7 @@ func (s *Server) writeApp(ctx context.Context, op appOp, deploymentID string) (u
 	if op.prev == nil {
 		rev, err = s.bus.Apps.Create(ctx, key, data)
 		if errors.Is(err, jetstream.ErrKeyExists) && op.mustBeNew {
-			return 0, &AppExistsError{ID: op.id}
+			return 0, &apierr.AppExistsError{ID: op.id}
 		}
 	} else {
 		rev, err = s.bus.Apps.Update(ctx, key, data, op.prev.Rev)
@@ -115,7 +116,7 @@ func (s *Server) checkLocks(ctx context.Context, p *stagedChange, force bool) er
 		}
 	}
 	if len(p.locks) > 0 && !force {
-		return &DeploymentLockedError{IDs: p.locks}
+		return &apierr.DeploymentLockedError{IDs: p.locks}
 	}
 	return nil
 }

@@ -12,18 +12,12 @@ import (
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// DeploymentNotFoundError is a request for a deployment that is not running.
-type DeploymentNotFoundError struct{ ID string }
-
-func (e *DeploymentNotFoundError) Error() string {
-	return fmt.Sprintf("DeploymentPlan %s does not exist", e.ID)
-}
 
 // msgCycle is Marathon's refusal of a dependency cycle.
 const msgCycle = "Dependency graph has cyclic dependencies."
@@ -67,7 +61,7 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 	)
 	s.rm.Read(func(st *readmodel.State) { d, found = st.Deployments[id] })
 	if !found {
-		return &DeploymentNotFoundError{ID: id}
+		return &apierr.DeploymentNotFoundError{ID: id}
 	}
 	ctx := c.Request().Context()
 	if force {
@@ -101,7 +95,7 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 			}
 		}
 		if len(spec.ops) == 0 {
-			return nil, &ConflictError{Message: fmt.Sprintf("Deployment %s has nothing to roll back.", id)}
+			return nil, &apierr.ConflictError{Message: fmt.Sprintf("Deployment %s has nothing to roll back.", id)}
 		}
 		return spec, nil
 	})
@@ -152,7 +146,7 @@ func (s *Server) originals(c echo.Context, d events.Deployment) (map[string]*mar
 func (s *Server) appAtRevision(c echo.Context, appID string, rev uint64) (*marathon.App, error) {
 	entry, err := s.bus.Apps.GetRevision(c.Request().Context(), events.AppKey(appID), rev)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, &AppNotFoundError{ID: appID}
+		return nil, &apierr.AppNotFoundError{ID: appID}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("api: read app %s at revision %d: %w", appID, rev, err)

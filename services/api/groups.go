@@ -2,13 +2,13 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
@@ -18,18 +18,6 @@ import (
 // it, and its version is the latest of theirs. Drover stores apps only, so
 // an empty group is not kept, and a group's dependencies are kept on its
 // apps (each app of the group depends on what the group depends on).
-
-// GroupNotFoundError is a request for a group that does not exist.
-type GroupNotFoundError struct{ ID string }
-
-func (e *GroupNotFoundError) Error() string { return fmt.Sprintf("Group '%s' does not exist", e.ID) }
-
-// GroupExistsError is a POST of a group that exists.
-type GroupExistsError struct{ ID string }
-
-func (e *GroupExistsError) Error() string {
-	return fmt.Sprintf("Group %s is already created. Use PUT to change this group.", e.ID)
-}
 
 // groupID normalises a group id from a path or body; "" and "/" are the root.
 func groupID(raw, base string) (string, error) {
@@ -42,7 +30,7 @@ func groupID(raw, base string) (string, error) {
 	if err != nil {
 		var ie *marathon.IDError
 		if errors.As(err, &ie) {
-			return "", &ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{ie.Reason}}}}
+			return "", &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{ie.Reason}}}}
 		}
 		return "", err
 	}
@@ -63,7 +51,7 @@ func (s *Server) groupGET(c echo.Context) error {
 	}
 	id, err := groupID(raw, "/")
 	if err != nil {
-		return &GroupNotFoundError{ID: "/" + raw}
+		return &apierr.GroupNotFoundError{ID: "/" + raw}
 	}
 	emb := view.ParseGroupEmbeds(c.QueryParams()["embed"])
 	var (
@@ -72,7 +60,7 @@ func (s *Server) groupGET(c echo.Context) error {
 	)
 	s.rm.Read(func(st *readmodel.State) { g, ok = view.GroupTree(st, id, emb) })
 	if !ok {
-		return &GroupNotFoundError{ID: id}
+		return &apierr.GroupNotFoundError{ID: id}
 	}
 	return writeJSON(c, http.StatusOK, g)
 }
@@ -82,7 +70,7 @@ func (s *Server) groupGET(c echo.Context) error {
 func (s *Server) groupVersions(c echo.Context, raw string) error {
 	id, err := groupID(raw, "/")
 	if err != nil {
-		return &GroupNotFoundError{ID: raw}
+		return &apierr.GroupNotFoundError{ID: raw}
 	}
 	versions := []string{}
 	found := id == "/"
@@ -99,7 +87,7 @@ func (s *Server) groupVersions(c echo.Context, raw string) error {
 		}
 	})
 	if !found {
-		return &GroupNotFoundError{ID: id}
+		return &apierr.GroupNotFoundError{ID: id}
 	}
 	slices.SortFunc(versions, func(a, b string) int { return strings.Compare(b, a) })
 	return writeJSON(c, http.StatusOK, versions)
@@ -111,7 +99,7 @@ func (s *Server) groupVersions(c echo.Context, raw string) error {
 func (s *Server) groupAtVersion(c echo.Context, raw, version string) error {
 	id, err := groupID(raw, "/")
 	if err != nil {
-		return &GroupNotFoundError{ID: raw}
+		return &apierr.GroupNotFoundError{ID: raw}
 	}
 	apps, err := s.groupApps(c, id, normalizeVersion(version))
 	if err != nil {
@@ -151,7 +139,7 @@ func (s *Server) groupApps(c echo.Context, id, version string) (map[string]*mara
 		}
 	})
 	if !found {
-		return nil, &GroupNotFoundError{ID: id}
+		return nil, &apierr.GroupNotFoundError{ID: id}
 	}
 	out := map[string]*marathon.App{}
 	for appID, rev := range revs {

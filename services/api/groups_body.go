@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 )
@@ -79,7 +80,7 @@ func (g *groupBody) target(id, path string) (*groupTarget, error) {
 			return nil, prefixPath(err, p)
 		}
 		if sb.ID == nil {
-			return nil, &InvalidJSONError{Details: []marathon.FieldError{{Path: p + "/id", Errors: []string{"error.path.missing"}}}}
+			return nil, &apierr.InvalidJSONError{Details: []marathon.FieldError{{Path: p + "/id", Errors: []string{"error.path.missing"}}}}
 		}
 		sid, err := marathon.NormalizeID(*sb.ID, id)
 		if err != nil {
@@ -99,12 +100,12 @@ func (g *groupBody) target(id, path string) (*groupTarget, error) {
 		subs = append(subs, subTarget{sid, st})
 	}
 	if len(details) > 0 {
-		return nil, &ValidationError{Details: details}
+		return nil, &apierr.ValidationError{Details: details}
 	}
 	seen := map[string]bool{}
 	for _, a := range t.apps {
 		if seen[a.ID] {
-			return nil, &ValidationError{Details: []marathon.FieldError{{Path: path + "/", Errors: []string{
+			return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: path + "/", Errors: []string{
 				fmt.Sprintf("Groups and Applications may not have the same identifier: %s", a.ID)}}}}
 		}
 		seen[a.ID] = true
@@ -157,8 +158,8 @@ func idReasonOf(err error) string {
 
 // prefixPath puts a JSON path before the paths of an error's details.
 func prefixPath(err error, prefix string) error {
-	var invalid *ValidationError
-	var bad *InvalidJSONError
+	var invalid *apierr.ValidationError
+	var bad *apierr.InvalidJSONError
 	fix := func(ds []marathon.FieldError) []marathon.FieldError {
 		out := make([]marathon.FieldError, len(ds))
 		for i, d := range ds {
@@ -168,9 +169,9 @@ func prefixPath(err error, prefix string) error {
 	}
 	switch {
 	case errors.As(err, &invalid):
-		return &ValidationError{Details: fix(invalid.Details)}
+		return &apierr.ValidationError{Details: fix(invalid.Details)}
 	case errors.As(err, &bad):
-		return &InvalidJSONError{Details: fix(bad.Details)}
+		return &apierr.InvalidJSONError{Details: fix(bad.Details)}
 	}
 	return err
 }
@@ -228,7 +229,7 @@ func (s *Server) groupPathAndBody(c echo.Context) (string, *groupBody, error) {
 	for i, d := range g.Dependencies {
 		norm, err := marathon.NormalizeID(d, marathon.ParentID(id))
 		if err != nil {
-			return "", nil, &ValidationError{Details: []marathon.FieldError{{Path: fmt.Sprintf("/dependencies(%d)", i), Errors: []string{idReasonOf(err)}}}}
+			return "", nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: fmt.Sprintf("/dependencies(%d)", i), Errors: []string{idReasonOf(err)}}}}
 		}
 		g.Dependencies[i] = norm
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 )
@@ -21,7 +22,7 @@ func (s *Server) groupPOST(c echo.Context) error {
 			return nil, err
 		}
 		if id == "/" {
-			return nil, &GroupExistsError{ID: id}
+			return nil, &apierr.GroupExistsError{ID: id}
 		}
 		t, err := g.target(id, "")
 		if err != nil {
@@ -29,10 +30,10 @@ func (s *Server) groupPOST(c echo.Context) error {
 		}
 		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
 			if len(st.AppsUnder(id)) > 0 {
-				return nil, &GroupExistsError{ID: id}
+				return nil, &apierr.GroupExistsError{ID: id}
 			}
 			if _, ok := st.Apps[id]; ok {
-				return nil, &GroupExistsError{ID: id}
+				return nil, &apierr.GroupExistsError{ID: id}
 			}
 			return &changeSpec{ops: groupOps(st, id, t), group: id, posted: true}, nil
 		}, answer: func(p *stagedChange) (int, string, any) {
@@ -110,17 +111,17 @@ func (s *Server) groupRollback(c echo.Context, id, version string) (changeBuild,
 func groupScale(id string, g *groupBody) (changeBuild, error) {
 	for k := range g.fields {
 		if k != "scaleBy" && k != "id" {
-			return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/scaleBy", Errors: []string{"scaleBy may only be combined with the 'id' field."}}}}
+			return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/scaleBy", Errors: []string{"scaleBy may only be combined with the 'id' field."}}}}
 		}
 	}
 	factor := *g.ScaleBy
 	if factor < 0 || math.IsNaN(factor) || math.IsInf(factor, 0) {
-		return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/scaleBy", Errors: []string{gotMinMsg(factor)}}}}
+		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/scaleBy", Errors: []string{gotMinMsg(factor)}}}}
 	}
 	return func(st *readmodel.State) (*changeSpec, error) {
 		apps := st.AppsUnder(id)
 		if len(apps) == 0 {
-			return nil, &GroupNotFoundError{ID: id}
+			return nil, &apierr.GroupNotFoundError{ID: id}
 		}
 		spec := &changeSpec{group: id}
 		for _, e := range apps {
@@ -141,7 +142,7 @@ func groupReplace(id string, g *groupBody) (changeBuild, error) {
 	}
 	return func(st *readmodel.State) (*changeSpec, error) {
 		if _, ok := st.Apps[id]; ok {
-			return nil, &ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{
+			return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{
 				fmt.Sprintf("Groups and Applications may not have the same identifier: %s", id)}}}}
 		}
 		return &changeSpec{ops: groupOps(st, id, t), group: id, posted: true}, nil
@@ -157,12 +158,12 @@ func (s *Server) groupDELETE(c echo.Context) error {
 		raw := wildcardPath(c)
 		id, err := groupID(raw, "/")
 		if err != nil {
-			return nil, &GroupNotFoundError{ID: "/" + raw}
+			return nil, &apierr.GroupNotFoundError{ID: "/" + raw}
 		}
 		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
 			apps := st.AppsUnder(id)
 			if len(apps) == 0 && id != "/" {
-				return nil, &GroupNotFoundError{ID: id}
+				return nil, &apierr.GroupNotFoundError{ID: id}
 			}
 			spec := &changeSpec{group: id}
 			for _, e := range apps {

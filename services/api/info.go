@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/view"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -48,7 +49,7 @@ func (s *Server) getLeader(c echo.Context) error {
 	}
 	rec, ok := s.rm.Leader()
 	if !ok {
-		return ErrNoLeader
+		return apierr.ErrNoLeader
 	}
 	return writeJSON(c, http.StatusOK, map[string]string{"leader": rec.Hostname})
 }
@@ -85,7 +86,7 @@ func (s *Server) abdicate(c echo.Context) error {
 		return err
 	}
 	if _, ok := s.rm.Leader(); !ok {
-		return ErrNoLeader
+		return apierr.ErrNoLeader
 	}
 	req := events.SchedulerRequest{V: events.Version, ID: uuid.NewString(), Kind: events.RequestAbdicate, At: s.now()}
 	if err := s.request(c.Request().Context(), req); err != nil {

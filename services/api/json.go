@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/labstack/echo/v4"
 )
 
@@ -74,7 +75,7 @@ func jsonMediaType(ct string) bool {
 // path of the value and "error.expected.jsstring" and the like.
 func decodeJSON(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
-		return &InvalidJSONError{Details: jsonDetails(err)}
+		return &apierr.InvalidJSONError{Details: jsonDetails(err)}
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -10,18 +9,12 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 )
-
-// NotQueuedError is a request about an app that waits for nothing.
-type NotQueuedError struct{ ID string }
-
-func (e *NotQueuedError) Error() string {
-	return fmt.Sprintf("Application %s not found in tasks queue.", e.ID)
-}
 
 // listQueue is GET /v2/queue: every app not fully placed, why, and its
 // launch delay. embed=lastUnusedOffers adds an (always empty) list: Drover
@@ -74,7 +67,7 @@ func (s *Server) queueDELETE(c echo.Context) error {
 	}
 	id, err := marathon.NormalizeID(rest, "/")
 	if err != nil {
-		return &NotQueuedError{ID: "/" + rest}
+		return &apierr.NotQueuedError{ID: "/" + rest}
 	}
 	queued := false
 	s.rm.Read(func(st *readmodel.State) {
@@ -83,7 +76,7 @@ func (s *Server) queueDELETE(c echo.Context) error {
 		queued = queued && app
 	})
 	if !queued {
-		return &NotQueuedError{ID: id}
+		return &apierr.NotQueuedError{ID: id}
 	}
 	req := events.SchedulerRequest{V: events.Version, ID: uuid.NewString(), Kind: events.RequestResetDelay, AppID: id, At: s.now()}
 	if err := s.request(c.Request().Context(), req); err != nil {

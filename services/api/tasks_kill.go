@@ -10,17 +10,13 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// TaskNotFoundError is a request for a task that does not exist.
-type TaskNotFoundError struct{ ID string }
-
-func (e *TaskNotFoundError) Error() string { return fmt.Sprintf("Task '%s' does not exist", e.ID) }
 
 // killParams are the query parameters of the task kill endpoints.
 type killParams struct {
@@ -74,7 +70,7 @@ func (s *Server) killAppTasks(c echo.Context, raw string) error {
 		}
 	})
 	if !found {
-		return &AppNotFoundError{ID: id}
+		return &apierr.AppNotFoundError{ID: id}
 	}
 	return s.kill(c, victims, kp, false)
 }
@@ -107,9 +103,9 @@ func (s *Server) killAppTask(c echo.Context, raw, taskID string) error {
 	})
 	switch {
 	case !known:
-		return &AppNotFoundError{ID: id}
+		return &apierr.AppNotFoundError{ID: id}
 	case !found:
-		return &TaskNotFoundError{ID: taskID}
+		return &apierr.TaskNotFoundError{ID: taskID}
 	}
 	return s.kill(c, []events.Instance{victim}, kp, true)
 }
@@ -167,7 +163,7 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 			for _, id := range apps {
 				e, ok := st.Apps[id]
 				if !ok {
-					return nil, &AppNotFoundError{ID: id}
+					return nil, &apierr.AppNotFoundError{ID: id}
 				}
 				next := e.Rec.App
 				n := max(0, deref(next.Instances)-len(byApp[id]))

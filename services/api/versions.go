@@ -1,23 +1,16 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 )
-
-// AppVersionNotFoundError is a request for a version an app does not have.
-type AppVersionNotFoundError struct{ ID, Version string }
-
-func (e *AppVersionNotFoundError) Error() string {
-	return fmt.Sprintf("App '%s' does not exist in version %s", e.ID, e.Version)
-}
 
 // listVersions is GET /v2/apps/{id}/versions: the app's stored versions,
 // newest first, from the read model's version index.
@@ -38,7 +31,7 @@ func (s *Server) listVersions(c echo.Context, raw string) error {
 		versions = appVersionList(st, id)
 	})
 	if !found {
-		return &AppNotFoundError{ID: id}
+		return &apierr.AppNotFoundError{ID: id}
 	}
 	return writeJSON(c, http.StatusOK, map[string][]string{"versions": versions})
 }
@@ -93,14 +86,14 @@ func (s *Server) appAtVersion(c echo.Context, id, version string) (*marathon.App
 		}
 	})
 	if !exists {
-		return nil, &AppNotFoundError{ID: id}
+		return nil, &apierr.AppNotFoundError{ID: id}
 	}
 	if rev == 0 {
-		return nil, &AppVersionNotFoundError{ID: id, Version: version}
+		return nil, &apierr.AppVersionNotFoundError{ID: id, Version: version}
 	}
 	app, err := s.appAtRevision(c, id, rev)
-	if _, gone := err.(*AppNotFoundError); gone {
-		return nil, &AppVersionNotFoundError{ID: id, Version: version}
+	if _, gone := err.(*apierr.AppNotFoundError); gone {
+		return nil, &apierr.AppVersionNotFoundError{ID: id, Version: version}
 	}
 	return app, err
 }

@@ -1,4 +1,4 @@
-package api
+package apierr
 
 import (
 	"context"
@@ -37,7 +37,7 @@ func TestErrorResponse(t *testing.T) {
 		{"internal", errors.New("nats: permissions violation on $KV.apps.secret"), 500, "Internal Server Error"},
 	}
 	for _, tt := range tests {
-		status, body := errorResponse(tt.err, "/v2/x")
+		status, body := Response(tt.err, "/v2/x")
 		if status != tt.status || body.Message != tt.message {
 			t.Errorf("%s: %d %q, want %d %q", tt.name, status, body.Message, tt.status, tt.message)
 		}
@@ -45,7 +45,7 @@ func TestErrorResponse(t *testing.T) {
 			t.Errorf("%s: 5xx with details", tt.name)
 		}
 	}
-	if _, body := errorResponse(&ValidationError{Details: details}, "/"); len(body.Details) != 1 {
+	if _, body := Response(&ValidationError{Details: details}, "/"); len(body.Details) != 1 {
 		t.Errorf("details lost: %+v", body)
 	}
 }
