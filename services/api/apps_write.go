@@ -21,13 +21,6 @@ const HeaderDeploymentID = "Marathon-Deployment-Id"
 // with other changes.
 const msgVersionAlone = "The 'version' field may only be combined with the 'id' field."
 
-// changeResult is Marathon's answer to a change: the deployment it started
-// and the version it made.
-type changeResult struct {
-	DeploymentID string `json:"deploymentId"`
-	Version      string `json:"version"`
-}
-
 // createApp is POST /v2/apps: validate, then create the app with KV
 // Create and the deployment that starts it; 201 with the app echoed.
 func (s *Server) createApp(c echo.Context) error {

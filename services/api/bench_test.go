@@ -15,6 +15,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 )
 
@@ -93,7 +94,7 @@ func BenchmarkListAppsEmbedTasks(b *testing.B) {
 	seedApps(b, bus, 1000)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.rm.CaughtUp(ctx, events.BucketInstances, srv.lastSeq(ctx, bus.Instances)); err != nil {
+	if err := srv.rm.CaughtUp(ctx, events.BucketInstances, readmodel.LastSeq(ctx, bus.Instances)); err != nil {
 		b.Fatal(err)
 	}
 	size := 0
@@ -145,7 +146,7 @@ func BenchmarkListAppsConcurrent(b *testing.B) {
 	seedApps(b, bus, 1000)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.rm.CaughtUp(ctx, events.BucketInstances, srv.lastSeq(ctx, bus.Instances)); err != nil {
+	if err := srv.rm.CaughtUp(ctx, events.BucketInstances, readmodel.LastSeq(ctx, bus.Instances)); err != nil {
 		b.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())

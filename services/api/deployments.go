@@ -2,14 +2,12 @@ package api
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 
-	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/apierr"
@@ -18,9 +16,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// msgCycle is Marathon's refusal of a dependency cycle.
-const msgCycle = "Dependency graph has cyclic dependencies."
 
 // listDeployments is GET /v2/deployments: the running deployments, oldest first.
 func (s *Server) listDeployments(c echo.Context) error {
@@ -69,7 +64,7 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 			return fmt.Errorf("api: cancel deployment %s: %w", id, err)
 		}
 		s.logger.Info("deployment cancelled", "deployment", id)
-		s.awaitWrites(ctx, map[string]uint64{events.BucketDeployments: s.lastSeq(ctx, s.bus.Deployments)})
+		s.changes.awaitWrites(ctx, map[string]uint64{events.BucketDeployments: readmodel.LastSeq(ctx, s.bus.Deployments)})
 		return c.NoContent(http.StatusAccepted)
 	}
 	originals, err := s.originals(c, d)
@@ -171,14 +166,4 @@ func boolParam(c echo.Context, name string, def bool) (bool, error) {
 			fmt.Sprintf("Query parameter '%s' must be true or false, got '%s'", name, v))
 	}
 	return b, nil
-}
-
-// lastSeq is a bucket's last stream sequence: at least the revision of
-// any write just made to it (a delete's revision is not returned).
-func (s *Server) lastSeq(ctx context.Context, kv jetstream.KeyValue) uint64 {
-	seq, err := natsutil.LastRevision(ctx, kv)
-	if err != nil {
-		return 0
-	}
-	return seq
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 )
 
 // testDocker is the scenario's app (examples/test-docker.json), written here.
@@ -190,7 +191,7 @@ func (h *harness) finishDeployments() {
 			h.t.Fatal(err)
 		}
 	}
-	rev := h.srv.lastSeq(ctx, h.bus.Deployments)
+	rev := readmodel.LastSeq(ctx, h.bus.Deployments)
 	if err := h.srv.rm.CaughtUp(ctx, events.BucketDeployments, rev); err != nil {
 		h.t.Fatal(err)
 	}

@@ -32,6 +32,8 @@ type Server struct {
 	metrics *metrics
 	clock   func() time.Time
 	port    int
+	// changes makes the writes' changes (change_w_*.go).
+	changes *changeWriter
 	// guard authenticates and authorizes every request (package auth).
 	guard *auth.Guard
 
@@ -63,6 +65,7 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: newMetrics(rm), clock: time.Now, port: port,
 		stopping: make(chan struct{})}
+	s.changes = &changeWriter{bus: bus, rm: rm, logger: logger, syncTimeout: cfg.SyncTimeout, now: s.now}
 	s.echo = s.routes()
 	return s, nil
 }
@@ -137,7 +140,7 @@ func (s *Server) awaitReady(c echo.Context) error {
 		name string
 		kv   jetstream.KeyValue
 	}{{events.BucketApps, s.bus.Apps}, {events.BucketDeployments, s.bus.Deployments}} {
-		seq := s.lastSeq(ctx, b.kv)
+		seq := readmodel.LastSeq(ctx, b.kv)
 		if seq == 0 {
 			continue
 		}

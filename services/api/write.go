@@ -8,10 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// changeBuild builds a change from the read model (called with its read
-// lock held; it may be called again after a lost compare-and-set).
-type changeBuild func(st *readmodel.State) (*changeSpec, error)
-
 // changeRequest is what a write handler makes of its request: the change
 // to make and, unless it is 200 with the change result, how to answer it.
 type changeRequest struct {
@@ -66,6 +62,15 @@ func (s *Server) writeAppChange(c echo.Context, raw string, def bool, build func
 	})
 }
 
+// change makes a change (changeWriter.change) once the read model has
+// caught up with the buckets (awaitReady).
+func (s *Server) change(c echo.Context, force bool, build changeBuild) (*stagedChange, error) {
+	if err := s.awaitReady(c); err != nil {
+		return nil, err
+	}
+	return s.changes.change(c, force, build)
+}
+
 // answerChange is the answer to most changes: 200 with the change result.
 func answerChange(c echo.Context, p *stagedChange) error {
 	setChangeHeaders(c, p)
@@ -75,7 +80,7 @@ func answerChange(c echo.Context, p *stagedChange) error {
 // dryRun answers the steps of the deployment a change would start,
 // staged as change stages it, without writing anything.
 func (s *Server) dryRun(c echo.Context, build changeBuild) error {
-	p, err := s.stage(build)
+	p, err := s.changes.stage(build)
 	if err != nil {
 		return err
 	}
@@ -89,9 +94,4 @@ func (s *Server) dryRun(c echo.Context, build changeBuild) error {
 // setChangeHeaders sets Marathon-Deployment-Id for a change.
 func setChangeHeaders(c echo.Context, p *stagedChange) {
 	c.Response().Header().Set(HeaderDeploymentID, p.deployment.ID)
-}
-
-// result is Marathon's answer to a change.
-func (p *stagedChange) result() changeResult {
-	return changeResult{DeploymentID: p.deployment.ID, Version: p.deployment.Version}
 }

@@ -212,3 +212,14 @@ func (rm *Model) Leader() (events.LeaderRecord, bool) {
 	})
 	return rec, ok
 }
+
+// LastSeq is a bucket's last stream sequence: at least the revision of any
+// write just made to it (a delete's revision is not returned); 0 when
+// JetStream does not say.
+func LastSeq(ctx context.Context, kv jetstream.KeyValue) uint64 {
+	seq, err := natsutil.LastRevision(ctx, kv)
+	if err != nil {
+		return 0
+	}
+	return seq
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -17,7 +18,7 @@ import (
 // the change's events. A race lost on the first app is an *errRetry:
 // nothing is written. One lost on a later app (a group change) leaves what
 // was written, deployed, and is a 409.
-func (s *Server) commit(ctx context.Context, c echo.Context, p *stagedChange) error {
+func (s *changeWriter) commit(ctx context.Context, c echo.Context, p *stagedChange) error {
 	var (
 		written []string
 		lastRev uint64
@@ -52,7 +53,7 @@ func (s *Server) commit(ctx context.Context, c echo.Context, p *stagedChange) er
 }
 
 // writeApp writes one op by compare-and-set and returns the revision.
-func (s *Server) writeApp(ctx context.Context, op appOp, deploymentID string) (uint64, error) {
+func (s *changeWriter) writeApp(ctx context.Context, op appOp, deploymentID string) (uint64, error) {
 	key := events.AppKey(op.id)
 	if op.next == nil {
 		// A delete marker's revision is not returned: the bucket's last
@@ -64,7 +65,7 @@ func (s *Server) writeApp(ctx context.Context, op appOp, deploymentID string) (u
 		if err != nil {
 			return 0, fmt.Errorf("api: delete app %s: %w", op.id, err)
 		}
-		return s.lastSeq(ctx, s.bus.Apps), nil
+		return readmodel.LastSeq(ctx, s.bus.Apps), nil
 	}
 	data, err := events.Encode(events.AppRecord{V: events.Version, App: *op.next, DeploymentID: deploymentID})
 	if err != nil {
@@ -98,7 +99,7 @@ func isCASError(err error) bool {
 // forced. Besides the read model's view, the deployment each app's record
 // names is looked up in the bucket, so that a deployment written an
 // instant ago by another replica locks as well.
-func (s *Server) checkLocks(ctx context.Context, p *stagedChange, force bool) error {
+func (s *changeWriter) checkLocks(ctx context.Context, p *stagedChange, force bool) error {
 	seen := map[string]bool{p.deployment.ID: true}
 	for _, id := range p.locks {
 		seen[id] = true
@@ -124,7 +125,7 @@ func (s *Server) checkLocks(ctx context.Context, p *stagedChange, force bool) er
 // recordDeployment writes the deployment a change started and returns its
 // revision. The change itself is already written, and the scheduler acts
 // on the apps bucket, so a failure here is logged, not returned.
-func (s *Server) recordDeployment(ctx context.Context, d events.Deployment) uint64 {
+func (s *changeWriter) recordDeployment(ctx context.Context, d events.Deployment) uint64 {
 	data, err := events.Encode(d)
 	if err == nil {
 		var rev uint64
@@ -139,8 +140,8 @@ func (s *Server) recordDeployment(ctx context.Context, d events.Deployment) uint
 // awaitWrites waits, within SyncTimeout, until the read model shows the
 // given revisions, so that this client's next read sees its write. Past
 // the bound the write stands and the wait is only logged.
-func (s *Server) awaitWrites(ctx context.Context, revs map[string]uint64) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
+func (s *changeWriter) awaitWrites(ctx context.Context, revs map[string]uint64) {
+	ctx, cancel := context.WithTimeout(ctx, s.syncTimeout)
 	defer cancel()
 	for bucket, rev := range revs {
 		if rev == 0 {

@@ -14,7 +14,7 @@ import (
 // for the deployment it started, group_change_success, api_post_event for
 // each app a client wrote, app_terminated_event for each app it deleted.
 // Events are best effort: a failure is logged, the change stands.
-func (s *Server) publishChange(c echo.Context, p *stagedChange) {
+func (s *changeWriter) publishChange(c echo.Context, p *stagedChange) {
 	ctx := c.Request().Context()
 	ts := view.FormatTime(s.now())
 	info := events.DeploymentInfoEvent{
@@ -45,10 +45,10 @@ func (s *Server) publishChange(c echo.Context, p *stagedChange) {
 
 // publishEvent puts a Marathon event on drover.events.<type>, where the
 // events stream keeps it for /v2/events and `nats sub 'drover.events.>'`.
-func (s *Server) publishEvent(ctx context.Context, eventType string, payload any) {
+func (s *changeWriter) publishEvent(ctx context.Context, eventType string, payload any) {
 	data, err := json.Marshal(payload)
 	if err == nil {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SyncTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.syncTimeout)
 		defer cancel()
 		_, err = s.bus.JS.Publish(ctx, events.Event(eventType), data)
 	}

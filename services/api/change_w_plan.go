@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
@@ -68,10 +70,7 @@ func (e *errRetry) Error() string { return "api: app " + e.key + " changed concu
 // rebuilds it from the state that won, so a concurrent update is either
 // applied after the other or refused, never lost. With force, the running
 // deployments of the affected apps are cancelled (their records deleted).
-func (s *Server) change(c echo.Context, force bool, build changeBuild) (*stagedChange, error) {
-	if err := s.awaitReady(c); err != nil {
-		return nil, err
-	}
+func (s *changeWriter) change(c echo.Context, force bool, build changeBuild) (*stagedChange, error) {
 	ctx := c.Request().Context()
 	for range changeAttempts {
 		p, err := s.stage(build)
@@ -95,7 +94,7 @@ func (s *Server) change(c echo.Context, force bool, build changeBuild) (*stagedC
 
 // stage builds a change from the read model and stages it, without
 // writing anything: change writes what it stages, a dry run shows it.
-func (s *Server) stage(build changeBuild) (*stagedChange, error) {
+func (s *changeWriter) stage(build changeBuild) (*stagedChange, error) {
 	var (
 		p   *stagedChange
 		err error
@@ -112,18 +111,18 @@ func (s *Server) stage(build changeBuild) (*stagedChange, error) {
 
 // catchUpOn waits until the read model shows the apps bucket's current
 // entry for key (after a lost compare-and-set).
-func (s *Server) catchUpOn(ctx context.Context, key string) error {
+func (s *changeWriter) catchUpOn(ctx context.Context, key string) error {
 	var rev uint64
 	entry, err := s.bus.Apps.Get(ctx, key)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
-		rev = s.lastSeq(ctx, s.bus.Apps)
+		rev = readmodel.LastSeq(ctx, s.bus.Apps)
 	case err != nil:
 		return fmt.Errorf("api: read app %s: %w", key, err)
 	default:
 		rev = entry.Revision()
 	}
-	wctx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
+	wctx, cancel := context.WithTimeout(ctx, s.syncTimeout)
 	defer cancel()
 	return s.rm.CaughtUp(wctx, events.BucketApps, rev)
 }
@@ -252,7 +251,7 @@ func action(op *appOp) string {
 	case op.restart || (op.versionInfo != nil && op.versionInfo.LastConfigChangeAt != deployplan.ConfigVersion(&op.prev.Rec.App)) ||
 		(op.versionInfo == nil && configChanged(&op.prev.Rec.App, op.next)):
 		return events.ActionRestart
-	case deref(op.prev.Rec.App.Instances) != deref(op.next.Instances):
+	case instances(&op.prev.Rec.App) != instances(op.next):
 		return events.ActionScale
 	}
 	return ""
@@ -287,10 +286,39 @@ func planChanges(ops []appOp, actions map[string]string) []deployplan.Change {
 	return out
 }
 
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
+// changeBuild builds a change from the read model (called with its read
+// lock held; it may be called again after a lost compare-and-set).
+type changeBuild func(st *readmodel.State) (*changeSpec, error)
+
+// result is Marathon's answer to a change.
+func (p *stagedChange) result() changeResult {
+	return changeResult{DeploymentID: p.deployment.ID, Version: p.deployment.Version}
+}
+
+// changeResult is Marathon's answer to a change: the deployment it started
+// and the version it made.
+type changeResult struct {
+	DeploymentID string `json:"deploymentId"`
+	Version      string `json:"version"`
+}
+
+// msgCycle is Marathon's refusal of a dependency cycle.
+const msgCycle = "Dependency graph has cyclic dependencies."
+
+// instances is an app's instances, 0 when unset.
+func instances(a *marathon.App) int {
+	if a.Instances == nil {
+		return 0
 	}
-	return *p
+	return *a.Instances
+}
+
+// changeWriter makes changes: it writes them to the buckets, records their
+// deployments and announces them on the events stream.
+type changeWriter struct {
+	bus         *natsbus.Bus
+	rm          *readmodel.Model
+	logger      *slog.Logger
+	syncTimeout time.Duration // bounds each wait for the read model
+	now         func() time.Time
 }
