@@ -9,6 +9,7 @@ import (
 
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/change"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
@@ -44,7 +45,7 @@ func (s *Server) createApp(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
+		return &changeRequest{build: func(st *readmodel.State) (*change.Spec, error) {
 			if _, ok := st.Apps[id]; ok {
 				return nil, &apierr.AppExistsError{ID: id}
 			}
@@ -52,11 +53,11 @@ func (s *Server) createApp(c echo.Context) error {
 				return nil, err
 			}
 			next := *app
-			return &changeSpec{ops: []appOp{{id: id, next: &next, mustBeNew: true}}, group: marathon.ParentID(id), posted: true}, nil
-		}, answer: func(p *stagedChange) (int, string, any) {
+			return &change.Spec{Ops: []change.Op{{ID: id, Next: &next, MustBeNew: true}}, Group: marathon.ParentID(id), Posted: true}, nil
+		}, answer: func(p *change.Staged) (int, string, any) {
 			tasks := []view.Task{}
 			return http.StatusCreated, "/v2/apps" + id, view.AppResponse{
-				App: *p.ops[0].next, Deployments: []view.DeploymentRef{{ID: p.deployment.ID}}, Tasks: &tasks,
+				App: *p.Ops[0].Next, Deployments: []view.DeploymentRef{{ID: p.Deployment.ID}}, Tasks: &tasks,
 			}
 		}}, nil
 	})
@@ -71,33 +72,33 @@ type updateMode struct {
 // updateOp is the op a body makes of the app it names, as it is now. A
 // rollback body (only id and version) restores a stored version, read
 // beforehand into rollbacks.
-func updateOp(st *readmodel.State, id string, b *appBody, mode updateMode, rollbacks map[string]*marathon.App) (appOp, error) {
-	op := appOp{id: id}
+func updateOp(st *readmodel.State, id string, b *appBody, mode updateMode, rollbacks map[string]*marathon.App) (change.Op, error) {
+	op := change.Op{ID: id}
 	if e, ok := st.Apps[id]; ok {
-		op.prev = &e
+		op.Prev = &e
 	}
 	if target, ok := rollbacks[id]; ok {
-		if op.prev == nil {
+		if op.Prev == nil {
 			return op, &apierr.AppNotFoundError{ID: id}
 		}
 		next := *target
 		vi := deref(target.VersionInfo)
-		op.next, op.versionInfo = &next, &vi
+		op.Next, op.VersionInfo = &next, &vi
 		return op, nil
 	}
 	var err error
 	switch {
-	case op.prev == nil && !mode.allowCreate:
+	case op.Prev == nil && !mode.allowCreate:
 		return op, &apierr.AppNotFoundError{ID: id}
-	case op.prev == nil:
+	case op.Prev == nil:
 		if err := idClash(st, id); err != nil {
 			return op, err
 		}
-		op.next, err = fresh(b, id)
+		op.Next, err = fresh(b, id)
 	case !mode.partial:
-		op.next, err = fresh(b, id)
+		op.Next, err = fresh(b, id)
 	default:
-		op.next, err = merged(&op.prev.Rec.App, b, id)
+		op.Next, err = merged(&op.Prev.Rec.App, b, id)
 	}
 	return op, err
 }
@@ -153,18 +154,18 @@ func (s *Server) updateApp(c echo.Context, raw string, mode updateMode) error {
 			return nil, err
 		}
 		created := false
-		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
+		return &changeRequest{build: func(st *readmodel.State) (*change.Spec, error) {
 			op, err := updateOp(st, id, b, mode, rollbacks)
 			if err != nil {
 				return nil, err
 			}
-			created = op.prev == nil
-			return &changeSpec{ops: []appOp{op}, group: marathon.ParentID(id), posted: true}, nil
-		}, answer: func(p *stagedChange) (int, string, any) {
+			created = op.Prev == nil
+			return &change.Spec{Ops: []change.Op{op}, Group: marathon.ParentID(id), Posted: true}, nil
+		}, answer: func(p *change.Staged) (int, string, any) {
 			if created {
-				return http.StatusCreated, "/v2/apps" + id, p.result()
+				return http.StatusCreated, "/v2/apps" + id, p.Result()
 			}
-			return http.StatusOK, "", p.result()
+			return http.StatusOK, "", p.Result()
 		}}, nil
 	})
 }
@@ -198,14 +199,14 @@ func (s *Server) updateApps(c echo.Context, mode updateMode) error {
 		if err != nil {
 			return nil, err
 		}
-		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
-			spec := &changeSpec{group: "/", posted: true}
+		return &changeRequest{build: func(st *readmodel.State) (*change.Spec, error) {
+			spec := &change.Spec{Group: "/", Posted: true}
 			for i, b := range bodies {
 				op, err := updateOp(st, ids[i], b, mode, rollbacks)
 				if err != nil {
 					return nil, prefixDetails(err, i)
 				}
-				spec.ops = append(spec.ops, op)
+				spec.Ops = append(spec.Ops, op)
 			}
 			return spec, nil
 		}}, nil
@@ -253,25 +254,25 @@ func prefixDetails(err error, i int) error {
 // read (compare-and-set), and record the deployment that stops it. Its
 // force defaults to true, as in Marathon.
 func (s *Server) deleteApp(c echo.Context, raw string) error {
-	return s.writeAppChange(c, raw, true, func(st *readmodel.State, id string) (*changeSpec, error) {
+	return s.writeAppChange(c, raw, true, func(st *readmodel.State, id string) (*change.Spec, error) {
 		e, ok := st.Apps[id]
 		if !ok {
 			return nil, &apierr.AppNotFoundError{ID: id}
 		}
-		return &changeSpec{ops: []appOp{{id: id, prev: &e}}, group: marathon.ParentID(id)}, nil
+		return &change.Spec{Ops: []change.Op{{ID: id, Prev: &e}}, Group: marathon.ParentID(id)}, nil
 	})
 }
 
 // restartApp is POST /v2/apps/{id}/restart: a new version whose
 // lastConfigChangeAt moves, so that every task is replaced.
 func (s *Server) restartApp(c echo.Context, raw string) error {
-	return s.writeAppChange(c, raw, false, func(st *readmodel.State, id string) (*changeSpec, error) {
+	return s.writeAppChange(c, raw, false, func(st *readmodel.State, id string) (*change.Spec, error) {
 		e, ok := st.Apps[id]
 		if !ok {
 			return nil, &apierr.AppNotFoundError{ID: id}
 		}
 		next := e.Rec.App
-		return &changeSpec{ops: []appOp{{id: id, prev: &e, next: &next, restart: true}}, group: marathon.ParentID(id)}, nil
+		return &change.Spec{Ops: []change.Op{{ID: id, Prev: &e, Next: &next, Restart: true}}, Group: marathon.ParentID(id)}, nil
 	})
 }
 

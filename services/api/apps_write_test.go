@@ -10,6 +10,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/change"
 )
 
 func TestCreateApp(t *testing.T) {
@@ -248,7 +249,7 @@ func TestDeleteApp(t *testing.T) {
 	h.createApp(testDocker)
 
 	rec := h.do(http.MethodDelete, "/v2/apps/test-docker", "")
-	res := expect[changeResult](t, rec, http.StatusOK)
+	res := expect[change.Result](t, rec, http.StatusOK)
 	if res.DeploymentID == "" || rec.Header().Get(HeaderDeploymentID) != res.DeploymentID {
 		t.Errorf("result %+v, header %q", res, rec.Header().Get(HeaderDeploymentID))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/change"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
@@ -64,15 +65,15 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 			return fmt.Errorf("api: cancel deployment %s: %w", id, err)
 		}
 		s.logger.Info("deployment cancelled", "deployment", id)
-		s.changes.awaitWrites(ctx, map[string]uint64{events.BucketDeployments: readmodel.LastSeq(ctx, s.bus.Deployments)})
+		s.changes.AwaitWrites(ctx, map[string]uint64{events.BucketDeployments: readmodel.LastSeq(ctx, s.bus.Deployments)})
 		return c.NoContent(http.StatusAccepted)
 	}
 	originals, err := s.originals(c, d)
 	if err != nil {
 		return err
 	}
-	p, err := s.change(c, true, func(st *readmodel.State) (*changeSpec, error) {
-		spec := &changeSpec{group: "/"}
+	p, err := s.change(c, true, func(st *readmodel.State) (*change.Spec, error) {
+		spec := &change.Spec{Group: "/"}
 		for _, appID := range d.AffectedApps {
 			orig, restore := originals[appID]
 			cur, exists := st.Apps[appID]
@@ -84,12 +85,12 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 			case restore && orig != nil:
 				next := *orig
 				vi := deref(orig.VersionInfo)
-				spec.ops = append(spec.ops, appOp{id: appID, prev: prev, next: &next, versionInfo: &vi})
+				spec.Ops = append(spec.Ops, change.Op{ID: appID, Prev: prev, Next: &next, VersionInfo: &vi})
 			case restore && exists: // the deployment created it
-				spec.ops = append(spec.ops, appOp{id: appID, prev: prev})
+				spec.Ops = append(spec.Ops, change.Op{ID: appID, Prev: prev})
 			}
 		}
-		if len(spec.ops) == 0 {
+		if len(spec.Ops) == 0 {
 			return nil, &apierr.ConflictError{Message: fmt.Sprintf("Deployment %s has nothing to roll back.", id)}
 		}
 		return spec, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/change"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 )
@@ -179,16 +180,16 @@ func prefixPath(err error, prefix string) error {
 // groupOps are the ops that make the apps under a group what a target
 // asks: create or replace the target's apps, delete the others the body
 // covers. An app whose definition does not change is left alone.
-func groupOps(st *readmodel.State, id string, t *groupTarget) []appOp {
-	var ops []appOp
+func groupOps(st *readmodel.State, id string, t *groupTarget) []change.Op {
+	var ops []change.Op
 	wanted := map[string]bool{}
 	for _, a := range t.apps {
 		wanted[a.ID] = true
 		next := *a
-		op := appOp{id: a.ID, next: &next}
+		op := change.Op{ID: a.ID, Next: &next}
 		if e, ok := st.Apps[a.ID]; ok {
-			op.prev = &e
-			if !configChanged(&e.Rec.App, a) && deref(e.Rec.App.Instances) == deref(a.Instances) {
+			op.Prev = &e
+			if !change.ConfigChanged(&e.Rec.App, a) && deref(e.Rec.App.Instances) == deref(a.Instances) {
 				continue
 			}
 		}
@@ -196,7 +197,7 @@ func groupOps(st *readmodel.State, id string, t *groupTarget) []appOp {
 	}
 	for _, e := range st.AppsUnder(id) {
 		if !wanted[e.Rec.App.ID] && !t.keep(e.Rec.App.ID) {
-			ops = append(ops, appOp{id: e.Rec.App.ID, prev: &e})
+			ops = append(ops, change.Op{ID: e.Rec.App.ID, Prev: &e})
 		}
 	}
 	return ops

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/change"
 	"github.com/drover/drover/services/api/view"
 )
 
@@ -13,7 +14,7 @@ func TestConformanceGroups(t *testing.T) {
 	body := `{"id":"/prod","apps":[{"id":"db","cmd":"db"}],
 		"groups":[{"id":"front","dependencies":["/prod/db"],"apps":[{"id":"web","cmd":"web","instances":2}]}]}`
 	rec := h.do(http.MethodPost, "/v2/groups", body)
-	res := expect[changeResult](t, rec, http.StatusCreated)
+	res := expect[change.Result](t, rec, http.StatusCreated)
 	if rec.Header().Get("Location") != "/v2/groups/prod" {
 		t.Errorf("Location %q", rec.Header().Get("Location"))
 	}
@@ -67,7 +68,7 @@ func TestConformanceGroups(t *testing.T) {
 	}
 	// scaleBy, forced past the running deployment.
 	expect[errorBody](t, h.do(http.MethodPut, "/v2/groups/prod", `{"scaleBy":2}`), http.StatusConflict)
-	expect[changeResult](t, h.do(http.MethodPut, "/v2/groups/prod?force=true", `{"scaleBy":2}`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPut, "/v2/groups/prod?force=true", `{"scaleBy":2}`), http.StatusOK)
 	if a := h.getApp("/prod/front/web"); a["instances"] != 4.0 {
 		t.Errorf("scaled %v", a["instances"])
 	}
@@ -80,13 +81,13 @@ func TestConformanceGroups(t *testing.T) {
 		t.Errorf("group versions %v", versions)
 	}
 	// Rollback to the first version.
-	expect[changeResult](t, h.do(http.MethodPut, "/v2/groups/prod", `{"version":"`+res.Version+`"}`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPut, "/v2/groups/prod", `{"version":"`+res.Version+`"}`), http.StatusOK)
 	if a := h.getApp("/prod/front/web"); a["instances"] != 2.0 {
 		t.Errorf("rolled back %v", a["instances"])
 	}
 	h.finishDeployments()
 	// A PUT with apps replaces the group's apps: db goes, cache comes.
-	expect[changeResult](t, h.do(http.MethodPut, "/v2/groups/prod", `{"apps":[{"id":"cache","cmd":"c"}]}`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPut, "/v2/groups/prod", `{"apps":[{"id":"cache","cmd":"c"}]}`), http.StatusOK)
 	prod = expect[object](t, h.do(http.MethodGet, "/v2/groups/prod", ""), http.StatusOK)
 	if ids := appIDs(toObjects(prod["apps"])); !equalJSON(t, ids, []string{"/prod/cache"}) {
 		t.Errorf("after PUT apps: %v", ids)
@@ -100,7 +101,7 @@ func TestConformanceGroups(t *testing.T) {
 	}
 	// DELETE removes every app under the group.
 	h.finishDeployments()
-	expect[changeResult](t, h.do(http.MethodDelete, "/v2/groups/prod", ""), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodDelete, "/v2/groups/prod", ""), http.StatusOK)
 	expect[errorBody](t, h.do(http.MethodGet, "/v2/groups/prod", ""), http.StatusNotFound)
 	expect[errorBody](t, h.do(http.MethodDelete, "/v2/groups/prod", ""), http.StatusNotFound)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/change"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 )
@@ -28,16 +29,16 @@ func (s *Server) groupPOST(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
+		return &changeRequest{build: func(st *readmodel.State) (*change.Spec, error) {
 			if len(st.AppsUnder(id)) > 0 {
 				return nil, &apierr.GroupExistsError{ID: id}
 			}
 			if _, ok := st.Apps[id]; ok {
 				return nil, &apierr.GroupExistsError{ID: id}
 			}
-			return &changeSpec{ops: groupOps(st, id, t), group: id, posted: true}, nil
-		}, answer: func(p *stagedChange) (int, string, any) {
-			return http.StatusCreated, "/v2/groups" + id, p.result()
+			return &change.Spec{Ops: groupOps(st, id, t), Group: id, Posted: true}, nil
+		}, answer: func(p *change.Staged) (int, string, any) {
+			return http.StatusCreated, "/v2/groups" + id, p.Result()
 		}}, nil
 	})
 }
@@ -58,7 +59,7 @@ func (s *Server) groupPUT(c echo.Context) error {
 		if err := s.awaitReady(c); err != nil {
 			return nil, err
 		}
-		var build changeBuild
+		var build change.Build
 		switch {
 		case g.Version != nil && g.Apps == nil && g.Groups == nil && g.ScaleBy == nil:
 			// A rollback. A version beside apps or groups (a group read back
@@ -78,37 +79,37 @@ func (s *Server) groupPUT(c echo.Context) error {
 
 // groupRollback builds the change that rolls a group's apps back to a
 // version of the group.
-func (s *Server) groupRollback(c echo.Context, id, version string) (changeBuild, error) {
+func (s *Server) groupRollback(c echo.Context, id, version string) (change.Build, error) {
 	targets, err := s.groupApps(c, id, normalizeVersion(version))
 	if err != nil {
 		return nil, err
 	}
-	return func(st *readmodel.State) (*changeSpec, error) {
-		spec := &changeSpec{group: id}
+	return func(st *readmodel.State) (*change.Spec, error) {
+		spec := &change.Spec{Group: id}
 		for appID, target := range targets {
 			e, ok := st.Apps[appID]
 			if !ok {
 				continue
 			}
-			op := appOp{id: appID, prev: &e}
+			op := change.Op{ID: appID, Prev: &e}
 			if target != nil {
 				if target.Version == e.Rec.App.Version {
 					continue
 				}
 				next := *target
 				vi := deref(target.VersionInfo)
-				op.next, op.versionInfo = &next, &vi
+				op.Next, op.VersionInfo = &next, &vi
 			}
-			spec.ops = append(spec.ops, op)
+			spec.Ops = append(spec.Ops, op)
 		}
-		slices.SortFunc(spec.ops, func(a, b appOp) int { return strings.Compare(a.id, b.id) })
+		slices.SortFunc(spec.Ops, func(a, b change.Op) int { return strings.Compare(a.ID, b.ID) })
 		return spec, nil
 	}, nil
 }
 
 // groupScale builds the change that scales a group's apps by a body's
 // scaleBy, which must come alone (beside the id).
-func groupScale(id string, g *groupBody) (changeBuild, error) {
+func groupScale(id string, g *groupBody) (change.Build, error) {
 	for k := range g.fields {
 		if k != "scaleBy" && k != "id" {
 			return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/scaleBy", Errors: []string{"scaleBy may only be combined with the 'id' field."}}}}
@@ -118,34 +119,34 @@ func groupScale(id string, g *groupBody) (changeBuild, error) {
 	if factor < 0 || math.IsNaN(factor) || math.IsInf(factor, 0) {
 		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/scaleBy", Errors: []string{gotMinMsg(factor)}}}}
 	}
-	return func(st *readmodel.State) (*changeSpec, error) {
+	return func(st *readmodel.State) (*change.Spec, error) {
 		apps := st.AppsUnder(id)
 		if len(apps) == 0 {
 			return nil, &apierr.GroupNotFoundError{ID: id}
 		}
-		spec := &changeSpec{group: id}
+		spec := &change.Spec{Group: id}
 		for _, e := range apps {
 			next := e.Rec.App
 			n := int(math.Ceil(float64(deref(next.Instances)) * factor))
 			next.Instances = &n
-			spec.ops = append(spec.ops, appOp{id: e.Rec.App.ID, prev: &e, next: &next})
+			spec.Ops = append(spec.Ops, change.Op{ID: e.Rec.App.ID, Prev: &e, Next: &next})
 		}
 		return spec, nil
 	}, nil
 }
 
 // groupReplace builds the change that makes a group what a body describes.
-func groupReplace(id string, g *groupBody) (changeBuild, error) {
+func groupReplace(id string, g *groupBody) (change.Build, error) {
 	t, err := g.target(id, "")
 	if err != nil {
 		return nil, err
 	}
-	return func(st *readmodel.State) (*changeSpec, error) {
+	return func(st *readmodel.State) (*change.Spec, error) {
 		if _, ok := st.Apps[id]; ok {
 			return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{
 				fmt.Sprintf("Groups and Applications may not have the same identifier: %s", id)}}}}
 		}
-		return &changeSpec{ops: groupOps(st, id, t), group: id, posted: true}, nil
+		return &change.Spec{Ops: groupOps(st, id, t), Group: id, Posted: true}, nil
 	}, nil
 }
 
@@ -160,14 +161,14 @@ func (s *Server) groupDELETE(c echo.Context) error {
 		if err != nil {
 			return nil, &apierr.GroupNotFoundError{ID: "/" + raw}
 		}
-		return &changeRequest{build: func(st *readmodel.State) (*changeSpec, error) {
+		return &changeRequest{build: func(st *readmodel.State) (*change.Spec, error) {
 			apps := st.AppsUnder(id)
 			if len(apps) == 0 && id != "/" {
 				return nil, &apierr.GroupNotFoundError{ID: id}
 			}
-			spec := &changeSpec{group: id}
+			spec := &change.Spec{Group: id}
 			for _, e := range apps {
-				spec.ops = append(spec.ops, appOp{id: e.Rec.App.ID, prev: &e})
+				spec.Ops = append(spec.Ops, change.Op{ID: e.Rec.App.ID, Prev: &e})
 			}
 			return spec, nil
 		}}, nil

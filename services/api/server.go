@@ -13,6 +13,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/api/auth"
+	"github.com/drover/drover/services/api/change"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,8 +33,8 @@ type Server struct {
 	metrics *metrics
 	clock   func() time.Time
 	port    int
-	// changes makes the writes' changes (change_w_*.go).
-	changes *changeWriter
+	// changes makes the writes' changes (package change).
+	changes *change.Writer
 	// guard authenticates and authorizes every request (package auth).
 	guard *auth.Guard
 
@@ -65,7 +66,7 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: newMetrics(rm), clock: time.Now, port: port,
 		stopping: make(chan struct{})}
-	s.changes = &changeWriter{bus: bus, rm: rm, logger: logger, syncTimeout: cfg.SyncTimeout, now: s.now}
+	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now)
 	s.echo = s.routes()
 	return s, nil
 }

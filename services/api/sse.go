@@ -58,11 +58,11 @@ func (s *Server) streamEvents(c echo.Context) error {
 		remote = host
 	}
 	s.logger.Debug("event stream attached", "remote", remote, "subjects", subjects)
-	s.changes.publishEvent(ctx, events.EventStreamAttached, events.EventStreamEvent{
+	s.changes.PublishEvent(ctx, events.EventStreamAttached, events.EventStreamEvent{
 		EventType: events.EventStreamAttached, Timestamp: view.FormatTime(s.now()), RemoteAddress: remote,
 	})
 	defer func() {
-		s.changes.publishEvent(context.Background(), events.EventStreamDetached, events.EventStreamEvent{
+		s.changes.PublishEvent(context.Background(), events.EventStreamDetached, events.EventStreamEvent{
 			EventType: events.EventStreamDetached, Timestamp: view.FormatTime(s.now()), RemoteAddress: remote,
 		})
 		s.logger.Debug("event stream detached", "remote", remote)

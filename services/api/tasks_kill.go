@@ -11,6 +11,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/change"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/google/uuid"
@@ -155,11 +156,11 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 		}
 		byApp[in.AppID] = append(byApp[in.AppID], in.TaskID)
 	}
-	var p *stagedChange
+	var p *change.Staged
 	if kp.scale {
 		var err error
-		p, err = s.change(c, kp.force, func(st *readmodel.State) (*changeSpec, error) {
-			spec := &changeSpec{group: "/"}
+		p, err = s.change(c, kp.force, func(st *readmodel.State) (*change.Spec, error) {
+			spec := &change.Spec{Group: "/"}
 			for _, id := range apps {
 				e, ok := st.Apps[id]
 				if !ok {
@@ -168,10 +169,10 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 				next := e.Rec.App
 				n := max(0, deref(next.Instances)-len(byApp[id]))
 				next.Instances = &n
-				spec.ops = append(spec.ops, appOp{id: id, prev: &e, next: &next})
+				spec.Ops = append(spec.Ops, change.Op{ID: id, Prev: &e, Next: &next})
 			}
 			if len(apps) == 1 {
-				spec.group = marathon.ParentID(apps[0])
+				spec.Group = marathon.ParentID(apps[0])
 			}
 			return spec, nil
 		})

@@ -1,4 +1,4 @@
-package api
+package change
 
 import (
 	"context"
@@ -25,14 +25,14 @@ func TestConformanceCASRefusesStaleWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale := readmodel.AppEntry{Rec: events.AppRecord{V: events.Version, App: marathon.App{ID: "/cas", Cmd: &cmd}}, Rev: rev}
-	w := &changeWriter{bus: bus, logger: testutil.Logger(t)}
+	w := &Writer{bus: bus, logger: testutil.Logger(t)}
 	next := stale.Rec.App
 	n := 5
 	next.Instances = &n
-	if _, err := w.writeApp(ctx, appOp{id: "/cas", prev: &stale, next: &next}, "d1"); err != nil {
+	if _, err := w.writeApp(ctx, Op{ID: "/cas", Prev: &stale, Next: &next}, "d1"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.writeApp(ctx, appOp{id: "/cas", prev: &stale, next: &next}, "d2")
+	_, err = w.writeApp(ctx, Op{ID: "/cas", Prev: &stale, Next: &next}, "d2")
 	if _, ok := err.(*errRetry); !ok {
 		t.Errorf("a write at a stale revision = %v, want errRetry", err)
 	}

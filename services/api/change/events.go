@@ -1,4 +1,4 @@
-package api
+package change
 
 import (
 	"context"
@@ -14,38 +14,38 @@ import (
 // for the deployment it started, group_change_success, api_post_event for
 // each app a client wrote, app_terminated_event for each app it deleted.
 // Events are best effort: a failure is logged, the change stands.
-func (s *changeWriter) publishChange(c echo.Context, p *stagedChange) {
+func (s *Writer) publishChange(c echo.Context, p *Staged) {
 	ctx := c.Request().Context()
 	ts := view.FormatTime(s.now())
 	info := events.DeploymentInfoEvent{
-		EventType: events.EventDeploymentInfo, Timestamp: ts, Plan: deployplan.Plan(p.deployment),
+		EventType: events.EventDeploymentInfo, Timestamp: ts, Plan: deployplan.Plan(p.Deployment),
 		CurrentStep: events.DeploymentPlanStep{Actions: []events.DeploymentAction{}},
 	}
-	if len(p.deployment.Steps) > 0 {
-		info.CurrentStep.Actions = p.deployment.Steps[0]
+	if len(p.Deployment.Steps) > 0 {
+		info.CurrentStep.Actions = p.Deployment.Steps[0]
 	}
-	s.publishEvent(ctx, events.EventDeploymentInfo, info)
-	s.publishEvent(ctx, events.EventGroupChangeSuccess, events.GroupChangeSuccessEvent{
-		EventType: events.EventGroupChangeSuccess, Timestamp: ts, GroupID: p.group, Version: p.deployment.Version,
+	s.PublishEvent(ctx, events.EventDeploymentInfo, info)
+	s.PublishEvent(ctx, events.EventGroupChangeSuccess, events.GroupChangeSuccessEvent{
+		EventType: events.EventGroupChangeSuccess, Timestamp: ts, GroupID: p.Group, Version: p.Deployment.Version,
 	})
-	for _, op := range p.ops {
+	for _, op := range p.Ops {
 		switch {
-		case op.next != nil && p.posted:
-			s.publishEvent(ctx, events.EventAPIPost, events.APIPostEvent{
+		case op.Next != nil && p.Posted:
+			s.PublishEvent(ctx, events.EventAPIPost, events.APIPostEvent{
 				EventType: events.EventAPIPost, Timestamp: ts, ClientIP: c.RealIP(),
-				URI: c.Request().URL.Path, AppDefinition: *op.next,
+				URI: c.Request().URL.Path, AppDefinition: *op.Next,
 			})
-		case op.next == nil:
-			s.publishEvent(ctx, events.EventAppTerminated, events.AppTerminatedEvent{
-				EventType: events.EventAppTerminated, Timestamp: ts, AppID: op.id,
+		case op.Next == nil:
+			s.PublishEvent(ctx, events.EventAppTerminated, events.AppTerminatedEvent{
+				EventType: events.EventAppTerminated, Timestamp: ts, AppID: op.ID,
 			})
 		}
 	}
 }
 
-// publishEvent puts a Marathon event on drover.events.<type>, where the
+// PublishEvent puts a Marathon event on drover.events.<type>, where the
 // events stream keeps it for /v2/events and `nats sub 'drover.events.>'`.
-func (s *changeWriter) publishEvent(ctx context.Context, eventType string, payload any) {
+func (s *Writer) PublishEvent(ctx context.Context, eventType string, payload any) {
 	data, err := json.Marshal(payload)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.syncTimeout)

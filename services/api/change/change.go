@@ -1,4 +1,4 @@
-package api
+package change
 
 import (
 	"bytes"
@@ -26,38 +26,38 @@ import (
 // compare-and-set race with another writer of the same app.
 const changeAttempts = 5
 
-// appOp is one app's part in a change.
-type appOp struct {
-	id   string
-	prev *readmodel.AppEntry // the app as read; nil when it does not exist
-	next *marathon.App       // the app to write; nil to delete it
+// Op is one app's part in a change.
+type Op struct {
+	ID   string
+	Prev *readmodel.AppEntry // the app as read; nil when it does not exist
+	Next *marathon.App       // the app to write; nil to delete it
 	// mustBeNew makes an app that exists by now an *AppExistsError (POST)
 	// rather than a reason to rebuild the change (PUT).
-	mustBeNew bool
+	MustBeNew bool
 	// restart marks the change as a configuration change even when the
 	// definition is the same (POST /v2/apps/{id}/restart).
-	restart bool
+	Restart bool
 	// versionInfo, when set, is kept instead of computed (rollbacks
 	// restore the original's lastConfigChangeAt, so its tasks stay).
-	versionInfo *marathon.VersionInfo
+	VersionInfo *marathon.VersionInfo
 }
 
-// changeSpec is what a handler wants changed, built from the read model.
-type changeSpec struct {
-	ops []appOp
+// Spec is what a handler wants changed, built from the read model.
+type Spec struct {
+	Ops []Op
 	// group is the group the change went to, for group_change_success.
-	group string
+	Group string
 	// posted publishes api_post_event for every app written.
-	posted bool
+	Posted bool
 }
 
-// stagedChange is a change ready to write: the ops with their new
+// Staged is a change ready to write: the ops with their new
 // versions, and the deployment record that carries it out.
-type stagedChange struct {
-	changeSpec
-	deployment events.Deployment
+type Staged struct {
+	Spec
+	Deployment events.Deployment
 	// locks are the running deployments of the affected apps.
-	locks []string
+	Locks []string
 }
 
 // errRetry is a compare-and-set lost on an app: rebuild the change.
@@ -65,15 +65,15 @@ type errRetry struct{ key string }
 
 func (e *errRetry) Error() string { return "api: app " + e.key + " changed concurrently" }
 
-// change builds a change from the read model, checks the deployment locks,
+// Make builds a change from the read model, checks the deployment locks,
 // writes it by compare-and-set and records its deployment. A lost race
 // rebuilds it from the state that won, so a concurrent update is either
 // applied after the other or refused, never lost. With force, the running
 // deployments of the affected apps are cancelled (their records deleted).
-func (s *changeWriter) change(c echo.Context, force bool, build changeBuild) (*stagedChange, error) {
+func (s *Writer) Make(c echo.Context, force bool, build Build) (*Staged, error) {
 	ctx := c.Request().Context()
 	for range changeAttempts {
-		p, err := s.stage(build)
+		p, err := s.Stage(build)
 		if err != nil {
 			return nil, err
 		}
@@ -92,16 +92,16 @@ func (s *changeWriter) change(c echo.Context, force bool, build changeBuild) (*s
 	return nil, &apierr.ConflictError{Message: "The app is being changed by other requests; try again."}
 }
 
-// stage builds a change from the read model and stages it, without
-// writing anything: change writes what it stages, a dry run shows it.
-func (s *changeWriter) stage(build changeBuild) (*stagedChange, error) {
+// Stage builds a change from the read model and stages it, without
+// writing anything: Make writes what it stages, a dry run shows it.
+func (s *Writer) Stage(build Build) (*Staged, error) {
 	var (
-		p   *stagedChange
+		p   *Staged
 		err error
 	)
 	now := s.now()
 	s.rm.Read(func(st *readmodel.State) {
-		var spec *changeSpec
+		var spec *Spec
 		if spec, err = build(st); err == nil {
 			p, err = stageChange(st, spec, now)
 		}
@@ -111,7 +111,7 @@ func (s *changeWriter) stage(build changeBuild) (*stagedChange, error) {
 
 // catchUpOn waits until the read model shows the apps bucket's current
 // entry for key (after a lost compare-and-set).
-func (s *changeWriter) catchUpOn(ctx context.Context, key string) error {
+func (s *Writer) catchUpOn(ctx context.Context, key string) error {
 	var rev uint64
 	entry, err := s.bus.Apps.Get(ctx, key)
 	switch {
@@ -129,46 +129,46 @@ func (s *changeWriter) catchUpOn(ctx context.Context, key string) error {
 
 // stageChange stamps the new definitions with the change's version and
 // plans its deployment. Called with the read lock held.
-func stageChange(st *readmodel.State, spec *changeSpec, now time.Time) (*stagedChange, error) {
-	if deployplan.Cyclic(planApps{st}, planChanges(spec.ops, nil)) {
-		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{msgCycle}}}}
+func stageChange(st *readmodel.State, spec *Spec, now time.Time) (*Staged, error) {
+	if deployplan.Cyclic(planApps{st}, planChanges(spec.Ops, nil)) {
+		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{MsgCycle}}}}
 	}
 	// A version is a timestamp; it must move forward for every app changed.
 	at := now
-	for _, op := range spec.ops {
-		if op.prev == nil {
+	for _, op := range spec.Ops {
+		if op.Prev == nil {
 			continue
 		}
-		if t, err := time.Parse(events.TimeFormat, op.prev.Rec.App.Version); err == nil && !at.After(t) {
+		if t, err := time.Parse(events.TimeFormat, op.Prev.Rec.App.Version); err == nil && !at.After(t) {
 			at = t.Add(time.Millisecond)
 		}
 	}
 	version := view.FormatTime(at)
-	p := &stagedChange{changeSpec: *spec}
-	p.deployment = events.Deployment{
+	p := &Staged{Spec: *spec}
+	p.Deployment = events.Deployment{
 		V: events.Version, ID: uuid.NewString(), Version: version, CreatedAt: now,
 		Steps: [][]events.DeploymentAction{},
 	}
 	actions := map[string]string{}
 	locked := map[string]bool{}
-	for i := range p.ops {
-		op := &p.ops[i]
-		if op.next != nil {
-			op.next.ID = op.id
-			op.next.Version = version
-			op.next.VersionInfo = newVersionInfo(op, version)
+	for i := range p.Ops {
+		op := &p.Ops[i]
+		if op.Next != nil {
+			op.Next.ID = op.ID
+			op.Next.Version = version
+			op.Next.VersionInfo = newVersionInfo(op, version)
 		}
-		actions[op.id] = action(op)
-		p.deployment.AffectedApps = append(p.deployment.AffectedApps, op.id)
-		for d := range st.DepsByApp[op.id] {
+		actions[op.ID] = action(op)
+		p.Deployment.AffectedApps = append(p.Deployment.AffectedApps, op.ID)
+		for d := range st.DepsByApp[op.ID] {
 			if !locked[d] {
-				p.locks = append(p.locks, d)
+				p.Locks = append(p.Locks, d)
 				locked[d] = true
 			}
 		}
 	}
-	slices.Sort(p.locks)
-	p.deployment.Steps = deployplan.Steps(planApps{st}, planChanges(p.ops, actions))
+	slices.Sort(p.Locks)
+	p.Deployment.Steps = deployplan.Steps(planApps{st}, planChanges(p.Ops, actions))
 	if err := p.checkSizes(); err != nil {
 		return nil, err
 	}
@@ -178,20 +178,20 @@ func stageChange(st *readmodel.State, spec *changeSpec, now time.Time) (*stagedC
 // checkSizes refuses, before anything is written, a change whose app or
 // deployment records would pass marathon.MaxRecordBytes: NATS would refuse
 // them (a 500), or take them and choke the scheduler and the agents.
-func (p *stagedChange) checkSizes() error {
+func (p *Staged) checkSizes() error {
 	var details []marathon.FieldError
-	for _, op := range p.ops {
-		if op.next == nil {
+	for _, op := range p.Ops {
+		if op.Next == nil {
 			continue
 		}
-		data, err := events.Encode(events.AppRecord{V: events.Version, App: *op.next, DeploymentID: p.deployment.ID})
+		data, err := events.Encode(events.AppRecord{V: events.Version, App: *op.Next, DeploymentID: p.Deployment.ID})
 		if err != nil {
 			return err
 		}
 		if len(data) > marathon.MaxRecordBytes {
 			path := "/"
-			if len(p.ops) > 1 {
-				path = op.id
+			if len(p.Ops) > 1 {
+				path = op.ID
 			}
 			details = append(details, marathon.FieldError{Path: path, Errors: []string{marathon.MsgRecordTooLarge}})
 		}
@@ -199,7 +199,7 @@ func (p *stagedChange) checkSizes() error {
 	if len(details) > 0 {
 		return &apierr.ValidationError{Details: details}
 	}
-	data, err := events.Encode(p.deployment)
+	data, err := events.Encode(p.Deployment)
 	if err != nil {
 		return err
 	}
@@ -212,25 +212,25 @@ func (p *stagedChange) checkSizes() error {
 
 // newVersionInfo is Marathon's versionInfo after a change: a scale moves
 // lastScalingAt only; anything else moves both.
-func newVersionInfo(op *appOp, version string) *marathon.VersionInfo {
-	if op.versionInfo != nil {
-		vi := *op.versionInfo
+func newVersionInfo(op *Op, version string) *marathon.VersionInfo {
+	if op.VersionInfo != nil {
+		vi := *op.VersionInfo
 		vi.LastScalingAt = version
 		return &vi
 	}
-	if op.prev == nil || op.restart || configChanged(&op.prev.Rec.App, op.next) {
+	if op.Prev == nil || op.Restart || ConfigChanged(&op.Prev.Rec.App, op.Next) {
 		return &marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: version}
 	}
-	vi := marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: op.prev.Rec.App.Version}
-	if prev := op.prev.Rec.App.VersionInfo; prev != nil && prev.LastConfigChangeAt != "" {
+	vi := marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: op.Prev.Rec.App.Version}
+	if prev := op.Prev.Rec.App.VersionInfo; prev != nil && prev.LastConfigChangeAt != "" {
 		vi.LastConfigChangeAt = prev.LastConfigChangeAt
 	}
 	return &vi
 }
 
-// configChanged reports whether two definitions differ in more than their
+// ConfigChanged reports whether two definitions differ in more than their
 // instances (and versions).
-func configChanged(a, b *marathon.App) bool {
+func ConfigChanged(a, b *marathon.App) bool {
 	return !bytes.Equal(configJSON(a), configJSON(b))
 }
 
@@ -242,16 +242,16 @@ func configJSON(a *marathon.App) []byte {
 }
 
 // action is the deployment action an op needs; "" for none.
-func action(op *appOp) string {
+func action(op *Op) string {
 	switch {
-	case op.next == nil:
+	case op.Next == nil:
 		return events.ActionStop
-	case op.prev == nil:
+	case op.Prev == nil:
 		return events.ActionStart
-	case op.restart || (op.versionInfo != nil && op.versionInfo.LastConfigChangeAt != deployplan.ConfigVersion(&op.prev.Rec.App)) ||
-		(op.versionInfo == nil && configChanged(&op.prev.Rec.App, op.next)):
+	case op.Restart || (op.VersionInfo != nil && op.VersionInfo.LastConfigChangeAt != deployplan.ConfigVersion(&op.Prev.Rec.App)) ||
+		(op.VersionInfo == nil && ConfigChanged(&op.Prev.Rec.App, op.Next)):
 		return events.ActionRestart
-	case instances(&op.prev.Rec.App) != instances(op.next):
+	case instances(&op.Prev.Rec.App) != instances(op.Next):
 		return events.ActionScale
 	}
 	return ""
@@ -278,32 +278,32 @@ func (a planApps) Under(group string) []string {
 
 // planChanges is a change's ops as deployment planning sees them, with
 // the actions they need.
-func planChanges(ops []appOp, actions map[string]string) []deployplan.Change {
+func planChanges(ops []Op, actions map[string]string) []deployplan.Change {
 	out := make([]deployplan.Change, len(ops))
 	for i, op := range ops {
-		out[i] = deployplan.Change{ID: op.id, Next: op.next, Action: actions[op.id]}
+		out[i] = deployplan.Change{ID: op.ID, Next: op.Next, Action: actions[op.ID]}
 	}
 	return out
 }
 
-// changeBuild builds a change from the read model (called with its read
+// Build builds a change from the read model (called with its read
 // lock held; it may be called again after a lost compare-and-set).
-type changeBuild func(st *readmodel.State) (*changeSpec, error)
+type Build func(st *readmodel.State) (*Spec, error)
 
-// result is Marathon's answer to a change.
-func (p *stagedChange) result() changeResult {
-	return changeResult{DeploymentID: p.deployment.ID, Version: p.deployment.Version}
+// Result is Marathon's answer to a change.
+func (p *Staged) Result() Result {
+	return Result{DeploymentID: p.Deployment.ID, Version: p.Deployment.Version}
 }
 
-// changeResult is Marathon's answer to a change: the deployment it started
+// Result is Marathon's answer to a change: the deployment it started
 // and the version it made.
-type changeResult struct {
+type Result struct {
 	DeploymentID string `json:"deploymentId"`
 	Version      string `json:"version"`
 }
 
-// msgCycle is Marathon's refusal of a dependency cycle.
-const msgCycle = "Dependency graph has cyclic dependencies."
+// MsgCycle is Marathon's refusal of a dependency cycle.
+const MsgCycle = "Dependency graph has cyclic dependencies."
 
 // instances is an app's instances, 0 when unset.
 func instances(a *marathon.App) int {
@@ -313,12 +313,18 @@ func instances(a *marathon.App) int {
 	return *a.Instances
 }
 
-// changeWriter makes changes: it writes them to the buckets, records their
+// Writer makes changes: it writes them to the buckets, records their
 // deployments and announces them on the events stream.
-type changeWriter struct {
+type Writer struct {
 	bus         *natsbus.Bus
 	rm          *readmodel.Model
 	logger      *slog.Logger
 	syncTimeout time.Duration // bounds each wait for the read model
 	now         func() time.Time
+}
+
+// NewWriter is a Writer on the buckets of bus that waits, within
+// syncTimeout each time, for rm to show what it wrote; now stamps versions.
+func NewWriter(bus *natsbus.Bus, rm *readmodel.Model, logger *slog.Logger, syncTimeout time.Duration, now func() time.Time) *Writer {
+	return &Writer{bus: bus, rm: rm, logger: logger, syncTimeout: syncTimeout, now: now}
 }
