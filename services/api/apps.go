@@ -11,6 +11,8 @@ import (
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/labels"
+	"github.com/drover/drover/services/api/listcache"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
@@ -19,7 +21,7 @@ import (
 // appFilter is GET /v2/apps' ?id=, ?cmd= and ?label= filters.
 type appFilter struct {
 	id, cmd string
-	labels  labelSelector
+	labels  labels.Selector
 }
 
 func (f appFilter) matches(a *marathon.App) bool {
@@ -29,16 +31,16 @@ func (f appFilter) matches(a *marathon.App) bool {
 	if f.cmd != "" && (a.Cmd == nil || !strings.Contains(strings.ToLower(*a.Cmd), strings.ToLower(f.cmd))) {
 		return false
 	}
-	return f.labels.matches(a.Labels)
+	return f.labels.Matches(a.Labels)
 }
 
 // listApps is GET /v2/apps: {"apps": [...]}, sorted by id.
 func (s *Server) listApps(c echo.Context) error {
-	labels, err := parseLabelSelector(c.QueryParam("label"))
+	sel, err := labels.ParseSelector(c.QueryParam("label"))
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "Invalid label selector: "+c.QueryParam("label")).SetInternal(err)
 	}
-	filter := appFilter{id: c.QueryParam("id"), cmd: c.QueryParam("cmd"), labels: labels}
+	filter := appFilter{id: c.QueryParam("id"), cmd: c.QueryParam("cmd"), labels: sel}
 	emb := view.ParseEmbeds(c.QueryParams()["embed"])
 	if err := s.awaitReady(c); err != nil {
 		return err
@@ -52,7 +54,7 @@ func (s *Server) listApps(c echo.Context) error {
 				}
 			}
 		})
-		return encodeJSON(map[string][]view.AppResponse{"apps": apps})
+		return listcache.EncodeJSON(map[string][]view.AppResponse{"apps": apps})
 	}
 	if emb.TaskStats {
 		data, err := build() // it depends on the clock
@@ -62,16 +64,16 @@ func (s *Server) listApps(c echo.Context) error {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, data)
 	}
 	key := fmt.Sprintf("%s\x00%s\x00%s\x00%+v", filter.id, filter.cmd, c.QueryParam("label"), emb)
-	e, err := s.lists.get(s.rm.Generation(), key, build)
+	e, err := s.lists.Get(s.rm.Generation(), key, build)
 	if err != nil {
 		return err
 	}
 	h := c.Response().Header()
 	h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
-	body := e.data
+	body := e.Data
 	if acceptsGzip(c.Request()) {
 		h.Set(echo.HeaderContentEncoding, "gzip")
-		body = e.gzip()
+		body = e.Gzip()
 	}
 	// Its length up front: one write, no chunked framing.
 	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))

@@ -14,6 +14,7 @@ import (
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/api/auth"
 	"github.com/drover/drover/services/api/change"
+	"github.com/drover/drover/services/api/listcache"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,7 +30,7 @@ type Server struct {
 	logger  *slog.Logger
 	echo    *echo.Echo
 	rm      *readmodel.Model
-	lists   listCache // GET /v2/apps' answers: listcache.go
+	lists   listcache.Cache // GET /v2/apps' answers: listcache.go
 	metrics *metrics
 	clock   func() time.Time
 	port    int
