@@ -15,14 +15,14 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.Use(s.metrics.middleware, s.recoverPanics, s.leaderHeader, s.logRequests)
+	e.Use(s.metrics.Middleware, s.recoverPanics, s.leaderHeader, s.logRequests)
 	// Every read route answers HEAD as well (a viewer may GET and HEAD).
 	get := func(path string, h echo.HandlerFunc) { e.Match(readMethods, path, h) }
 
 	// Load balancers probe /ping with HEAD as well.
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/ping", s.ping)
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/v2/ping", s.ping)
-	get("/metrics", s.metrics.handler)
+	get("/metrics", s.metrics.Handler)
 	get("/v2/info", s.info)
 	get("/v2/leader", s.getLeader)
 	e.DELETE("/v2/leader", s.abdicate)
@@ -59,7 +59,7 @@ func (s *Server) routes() *echo.Echo {
 	// In front of every route: package auth.
 	s.guard = auth.New(auth.Options{
 		CredentialsFile: s.cfg.AuthFile, Secure: s.cfg.TLSCertFile != "", ListenAddr: s.cfg.HTTPAddr,
-		Logger: s.logger, Register: s.metrics.register, ReadJSON: readJSON, WriteJSON: writeJSON,
+		Logger: s.logger, Register: s.metrics.Register, ReadJSON: readJSON, WriteJSON: writeJSON,
 	})
 	s.guard.Register(e)
 	return e

@@ -15,6 +15,7 @@ import (
 	"github.com/drover/drover/services/api/auth"
 	"github.com/drover/drover/services/api/change"
 	"github.com/drover/drover/services/api/listcache"
+	"github.com/drover/drover/services/api/metrics"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
@@ -31,7 +32,7 @@ type Server struct {
 	echo    *echo.Echo
 	rm      *readmodel.Model
 	lists   listcache.Cache // GET /v2/apps' answers: listcache.go
-	metrics *metrics
+	metrics *metrics.Metrics
 	clock   func() time.Time
 	port    int
 	// changes makes the writes' changes (package change).
@@ -65,7 +66,7 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: newMetrics(rm), clock: time.Now, port: port,
+	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: metrics.New(rm), clock: time.Now, port: port,
 		stopping: make(chan struct{})}
 	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now)
 	s.echo = s.routes()

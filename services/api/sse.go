@@ -134,7 +134,7 @@ func (s *Server) relayEvents(ctx context.Context, w *echo.Response, msgs <-chan 
 			if perr != nil || !ok {
 				// Not JSON, it could forge events of its own (a newline
 				// and "data:"): dropped, counted.
-				s.metrics.malformed.WithLabelValues(events.EventAll).Inc()
+				s.metrics.Malformed.WithLabelValues(events.EventAll).Inc()
 				s.logger.Warn("dropping a malformed event", "subject", m.Subject(), "bytes", len(m.Data()))
 				continue
 			}

@@ -32,7 +32,7 @@ func TestMalformedEventsAreDropped(t *testing.T) {
 		t.Fatalf("frame %+v: the forged one got through", f)
 	}
 	var m dto.Metric
-	if err := h.srv.metrics.malformed.WithLabelValues(events.EventAll).Write(&m); err != nil {
+	if err := h.srv.metrics.Malformed.WithLabelValues(events.EventAll).Write(&m); err != nil {
 		t.Fatal(err)
 	}
 	if n := m.GetCounter().GetValue(); n != 1 {
