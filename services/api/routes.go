@@ -26,7 +26,7 @@ func (s *Server) routes() *echo.Echo {
 	get("/v2/info", s.info)
 	get("/v2/leader", s.getLeader)
 	e.DELETE("/v2/leader", s.abdicate)
-	get("/v2/events", s.streamEvents)
+	get("/v2/events", s.stream.Serve)
 
 	get("/v2/apps", s.listApps)
 	e.POST("/v2/apps", s.createApp)

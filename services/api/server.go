@@ -17,6 +17,7 @@ import (
 	"github.com/drover/drover/services/api/listcache"
 	"github.com/drover/drover/services/api/metrics"
 	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/sse"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -37,6 +38,8 @@ type Server struct {
 	port    int
 	// changes makes the writes' changes (package change).
 	changes *change.Writer
+	// stream serves /v2/events (package sse).
+	stream *sse.Stream
 	// guard authenticates and authorizes every request (package auth).
 	guard *auth.Guard
 
@@ -69,6 +72,8 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: metrics.New(rm), clock: time.Now, port: port,
 		stopping: make(chan struct{})}
 	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now)
+	s.stream = &sse.Stream{JS: bus.JS, Logger: logger, Malformed: s.metrics.Malformed, Stopping: s.stopping,
+		Publish: s.changes.PublishEvent, Now: s.now}
 	s.echo = s.routes()
 	return s, nil
 }

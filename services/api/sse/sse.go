@@ -1,10 +1,14 @@
-package api
+// Package sse is GET /v2/events: Marathon's events as server-sent events,
+// relayed from the events stream (the messages `nats sub 'drover.events.>'`
+// shows), each checked to be JSON so that none can forge another.
+package sse
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -14,18 +18,32 @@ import (
 	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
+
+// Stream serves the event streams of one api replica.
+type Stream struct {
+	JS     jetstream.JetStream
+	Logger *slog.Logger
+	// Malformed counts the messages dropped as not JSON.
+	Malformed *prometheus.CounterVec
+	// Stopping is closed when the server shuts down: it ends the streams.
+	Stopping <-chan struct{}
+	// Publish announces event_stream_attached and _detached.
+	Publish func(ctx context.Context, eventType string, payload any)
+	Now     func() time.Time
+}
 
 // sseKeepAlive is how often an idle event stream gets a comment line, so
 // that proxies keep it open and a gone client is noticed.
 const sseKeepAlive = 15 * time.Second
 
-// streamEvents is GET /v2/events: Marathon's events as server-sent events,
+// Serve is GET /v2/events: Marathon's events as server-sent events,
 // "event: <type>\ndata: <json>\n\n", from the events stream (the same
 // messages `nats sub 'drover.events.>'` shows). ?event_type= (repeatable,
 // or comma-separated) keeps only those types. The stream starts with what
 // happens after the request: an ordered consumer delivering new messages.
-func (s *Server) streamEvents(c echo.Context) error {
+func (s *Stream) Serve(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
 		// The stream's headers, without a stream.
 		c.Response().Header().Set(echo.HeaderContentType, "text/event-stream")
@@ -57,15 +75,15 @@ func (s *Server) streamEvents(c echo.Context) error {
 	if host, _, err := net.SplitHostPort(remote); err == nil {
 		remote = host
 	}
-	s.logger.Debug("event stream attached", "remote", remote, "subjects", subjects)
-	s.changes.PublishEvent(ctx, events.EventStreamAttached, events.EventStreamEvent{
-		EventType: events.EventStreamAttached, Timestamp: view.FormatTime(s.now()), RemoteAddress: remote,
+	s.Logger.Debug("event stream attached", "remote", remote, "subjects", subjects)
+	s.Publish(ctx, events.EventStreamAttached, events.EventStreamEvent{
+		EventType: events.EventStreamAttached, Timestamp: view.FormatTime(s.Now()), RemoteAddress: remote,
 	})
 	defer func() {
-		s.changes.PublishEvent(context.Background(), events.EventStreamDetached, events.EventStreamEvent{
-			EventType: events.EventStreamDetached, Timestamp: view.FormatTime(s.now()), RemoteAddress: remote,
+		s.Publish(context.Background(), events.EventStreamDetached, events.EventStreamEvent{
+			EventType: events.EventStreamDetached, Timestamp: view.FormatTime(s.Now()), RemoteAddress: remote,
 		})
-		s.logger.Debug("event stream detached", "remote", remote)
+		s.Logger.Debug("event stream detached", "remote", remote)
 	}()
 	return s.relayEvents(ctx, c.Response(), msgs)
 }
@@ -94,8 +112,8 @@ func eventSubjects(c echo.Context) ([]string, error) {
 
 // consumeEvents delivers the events stream's new messages on subjects
 // until ctx ends or stop is called.
-func (s *Server) consumeEvents(ctx context.Context, subjects []string) (<-chan jetstream.Msg, func(), error) {
-	cons, err := s.bus.JS.OrderedConsumer(ctx, events.StreamEvents, jetstream.OrderedConsumerConfig{
+func (s *Stream) consumeEvents(ctx context.Context, subjects []string) (<-chan jetstream.Msg, func(), error) {
+	cons, err := s.JS.OrderedConsumer(ctx, events.StreamEvents, jetstream.OrderedConsumerConfig{
 		FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverNewPolicy,
 	})
 	if err != nil {
@@ -116,7 +134,7 @@ func (s *Server) consumeEvents(ctx context.Context, subjects []string) (<-chan j
 
 // relayEvents writes each message as a server-sent event, and a comment
 // line when idle, until the client or the server goes.
-func (s *Server) relayEvents(ctx context.Context, w *echo.Response, msgs <-chan jetstream.Msg) error {
+func (s *Stream) relayEvents(ctx context.Context, w *echo.Response, msgs <-chan jetstream.Msg) error {
 	keepAlive := time.NewTicker(sseKeepAlive)
 	defer keepAlive.Stop()
 	for {
@@ -124,7 +142,7 @@ func (s *Server) relayEvents(ctx context.Context, w *echo.Response, msgs <-chan 
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-s.stopping:
+		case <-s.Stopping:
 			return nil
 		case <-keepAlive.C:
 			_, err = w.Write([]byte(":\n\n"))
@@ -134,8 +152,8 @@ func (s *Server) relayEvents(ctx context.Context, w *echo.Response, msgs <-chan 
 			if perr != nil || !ok {
 				// Not JSON, it could forge events of its own (a newline
 				// and "data:"): dropped, counted.
-				s.metrics.Malformed.WithLabelValues(events.EventAll).Inc()
-				s.logger.Warn("dropping a malformed event", "subject", m.Subject(), "bytes", len(m.Data()))
+				s.Malformed.WithLabelValues(events.EventAll).Inc()
+				s.Logger.Warn("dropping a malformed event", "subject", m.Subject(), "bytes", len(m.Data()))
 				continue
 			}
 			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", t, data)
