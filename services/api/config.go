@@ -38,10 +38,10 @@ type Config struct {
 	// Version and BuildRef are reported by /v2/info.
 	Version  string
 	BuildRef string
-	// AuthFile is the credentials file (auth.go, credentials.go); "" turns
+	// AuthFile is the credentials file (package auth); "" turns
 	// authentication off.
 	AuthFile string
-	// TLSCertFile and TLSKeyFile make the API serve HTTPS (tls.go).
+	// TLSCertFile and TLSKeyFile make the API serve HTTPS (auth.Listen).
 	TLSCertFile string
 	TLSKeyFile  string
 }

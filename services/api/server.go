@@ -32,7 +32,7 @@ type Server struct {
 	logger  *slog.Logger
 	echo    *echo.Echo
 	rm      *readmodel.Model
-	lists   listcache.Cache // GET /v2/apps' answers: listcache.go
+	lists   listcache.Cache // GET /v2/apps' answers
 	metrics *metrics.Metrics
 	clock   func() time.Time
 	port    int
