@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/drover/drover/services/api"
+	"github.com/drover/drover/services/api/auth"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -70,6 +70,6 @@ func (newTokenCmd) Run() error {
 	fmt.Fprintln(os.Stderr, "First line: the token, for the client (Authorization: Bearer <token>); it is not stored anywhere.")
 	fmt.Fprintln(os.Stderr, "Second line: its hash, for the \"tokens\" of a user in the credentials file (--auth-file).")
 	fmt.Println(token)
-	fmt.Println(api.HashToken(token))
+	fmt.Println(auth.HashToken(token))
 	return nil
 }

@@ -7,121 +7,21 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/labels"
+	"github.com/drover/drover/services/api/listcache"
+	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 )
-
-// appResponse is an app as the /v2/apps reads show it: the definition,
-// then its task counts, deployments and, when embedded, tasks and last failure.
-type appResponse struct {
-	marathon.App
-	TasksStaged     int             `json:"tasksStaged"`
-	TasksRunning    int             `json:"tasksRunning"`
-	TasksHealthy    int             `json:"tasksHealthy"`
-	TasksUnhealthy  int             `json:"tasksUnhealthy"`
-	Deployments     []deploymentRef `json:"deployments"`
-	Tasks           *[]task         `json:"tasks,omitempty"`
-	LastTaskFailure *taskFailure    `json:"lastTaskFailure,omitempty"`
-	// TaskStats and ReadinessCheckResults come with apps.taskStats and
-	// apps.readiness.
-	TaskStats             map[string]taskStats `json:"taskStats,omitempty"`
-	ReadinessCheckResults *[]readinessCheck    `json:"readinessCheckResults,omitempty"`
-}
-
-// taskStats is Marathon's statistics of one set of an app's tasks.
-type taskStats struct {
-	Stats struct {
-		Counts struct {
-			Staged    int `json:"staged"`
-			Running   int `json:"running"`
-			Healthy   int `json:"healthy"`
-			Unhealthy int `json:"unhealthy"`
-		} `json:"counts"`
-		LifeTime *struct {
-			AverageSeconds float64 `json:"averageSeconds"`
-			MedianSeconds  float64 `json:"medianSeconds"`
-		} `json:"lifeTime,omitempty"`
-	} `json:"stats"`
-}
-
-type deploymentRef struct {
-	ID string `json:"id"`
-}
-
-// embeds says which optional parts an app response carries.
-type embeds struct {
-	tasks, lastTaskFailure, taskStats, readiness bool
-}
-
-// parseEmbeds reads ?embed= (repeatable). Counts and deployments are always
-// embedded, as in Marathon; apps.failures is the deprecated tasks+failure.
-func parseEmbeds(values []string) embeds {
-	var e embeds
-	for _, v := range values {
-		for item := range strings.SplitSeq(v, ",") {
-			switch strings.TrimSpace(item) {
-			case "apps.tasks", "app.tasks", "group.apps.tasks":
-				e.tasks = true
-			case "apps.lastTaskFailure", "app.lastTaskFailure":
-				e.lastTaskFailure = true
-			case "apps.failures", "app.failures":
-				e.tasks, e.lastTaskFailure = true, true
-			case "apps.taskStats", "app.taskStats", "group.apps.taskStats":
-				e.taskStats = true
-			case "apps.readiness", "app.readiness", "group.apps.readiness":
-				e.readiness = true
-			}
-		}
-	}
-	return e
-}
-
-func newAppResponse(s *state, e appEntry, emb embeds) appResponse {
-	a := e.rec.App
-	r := appResponse{App: a, Deployments: []deploymentRef{}}
-	instances := s.appInstances(a.ID)
-	for _, in := range instances {
-		switch in.State {
-		case events.TaskStaging, events.TaskStarting:
-			r.TasksStaged++
-		case events.TaskRunning:
-			r.TasksRunning++
-		}
-		if h := in.Healthy(); h != nil && !in.State.Terminal() {
-			if *h {
-				r.TasksHealthy++
-			} else {
-				r.TasksUnhealthy++
-			}
-		}
-	}
-	if emb.taskStats {
-		r.TaskStats = newTaskStats(&a, instances, time.Now())
-	}
-	if emb.readiness {
-		rc := readinessResults(s, a.ID)
-		r.ReadinessCheckResults = &rc
-	}
-	for _, d := range s.appDeployments(a.ID) {
-		r.Deployments = append(r.Deployments, deploymentRef{ID: d.ID})
-	}
-	if emb.tasks {
-		tasks := appTasks(s, &a)
-		r.Tasks = &tasks
-	}
-	if f, ok := s.failures[a.ID]; ok && emb.lastTaskFailure {
-		r.LastTaskFailure = newTaskFailure(f)
-	}
-	return r
-}
 
 // appFilter is GET /v2/apps' ?id=, ?cmd= and ?label= filters.
 type appFilter struct {
 	id, cmd string
-	labels  labelSelector
+	labels  labels.Selector
 }
 
 func (f appFilter) matches(a *marathon.App) bool {
@@ -131,32 +31,32 @@ func (f appFilter) matches(a *marathon.App) bool {
 	if f.cmd != "" && (a.Cmd == nil || !strings.Contains(strings.ToLower(*a.Cmd), strings.ToLower(f.cmd))) {
 		return false
 	}
-	return f.labels.matches(a.Labels)
+	return f.labels.Matches(a.Labels)
 }
 
 // listApps is GET /v2/apps: {"apps": [...]}, sorted by id.
 func (s *Server) listApps(c echo.Context) error {
-	labels, err := parseLabelSelector(c.QueryParam("label"))
+	sel, err := labels.ParseSelector(c.QueryParam("label"))
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "Invalid label selector: "+c.QueryParam("label")).SetInternal(err)
 	}
-	filter := appFilter{id: c.QueryParam("id"), cmd: c.QueryParam("cmd"), labels: labels}
-	emb := parseEmbeds(c.QueryParams()["embed"])
+	filter := appFilter{id: c.QueryParam("id"), cmd: c.QueryParam("cmd"), labels: sel}
+	emb := view.ParseEmbeds(c.QueryParams()["embed"])
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
 	build := func() ([]byte, error) {
-		apps := []appResponse{}
-		s.rm.read(func(st *state) {
-			for _, e := range st.sortedApps() {
-				if filter.matches(&e.rec.App) {
-					apps = append(apps, newAppResponse(st, e, emb))
+		apps := []view.AppResponse{}
+		s.rm.Read(func(st *readmodel.State) {
+			for _, e := range st.SortedApps() {
+				if filter.matches(&e.Rec.App) {
+					apps = append(apps, view.NewAppResponse(st, e, emb))
 				}
 			}
 		})
-		return encodeJSON(map[string][]appResponse{"apps": apps})
+		return listcache.EncodeJSON(map[string][]view.AppResponse{"apps": apps})
 	}
-	if emb.taskStats {
+	if emb.TaskStats {
 		data, err := build() // it depends on the clock
 		if err != nil {
 			return err
@@ -164,16 +64,16 @@ func (s *Server) listApps(c echo.Context) error {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, data)
 	}
 	key := fmt.Sprintf("%s\x00%s\x00%s\x00%+v", filter.id, filter.cmd, c.QueryParam("label"), emb)
-	e, err := s.lists.get(s.rm.generation(), key, build)
+	e, err := s.lists.Get(s.rm.Generation(), key, build)
 	if err != nil {
 		return err
 	}
 	h := c.Response().Header()
 	h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
-	body := e.data
+	body := e.Data
 	if acceptsGzip(c.Request()) {
 		h.Set(echo.HeaderContentEncoding, "gzip")
-		body = e.gzip()
+		body = e.Gzip()
 	}
 	// Its length up front: one write, no chunked framing.
 	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
@@ -208,34 +108,34 @@ func (s *Server) appPath(c echo.Context) error {
 	}
 	// A single app (or /grp/*) always comes with its tasks and last
 	// failure; ?embed= may add taskStats and readiness.
-	all := parseEmbeds(c.QueryParams()["embed"])
-	all.tasks, all.lastTaskFailure = true, true
+	all := view.ParseEmbeds(c.QueryParams()["embed"])
+	all.Tasks, all.LastTaskFailure = true, true
 	if prefix, ok := groupPattern(raw); ok {
-		apps := []appResponse{}
-		s.rm.read(func(st *state) {
-			for _, e := range st.sortedApps() {
-				if inGroup(e.rec.App.ID, prefix) {
-					apps = append(apps, newAppResponse(st, e, all))
+		apps := []view.AppResponse{}
+		s.rm.Read(func(st *readmodel.State) {
+			for _, e := range st.SortedApps() {
+				if deployplan.InGroup(e.Rec.App.ID, prefix) {
+					apps = append(apps, view.NewAppResponse(st, e, all))
 				}
 			}
 		})
-		return writeJSON(c, http.StatusOK, map[string][]appResponse{"*": apps})
+		return writeJSON(c, http.StatusOK, map[string][]view.AppResponse{"*": apps})
 	}
 	id, err := pathAppID(raw)
 	if err != nil {
 		return err
 	}
-	var resp appResponse
+	var resp view.AppResponse
 	found := false
-	s.rm.read(func(st *state) {
-		if e, ok := st.apps[id]; ok {
-			resp, found = newAppResponse(st, e, all), true
+	s.rm.Read(func(st *readmodel.State) {
+		if e, ok := st.Apps[id]; ok {
+			resp, found = view.NewAppResponse(st, e, all), true
 		}
 	})
 	if !found {
-		return &AppNotFoundError{ID: id}
+		return &apierr.AppNotFoundError{ID: id}
 	}
-	return writeJSON(c, http.StatusOK, map[string]appResponse{"app": resp})
+	return writeJSON(c, http.StatusOK, map[string]view.AppResponse{"app": resp})
 }
 
 // appTasks is GET /v2/apps/{id}/tasks (and /v2/apps/grp/*/tasks).
@@ -243,34 +143,34 @@ func (s *Server) appTasks(c echo.Context, raw string) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
-	selected := func(st *state) ([]appEntry, error) {
+	selected := func(st *readmodel.State) ([]readmodel.AppEntry, error) {
 		if prefix, ok := groupPattern(raw); ok {
-			return slices.DeleteFunc(st.sortedApps(), func(e appEntry) bool { return !inGroup(e.rec.App.ID, prefix) }), nil
+			return slices.DeleteFunc(st.SortedApps(), func(e readmodel.AppEntry) bool { return !deployplan.InGroup(e.Rec.App.ID, prefix) }), nil
 		}
 		id, err := pathAppID(raw)
 		if err != nil {
 			return nil, err
 		}
-		if e, ok := st.apps[id]; ok {
-			return []appEntry{e}, nil
+		if e, ok := st.Apps[id]; ok {
+			return []readmodel.AppEntry{e}, nil
 		}
-		return nil, &AppNotFoundError{ID: id}
+		return nil, &apierr.AppNotFoundError{ID: id}
 	}
 	asText := wantsText(c.Request())
-	tasks := []task{}
+	tasks := []view.Task{}
 	var text string
 	var err error
-	s.rm.read(func(st *state) {
-		var apps []appEntry
+	s.rm.Read(func(st *readmodel.State) {
+		var apps []readmodel.AppEntry
 		if apps, err = selected(st); err != nil {
 			return
 		}
 		if asText {
-			text = endpoints(st, apps)
+			text = view.Endpoints(st, apps)
 			return
 		}
 		for _, e := range apps {
-			tasks = append(tasks, appTasks(st, &e.rec.App)...)
+			tasks = append(tasks, view.AppTasks(st, &e.Rec.App)...)
 		}
 	})
 	switch {
@@ -279,7 +179,7 @@ func (s *Server) appTasks(c echo.Context, raw string) error {
 	case asText:
 		return c.String(http.StatusOK, text)
 	}
-	return writeJSON(c, http.StatusOK, map[string][]task{"tasks": tasks})
+	return writeJSON(c, http.StatusOK, map[string][]view.Task{"tasks": tasks})
 }
 
 // wildcardPath is the unescaped "*" of a route, without surrounding slashes.
@@ -296,7 +196,7 @@ func wildcardPath(c echo.Context) string {
 func pathAppID(raw string) (string, error) {
 	id, err := marathon.NormalizeID(raw, "/")
 	if err != nil {
-		return "", &AppNotFoundError{ID: "/" + strings.Trim(raw, "/")}
+		return "", &apierr.AppNotFoundError{ID: "/" + strings.Trim(raw, "/")}
 	}
 	return id, nil
 }
@@ -316,69 +216,4 @@ func groupPattern(raw string) (string, bool) {
 		return "", false
 	}
 	return id, true
-}
-
-// inGroup reports whether an app id lies under a group id.
-func inGroup(appID, group string) bool {
-	return group == "/" || strings.HasPrefix(appID, group+"/")
-}
-
-// newTaskStats is Marathon's taskStats of an app's live tasks: all of
-// them, those with its latest config, those with an older one, and those
-// started after its last scaling. A set without tasks is left out.
-func newTaskStats(a *marathon.App, instances []events.Instance, now time.Time) map[string]taskStats {
-	config := appConfigVersion(a)
-	scaledAt := a.Version
-	if a.VersionInfo != nil && a.VersionInfo.LastScalingAt != "" {
-		scaledAt = a.VersionInfo.LastScalingAt
-	}
-	sets := map[string]func(events.Instance) bool{
-		"totalSummary":            func(events.Instance) bool { return true },
-		"withLatestConfig":        func(in events.Instance) bool { return in.Version == config },
-		"withOutdatedConfig":      func(in events.Instance) bool { return in.Version != config },
-		"startedAfterLastScaling": func(in events.Instance) bool { return formatTime(in.StagedAt) >= scaledAt },
-	}
-	out := map[string]taskStats{}
-	for name, in := range sets {
-		var ts taskStats
-		var lives []float64
-		for _, i := range instances {
-			if i.State.Terminal() || !in(i) {
-				continue
-			}
-			switch i.State {
-			case events.TaskStaging, events.TaskStarting:
-				ts.Stats.Counts.Staged++
-			case events.TaskRunning:
-				ts.Stats.Counts.Running++
-			}
-			if h := i.Healthy(); h != nil {
-				if *h {
-					ts.Stats.Counts.Healthy++
-				} else {
-					ts.Stats.Counts.Unhealthy++
-				}
-			}
-			if !i.StartedAt.IsZero() {
-				lives = append(lives, now.Sub(i.StartedAt).Seconds())
-			}
-		}
-		c := ts.Stats.Counts
-		if c.Staged+c.Running == 0 && len(lives) == 0 {
-			continue
-		}
-		if len(lives) > 0 {
-			slices.Sort(lives)
-			sum := 0.0
-			for _, l := range lives {
-				sum += l
-			}
-			ts.Stats.LifeTime = &struct {
-				AverageSeconds float64 `json:"averageSeconds"`
-				MedianSeconds  float64 `json:"medianSeconds"`
-			}{sum / float64(len(lives)), lives[len(lives)/2]}
-		}
-		out[name] = ts
-	}
-	return out
 }

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/change"
 )
 
 func TestConformancePutApp(t *testing.T) {
 	h := newHarness(t)
 	// PUT of an unknown app creates it: 201, Location, change result.
 	rec := h.do(http.MethodPut, "/v2/apps/put/web", `{"cmd":"sleep 1","instances":2,"labels":{"a":"1"}}`)
-	res := expect[changeResult](t, rec, http.StatusCreated)
+	res := expect[change.Result](t, rec, http.StatusCreated)
 	if rec.Header().Get("Location") != "/v2/apps/put/web" || rec.Header().Get(HeaderDeploymentID) != res.DeploymentID {
 		t.Errorf("headers %v", rec.Header())
 	}
@@ -21,7 +22,7 @@ func TestConformancePutApp(t *testing.T) {
 	h.finishDeployments()
 
 	// partialUpdate (the default) merges: cmd and labels stay.
-	res = expect[changeResult](t, h.do(http.MethodPut, "/v2/apps/put/web", `{"instances":3}`), http.StatusOK)
+	res = expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/put/web", `{"instances":3}`), http.StatusOK)
 	app := h.getApp("/put/web")
 	if app["instances"] != 3.0 || app["cmd"] != "sleep 1" || app["labels"].(object)["a"] != "1" || app["version"] != res.Version {
 		t.Errorf("after a partial update: %v", app)
@@ -37,7 +38,7 @@ func TestConformancePutApp(t *testing.T) {
 	h.finishDeployments()
 
 	// partialUpdate=false replaces: what the body leaves out is default.
-	res = expect[changeResult](t, h.do(http.MethodPut, "/v2/apps/put/web?partialUpdate=false", `{"cmd":"sleep 2"}`), http.StatusOK)
+	res = expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/put/web?partialUpdate=false", `{"cmd":"sleep 2"}`), http.StatusOK)
 	app = h.getApp("/put/web")
 	if app["instances"] != 1.0 || len(app["labels"].(object)) != 0 || app["cmd"] != "sleep 2" {
 		t.Errorf("after a replace: %v", app)
@@ -50,7 +51,7 @@ func TestConformancePutApp(t *testing.T) {
 	}
 
 	// cmd and args stand for one another: setting one drops the other.
-	expect[changeResult](t, h.do(http.MethodPut, "/v2/apps/put/web?force=true", `{"args":["sleep","3"]}`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/put/web?force=true", `{"args":["sleep","3"]}`), http.StatusOK)
 	if app = h.getApp("/put/web"); app["cmd"] != nil || len(app["args"].([]any)) != 2 {
 		t.Errorf("args replacing cmd: %v", app)
 	}
@@ -108,7 +109,7 @@ func TestConformanceLocks(t *testing.T) {
 		}
 	}
 	// force=true overrides, and cancels the deployment it overrides.
-	res := expect[changeResult](t, h.do(http.MethodPut, "/v2/apps/locked?force=true", `{"instances":2}`), http.StatusOK)
+	res := expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/locked?force=true", `{"instances":2}`), http.StatusOK)
 	if _, err := h.bus.Deployments.Get(context.Background(), first); err == nil {
 		t.Error("the overridden deployment is still recorded")
 	}
@@ -117,7 +118,7 @@ func TestConformanceLocks(t *testing.T) {
 		t.Errorf("deployments %v", deps)
 	}
 	// DELETE's force defaults to true.
-	expect[changeResult](t, h.do(http.MethodDelete, "/v2/apps/locked", ""), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodDelete, "/v2/apps/locked", ""), http.StatusOK)
 }
 
 func TestConformancePatchAndBulk(t *testing.T) {
@@ -128,7 +129,7 @@ func TestConformancePatchAndBulk(t *testing.T) {
 	}
 	// PUT /v2/apps: create several in one deployment.
 	rec := h.do(http.MethodPut, "/v2/apps", `[{"id":"/b1","cmd":"x"},{"id":"b2","cmd":"y","dependencies":["/b1"]}]`)
-	res := expect[changeResult](t, rec, http.StatusOK)
+	res := expect[change.Result](t, rec, http.StatusOK)
 	d := h.deployment(res.DeploymentID)
 	want := [][]events.DeploymentAction{
 		{{Action: "StartApplication", App: "/b1"}, {Action: "StartApplication", App: "/b2"}},
@@ -140,7 +141,7 @@ func TestConformancePatchAndBulk(t *testing.T) {
 	}
 	h.finishDeployments()
 	// PATCH /v2/apps: partial updates of existing apps only.
-	expect[changeResult](t, h.do(http.MethodPatch, "/v2/apps", `[{"id":"/b1","instances":4},{"id":"/b2","labels":{"x":"y"}}]`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPatch, "/v2/apps", `[{"id":"/b1","instances":4},{"id":"/b2","labels":{"x":"y"}}]`), http.StatusOK)
 	if a := h.getApp("/b1"); a["instances"] != 4.0 || a["cmd"] != "x" {
 		t.Errorf("b1 %v", a)
 	}
@@ -160,7 +161,7 @@ func TestConformancePatchAndBulk(t *testing.T) {
 	// A dependency cycle is refused.
 	e = expect[errorBody](t, h.do(http.MethodPut, "/v2/apps", `[{"id":"/c1","cmd":"x","dependencies":["/c2"]},{"id":"/c2","cmd":"x","dependencies":["/c1"]}]`),
 		http.StatusUnprocessableEntity)
-	if !e.has("/", msgCycle) {
+	if !e.has("/", change.MsgCycle) {
 		t.Errorf("cycle %+v", e)
 	}
 }
@@ -170,7 +171,7 @@ func TestConformanceRestart(t *testing.T) {
 	created := h.createApp(`{"id":"/rs","cmd":"x"}`)
 	h.finishDeployments()
 	rec := h.do(http.MethodPost, "/v2/apps/rs/restart", "")
-	res := expect[changeResult](t, rec, http.StatusOK)
+	res := expect[change.Result](t, rec, http.StatusOK)
 	app := h.getApp("/rs")
 	vi := app["versionInfo"].(object)
 	if vi["lastConfigChangeAt"] != res.Version || vi["lastConfigChangeAt"] == created["versionInfo"].(object)["lastConfigChangeAt"] {

@@ -2,14 +2,16 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"strings"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/change"
+	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 )
 
@@ -20,218 +22,44 @@ const HeaderDeploymentID = "Marathon-Deployment-Id"
 // with other changes.
 const msgVersionAlone = "The 'version' field may only be combined with the 'id' field."
 
-// ConflictError is a write that lost a race with another one: 409.
-type ConflictError struct{ Message string }
-
-func (e *ConflictError) Error() string { return e.Message }
-
-// changeResult is Marathon's answer to a change: the deployment it started
-// and the version it made.
-type changeResult struct {
-	DeploymentID string `json:"deploymentId"`
-	Version      string `json:"version"`
-}
-
-// appBody is an app definition as a request sent it: decoded, and as raw
-// top-level fields, for merging into the app it updates.
-type appBody struct {
-	app    marathon.App
-	fields map[string]json.RawMessage
-}
-
-// decodeAppBody decodes one app definition. JSON that is malformed, not an
-// object, or of the wrong types is an *InvalidJSONError (400).
-func decodeAppBody(data []byte) (*appBody, error) {
-	var b appBody
-	if err := decodeJSON(data, &b.app); err != nil {
-		return nil, err
-	}
-	if err := decodeJSON(data, &b.fields); err != nil {
-		return nil, err
-	}
-	return &b, nil
-}
-
-// decodeAppList decodes the array body of PUT and PATCH /v2/apps.
-func decodeAppList(data []byte) ([]*appBody, error) {
-	var raws []json.RawMessage
-	if err := decodeJSON(data, &raws); err != nil {
-		return nil, err
-	}
-	out := make([]*appBody, 0, len(raws))
-	for i, raw := range raws {
-		b, err := decodeAppBody(raw)
-		if err != nil {
-			var bad *InvalidJSONError
-			if errors.As(err, &bad) {
-				for j := range bad.Details {
-					bad.Details[j].Path = fmt.Sprintf("/%d%s", i, strings.TrimSuffix(bad.Details[j].Path, "/"))
-				}
-			}
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
-}
-
-// has reports whether the body set a top-level field (null counts as set).
-func (b *appBody) has(field string) bool { _, ok := b.fields[field]; return ok }
-
-// rollbackVersion is the version a body of only id and version rolls back
-// to; "" when it is no rollback. A version with other fields is a 422.
-func (b *appBody) rollbackVersion() (string, error) {
-	if !b.has("version") {
-		return "", nil
-	}
-	for k := range b.fields {
-		if k != "id" && k != "version" {
-			return "", &ValidationError{Details: []marathon.FieldError{{Path: "/version", Errors: []string{msgVersionAlone}}}}
-		}
-	}
-	var v string
-	if err := json.Unmarshal(b.fields["version"], &v); err != nil || v == "" {
-		return "", &InvalidJSONError{Details: []marathon.FieldError{{Path: "/version", Errors: []string{"error.expected.jsstring"}}}}
-	}
-	return v, nil
-}
-
-// bodyID is the normalised id a body names, "" when it names none.
-func (b *appBody) bodyID() (string, error) {
-	if !b.has("id") || b.app.ID == "" {
-		return "", nil
-	}
-	return normalizeAppID(b.app.ID)
-}
-
-// normalizeAppID resolves an id against the root; a bad one is a 422 on /id.
-func normalizeAppID(raw string) (string, error) {
-	id, err := marathon.NormalizeID(raw, "/")
-	var ie *marathon.IDError
-	if errors.As(err, &ie) {
-		return "", &ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{ie.Reason}}}}
-	}
-	return id, err
-}
-
-// finishApp completes a definition for writing: resolves its
-// dependencies against its group, fills Marathon's defaults, and
-// validates it (a 422 with Marathon's details when invalid).
-func finishApp(app *marathon.App, id string) error {
-	app.ID = id
-	var details []marathon.FieldError
-	for i, dep := range app.Dependencies {
-		norm, err := marathon.NormalizeID(dep, marathon.ParentID(id))
-		var ie *marathon.IDError
-		if errors.As(err, &ie) {
-			details = append(details, marathon.FieldError{Path: fmt.Sprintf("/dependencies(%d)", i), Errors: []string{ie.Reason}})
-			continue
-		}
-		app.Dependencies[i] = norm
-	}
-	if len(details) > 0 {
-		return &ValidationError{Details: details}
-	}
-	if errs := marathon.ValidateSizes(app); errs != nil {
-		return &ValidationError{Details: errs}
-	}
-	marathon.ApplyDefaults(app)
-	if errs := marathon.Validate(app); errs != nil {
-		return &ValidationError{Details: errs}
-	}
-	return nil
-}
-
-// merged is the app that a partial update makes of prev: the body's
-// top-level fields replace prev's, the others stay.
-func merged(prev *marathon.App, b *appBody, id string) (*marathon.App, error) {
-	base, err := json.Marshal(prev)
-	if err != nil {
-		return nil, err
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(base, &fields); err != nil {
-		return nil, err
-	}
-	// Fields that stand for one another: setting one drops the other.
-	for k, alt := range map[string]string{"cmd": "args", "args": "cmd", "ports": "portDefinitions", "portDefinitions": "ports"} {
-		if v, ok := b.fields[k]; ok && string(v) != "null" {
-			delete(fields, alt)
-		}
-	}
-	for k, v := range b.fields {
-		switch k {
-		case "id", "version", "versionInfo":
-			continue
-		}
-		fields[k] = v
-	}
-	data, err := json.Marshal(fields)
-	if err != nil {
-		return nil, err
-	}
-	var app marathon.App
-	if err := decodeJSON(data, &app); err != nil {
-		return nil, err
-	}
-	return &app, finishApp(&app, id)
-}
-
-// fresh is the app a full replacement (or a creation) makes of a body.
-func fresh(b *appBody, id string) (*marathon.App, error) {
-	app := b.app
-	// The body's slices and maps are shared by retries: copy what
-	// finishApp rewrites in place.
-	app.Dependencies = append([]string(nil), b.app.Dependencies...)
-	app.Labels = maps.Clone(b.app.Labels)
-	app.Version, app.VersionInfo = "", nil
-	return &app, finishApp(&app, id)
-}
-
 // createApp is POST /v2/apps: validate, then create the app with KV
 // Create and the deployment that starts it; 201 with the app echoed.
 func (s *Server) createApp(c echo.Context) error {
-	force, err := boolParam(c, "force", false)
-	if err != nil {
-		return err
-	}
-	data, err := readBody(c, s.cfg.BodyLimit)
-	if err != nil {
-		return err
-	}
-	b, err := decodeAppBody(bytes.TrimSpace(data))
-	if err != nil {
-		return err
-	}
-	if !b.has("id") || string(b.fields["id"]) == "null" {
-		return &InvalidJSONError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{"error.path.missing"}}}}
-	}
-	id, err := normalizeAppID(b.app.ID)
-	if err != nil {
-		return err
-	}
-	app, err := fresh(b, id)
-	if err != nil {
-		return err
-	}
-	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
-		if _, ok := st.apps[id]; ok {
-			return nil, &AppExistsError{ID: id}
-		}
-		if err := idClash(st, id); err != nil {
+	return s.writeChange(c, false, func() (*changeRequest, error) {
+		data, err := readBody(c, s.cfg.BodyLimit)
+		if err != nil {
 			return nil, err
 		}
-		next := *app
-		return &changeSpec{ops: []appOp{{id: id, next: &next, mustBeNew: true}}, group: marathon.ParentID(id), posted: true}, nil
-	})
-	if err != nil {
-		return err
-	}
-	setChangeHeaders(c, p)
-	c.Response().Header().Set(echo.HeaderLocation, "/v2/apps"+id)
-	tasks := []task{}
-	return writeJSON(c, http.StatusCreated, appResponse{
-		App: *p.ops[0].next, Deployments: []deploymentRef{{ID: p.deployment.ID}}, Tasks: &tasks,
+		b, err := decodeAppBody(bytes.TrimSpace(data))
+		if err != nil {
+			return nil, err
+		}
+		if !b.has("id") || string(b.fields["id"]) == "null" {
+			return nil, &apierr.InvalidJSONError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{"error.path.missing"}}}}
+		}
+		id, err := normalizeAppID(b.app.ID)
+		if err != nil {
+			return nil, err
+		}
+		app, err := fresh(b, id)
+		if err != nil {
+			return nil, err
+		}
+		return &changeRequest{build: func(st *readmodel.State) (*change.Spec, error) {
+			if _, ok := st.Apps[id]; ok {
+				return nil, &apierr.AppExistsError{ID: id}
+			}
+			if err := idClash(st, id); err != nil {
+				return nil, err
+			}
+			next := *app
+			return &change.Spec{Ops: []change.Op{{ID: id, Next: &next, MustBeNew: true}}, Group: marathon.ParentID(id), Posted: true}, nil
+		}, answer: func(p *change.Staged) (int, string, any) {
+			tasks := []view.Task{}
+			return http.StatusCreated, "/v2/apps" + id, view.AppResponse{
+				App: *p.Ops[0].Next, Deployments: []view.DeploymentRef{{ID: p.Deployment.ID}}, Tasks: &tasks,
+			}
+		}}, nil
 	})
 }
 
@@ -244,33 +72,33 @@ type updateMode struct {
 // updateOp is the op a body makes of the app it names, as it is now. A
 // rollback body (only id and version) restores a stored version, read
 // beforehand into rollbacks.
-func updateOp(st *state, id string, b *appBody, mode updateMode, rollbacks map[string]*marathon.App) (appOp, error) {
-	op := appOp{id: id}
-	if e, ok := st.apps[id]; ok {
-		op.prev = &e
+func updateOp(st *readmodel.State, id string, b *appBody, mode updateMode, rollbacks map[string]*marathon.App) (change.Op, error) {
+	op := change.Op{ID: id}
+	if e, ok := st.Apps[id]; ok {
+		op.Prev = &e
 	}
 	if target, ok := rollbacks[id]; ok {
-		if op.prev == nil {
-			return op, &AppNotFoundError{ID: id}
+		if op.Prev == nil {
+			return op, &apierr.AppNotFoundError{ID: id}
 		}
 		next := *target
 		vi := deref(target.VersionInfo)
-		op.next, op.versionInfo = &next, &vi
+		op.Next, op.VersionInfo = &next, &vi
 		return op, nil
 	}
 	var err error
 	switch {
-	case op.prev == nil && !mode.allowCreate:
-		return op, &AppNotFoundError{ID: id}
-	case op.prev == nil:
+	case op.Prev == nil && !mode.allowCreate:
+		return op, &apierr.AppNotFoundError{ID: id}
+	case op.Prev == nil:
 		if err := idClash(st, id); err != nil {
 			return op, err
 		}
-		op.next, err = fresh(b, id)
+		op.Next, err = fresh(b, id)
 	case !mode.partial:
-		op.next, err = fresh(b, id)
+		op.Next, err = fresh(b, id)
 	default:
-		op.next, err = merged(&op.prev.rec.App, b, id)
+		op.Next, err = merged(&op.Prev.Rec.App, b, id)
 	}
 	return op, err
 }
@@ -286,7 +114,7 @@ func (s *Server) rollbackTargets(c echo.Context, ids []string, bodies []*appBody
 		if version == "" {
 			continue
 		}
-		app, err := s.appVersion(c, ids[i], version)
+		app, err := s.appAtVersion(c, ids[i], version)
 		if err != nil {
 			return nil, err
 		}
@@ -299,126 +127,125 @@ func (s *Server) rollbackTargets(c echo.Context, ids []string, bodies []*appBody
 // (200), merging the body into the app unless partialUpdate=false; PATCH
 // only updates, always merging. A body of only id and version rolls back.
 func (s *Server) updateApp(c echo.Context, raw string, mode updateMode) error {
-	force, err := boolParam(c, "force", false)
-	if err != nil {
-		return err
-	}
-	if mode.allowCreate {
-		if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
-			return err
+	return s.writeChange(c, false, func() (*changeRequest, error) {
+		var err error
+		if mode.allowCreate {
+			if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
+				return nil, err
+			}
 		}
-	}
-	id, err := pathAppID(raw)
-	if err != nil {
-		return err
-	}
-	data, err := readBody(c, s.cfg.BodyLimit)
-	if err != nil {
-		return err
-	}
-	b, err := decodeAppBody(bytes.TrimSpace(data))
-	if err != nil {
-		return err
-	}
-	if err := s.awaitReady(c); err != nil {
-		return err
-	}
-	rollbacks, err := s.rollbackTargets(c, []string{id}, []*appBody{b})
-	if err != nil {
-		return err
-	}
-	created := false
-	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
-		op, err := updateOp(st, id, b, mode, rollbacks)
+		id, err := pathAppID(raw)
 		if err != nil {
 			return nil, err
 		}
-		created = op.prev == nil
-		return &changeSpec{ops: []appOp{op}, group: marathon.ParentID(id), posted: true}, nil
+		data, err := readBody(c, s.cfg.BodyLimit)
+		if err != nil {
+			return nil, err
+		}
+		b, err := decodeAppBody(bytes.TrimSpace(data))
+		if err != nil {
+			return nil, err
+		}
+		if err := s.awaitReady(c); err != nil {
+			return nil, err
+		}
+		rollbacks, err := s.rollbackTargets(c, []string{id}, []*appBody{b})
+		if err != nil {
+			return nil, err
+		}
+		created := false
+		return &changeRequest{build: func(st *readmodel.State) (*change.Spec, error) {
+			op, err := updateOp(st, id, b, mode, rollbacks)
+			if err != nil {
+				return nil, err
+			}
+			created = op.Prev == nil
+			return &change.Spec{Ops: []change.Op{op}, Group: marathon.ParentID(id), Posted: true}, nil
+		}, answer: func(p *change.Staged) (int, string, any) {
+			if created {
+				return http.StatusCreated, "/v2/apps" + id, p.Result()
+			}
+			return http.StatusOK, "", p.Result()
+		}}, nil
 	})
-	if err != nil {
-		return err
-	}
-	setChangeHeaders(c, p)
-	if created {
-		c.Response().Header().Set(echo.HeaderLocation, "/v2/apps"+id)
-		return writeJSON(c, http.StatusCreated, p.result())
-	}
-	return writeJSON(c, http.StatusOK, p.result())
 }
 
 // updateApps is PUT and PATCH /v2/apps: an array of (partial) definitions,
 // each with its id, changed in one deployment; 200 with its change result.
 func (s *Server) updateApps(c echo.Context, mode updateMode) error {
-	force, err := boolParam(c, "force", false)
-	if err != nil {
-		return err
-	}
-	if mode.allowCreate {
-		if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
-			return err
+	return s.writeChange(c, false, func() (*changeRequest, error) {
+		var err error
+		if mode.allowCreate {
+			if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
+				return nil, err
+			}
 		}
-	}
-	data, err := readBody(c, s.cfg.BodyLimit)
-	if err != nil {
-		return err
-	}
-	bodies, err := decodeAppList(bytes.TrimSpace(data))
-	if err != nil {
-		return err
-	}
+		data, err := readBody(c, s.cfg.BodyLimit)
+		if err != nil {
+			return nil, err
+		}
+		bodies, err := decodeAppList(bytes.TrimSpace(data))
+		if err != nil {
+			return nil, err
+		}
+		ids, err := bodyIDs(bodies)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.awaitReady(c); err != nil {
+			return nil, err
+		}
+		rollbacks, err := s.rollbackTargets(c, ids, bodies)
+		if err != nil {
+			return nil, err
+		}
+		return &changeRequest{build: func(st *readmodel.State) (*change.Spec, error) {
+			spec := &change.Spec{Group: "/", Posted: true}
+			for i, b := range bodies {
+				op, err := updateOp(st, ids[i], b, mode, rollbacks)
+				if err != nil {
+					return nil, prefixDetails(err, i)
+				}
+				spec.Ops = append(spec.Ops, op)
+			}
+			return spec, nil
+		}}, nil
+	})
+}
+
+// bodyIDs are the ids of the bodies of PUT and PATCH /v2/apps, which must
+// all name one, each a different one.
+func bodyIDs(bodies []*appBody) ([]string, error) {
 	ids := make([]string, len(bodies))
 	seen := map[string]bool{}
 	for i, b := range bodies {
 		id, err := b.bodyID()
 		if err != nil {
-			return prefixDetails(err, i)
+			return nil, prefixDetails(err, i)
 		}
 		if id == "" {
-			return &InvalidJSONError{Details: []marathon.FieldError{{Path: fmt.Sprintf("/%d/id", i), Errors: []string{"error.path.missing"}}}}
+			return nil, &apierr.InvalidJSONError{Details: []marathon.FieldError{{Path: fmt.Sprintf("/%d/id", i), Errors: []string{"error.path.missing"}}}}
 		}
 		if seen[id] {
-			return &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"Application ids must be unique."}}}}
+			return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"Application ids must be unique."}}}}
 		}
 		ids[i], seen[id] = id, true
 	}
 	if len(bodies) == 0 {
-		return &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"must not be empty"}}}}
+		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{"must not be empty"}}}}
 	}
-	if err := s.awaitReady(c); err != nil {
-		return err
-	}
-	rollbacks, err := s.rollbackTargets(c, ids, bodies)
-	if err != nil {
-		return err
-	}
-	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
-		spec := &changeSpec{group: "/", posted: true}
-		for i, b := range bodies {
-			op, err := updateOp(st, ids[i], b, mode, rollbacks)
-			if err != nil {
-				return nil, prefixDetails(err, i)
-			}
-			spec.ops = append(spec.ops, op)
-		}
-		return spec, nil
-	})
-	if err != nil {
-		return err
-	}
-	setChangeHeaders(c, p)
-	return writeJSON(c, http.StatusOK, p.result())
+	return ids, nil
 }
 
 // prefixDetails puts the index of an app in a list before its error paths.
 func prefixDetails(err error, i int) error {
-	var invalid *ValidationError
+	var invalid *apierr.ValidationError
 	if errors.As(err, &invalid) {
 		details := make([]marathon.FieldError, len(invalid.Details))
 		for j, d := range invalid.Details {
 			details[j] = marathon.FieldError{Path: fmt.Sprintf("/%d%s", i, strings.TrimSuffix(d.Path, "/")), Errors: d.Errors}
 		}
-		return &ValidationError{Details: details}
+		return &apierr.ValidationError{Details: details}
 	}
 	return err
 }
@@ -427,69 +254,43 @@ func prefixDetails(err error, i int) error {
 // read (compare-and-set), and record the deployment that stops it. Its
 // force defaults to true, as in Marathon.
 func (s *Server) deleteApp(c echo.Context, raw string) error {
-	force, err := boolParam(c, "force", true)
-	if err != nil {
-		return err
-	}
-	id, err := pathAppID(raw)
-	if err != nil {
-		return err
-	}
-	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
-		e, ok := st.apps[id]
+	return s.writeAppChange(c, raw, true, func(st *readmodel.State, id string) (*change.Spec, error) {
+		e, ok := st.Apps[id]
 		if !ok {
-			return nil, &AppNotFoundError{ID: id}
+			return nil, &apierr.AppNotFoundError{ID: id}
 		}
-		return &changeSpec{ops: []appOp{{id: id, prev: &e}}, group: marathon.ParentID(id)}, nil
+		return &change.Spec{Ops: []change.Op{{ID: id, Prev: &e}}, Group: marathon.ParentID(id)}, nil
 	})
-	if err != nil {
-		return err
-	}
-	setChangeHeaders(c, p)
-	return writeJSON(c, http.StatusOK, p.result())
 }
 
 // restartApp is POST /v2/apps/{id}/restart: a new version whose
 // lastConfigChangeAt moves, so that every task is replaced.
 func (s *Server) restartApp(c echo.Context, raw string) error {
-	force, err := boolParam(c, "force", false)
-	if err != nil {
-		return err
-	}
-	id, err := pathAppID(raw)
-	if err != nil {
-		return err
-	}
-	p, err := s.change(c, force, func(st *state) (*changeSpec, error) {
-		e, ok := st.apps[id]
+	return s.writeAppChange(c, raw, false, func(st *readmodel.State, id string) (*change.Spec, error) {
+		e, ok := st.Apps[id]
 		if !ok {
-			return nil, &AppNotFoundError{ID: id}
+			return nil, &apierr.AppNotFoundError{ID: id}
 		}
-		next := e.rec.App
-		return &changeSpec{ops: []appOp{{id: id, prev: &e, next: &next, restart: true}}, group: marathon.ParentID(id)}, nil
+		next := e.Rec.App
+		return &change.Spec{Ops: []change.Op{{ID: id, Prev: &e, Next: &next, Restart: true}}, Group: marathon.ParentID(id)}, nil
 	})
-	if err != nil {
-		return err
-	}
-	setChangeHeaders(c, p)
-	return writeJSON(c, http.StatusOK, p.result())
 }
 
 // idClash refuses a new app whose id is a group's (apps lie under it) or
 // lies under another app: Marathon's groups and apps share one namespace.
-func idClash(st *state, id string) error {
+func idClash(st *readmodel.State, id string) error {
 	clash := ""
-	if len(st.appsUnder(id)) > 0 {
+	if len(st.AppsUnder(id)) > 0 {
 		clash = id
 	}
 	for p := marathon.ParentID(id); clash == "" && p != "/"; p = marathon.ParentID(p) {
-		if _, ok := st.apps[p]; ok {
+		if _, ok := st.Apps[p]; ok {
 			clash = p
 		}
 	}
 	if clash == "" {
 		return nil
 	}
-	return &ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{
+	return &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/id", Errors: []string{
 		"Groups and Applications may not have the same identifier: " + clash}}}}
 }

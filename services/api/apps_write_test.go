@@ -10,6 +10,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/change"
 )
 
 func TestCreateApp(t *testing.T) {
@@ -44,7 +45,7 @@ func TestCreateApp(t *testing.T) {
 		t.Errorf("deployments = %v, want [{id: %s}]", deps, depID)
 	}
 	version, _ := app["version"].(string)
-	if _, err := time.Parse(timeLayout, version); err != nil || len(version) != len("2006-01-02T15:04:05.000Z") {
+	if _, err := time.Parse(events.TimeFormat, version); err != nil || len(version) != len("2006-01-02T15:04:05.000Z") {
 		t.Errorf("version %q is not ISO-8601 with millis: %v", version, err)
 	}
 	vi := app["versionInfo"].(object)
@@ -248,11 +249,11 @@ func TestDeleteApp(t *testing.T) {
 	h.createApp(testDocker)
 
 	rec := h.do(http.MethodDelete, "/v2/apps/test-docker", "")
-	res := expect[changeResult](t, rec, http.StatusOK)
+	res := expect[change.Result](t, rec, http.StatusOK)
 	if res.DeploymentID == "" || rec.Header().Get(HeaderDeploymentID) != res.DeploymentID {
 		t.Errorf("result %+v, header %q", res, rec.Header().Get(HeaderDeploymentID))
 	}
-	if _, err := time.Parse(timeLayout, res.Version); err != nil {
+	if _, err := time.Parse(events.TimeFormat, res.Version); err != nil {
 		t.Errorf("version %q: %v", res.Version, err)
 	}
 	entry, err := h.bus.Deployments.Get(context.Background(), res.DeploymentID)

@@ -15,6 +15,8 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 )
 
 // benchApp is a realistic definition: a Docker app on a bridge network
@@ -40,7 +42,7 @@ func seedApps(tb testing.TB, bus *natsbus.Bus, n int) {
 	tb.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
-	version := formatTime(now)
+	version := view.FormatTime(now)
 	for i := range n {
 		id := fmt.Sprintf("/bench/app-%04d", i)
 		app := benchApp(id)
@@ -92,7 +94,7 @@ func BenchmarkListAppsEmbedTasks(b *testing.B) {
 	seedApps(b, bus, 1000)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.rm.caughtUp(ctx, events.BucketInstances, srv.lastSeq(ctx, bus.Instances)); err != nil {
+	if err := srv.rm.CaughtUp(ctx, events.BucketInstances, readmodel.LastSeq(ctx, bus.Instances)); err != nil {
 		b.Fatal(err)
 	}
 	size := 0
@@ -144,7 +146,7 @@ func BenchmarkListAppsConcurrent(b *testing.B) {
 	seedApps(b, bus, 1000)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.rm.caughtUp(ctx, events.BucketInstances, srv.lastSeq(ctx, bus.Instances)); err != nil {
+	if err := srv.rm.CaughtUp(ctx, events.BucketInstances, readmodel.LastSeq(ctx, bus.Instances)); err != nil {
 		b.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())

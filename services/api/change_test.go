@@ -1,12 +1,9 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"testing"
-
-	"github.com/drover/drover/pkg/events"
 )
 
 // TestConformanceConcurrentUpdates: two replicas on one NATS; an app
@@ -64,32 +61,5 @@ func TestConformanceConcurrentUpdates(t *testing.T) {
 	versions := expect[struct{ Versions []string }](t, serve(t, other, http.MethodGet, "/v2/apps/shared/versions", ""), http.StatusOK).Versions
 	if len(versions) != 1+len(applied) {
 		t.Errorf("%d versions for %d updates applied: an update was lost (%v)", len(versions), len(applied), versions)
-	}
-}
-
-// TestConformanceCASRefusesStaleWrite: a write prepared on a stale read
-// loses its compare-and-set and is rebuilt, not applied over the other.
-func TestConformanceCASRefusesStaleWrite(t *testing.T) {
-	h := newHarness(t)
-	h.createApp(`{"id":"/cas","cmd":"x"}`)
-	var stale appEntry
-	h.srv.rm.read(func(st *state) { stale = st.apps["/cas"] })
-	next := stale.rec.App
-	n := 5
-	next.Instances = &n
-	if _, err := h.srv.writeApp(context.Background(), appOp{id: "/cas", prev: &stale, next: &next}, "d1"); err != nil {
-		t.Fatal(err)
-	}
-	_, err := h.srv.writeApp(context.Background(), appOp{id: "/cas", prev: &stale, next: &next}, "d2")
-	if _, ok := err.(*errRetry); !ok {
-		t.Errorf("a write at a stale revision = %v, want errRetry", err)
-	}
-	entry, err := h.bus.Apps.Get(context.Background(), "cas")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, _ := events.Decode[events.AppRecord](entry.Value())
-	if rec.DeploymentID != "d1" {
-		t.Errorf("deployment %s, want d1", rec.DeploymentID)
 	}
 }

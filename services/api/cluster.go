@@ -5,136 +5,17 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // natsInfoTimeout bounds the JetStream requests of one cluster view.
 const natsInfoTimeout = 2 * time.Second
-
-// clusterJSON is GET /v2/drover/cluster: what Mesos' UI on :5050 showed
-// (the agents, their resources and tasks, the leading master) and the
-// health of the NATS cluster underneath. Marathon has no such endpoint.
-type clusterJSON struct {
-	Leader *clusterLeader `json:"leader"` // null while no scheduler leads
-	Agents []clusterAgent `json:"agents"`
-	NATS   clusterNATS    `json:"nats"`
-	API    clusterReplica `json:"api"`
-	Totals clusterTotals  `json:"totals"`
-	States map[string]int `json:"agentStates"`
-	// Held counts the tasks whose replacements the scheduler holds because
-	// most agents went silent together (the queue's SilentMajority).
-	Held int    `json:"heldReplacements"`
-	Time string `json:"time"`
-}
-
-type clusterLeader struct {
-	SchedulerID string `json:"schedulerId"`
-	Hostname    string `json:"hostname"`
-	Epoch       uint64 `json:"epoch"`
-	Since       string `json:"since"`
-}
-
-// clusterResources are an agent's (or the cluster's) resources; Ports
-// counts host ports, PortRanges lists an agent's offered ranges.
-type clusterResources struct {
-	Cpus       float64            `json:"cpus"`
-	Mem        float64            `json:"mem"`
-	Disk       float64            `json:"disk"`
-	Ports      int                `json:"ports"`
-	PortRanges []events.PortRange `json:"portRanges,omitempty"`
-}
-
-type clusterAgent struct {
-	ID         string              `json:"id"`
-	Hostname   string              `json:"hostname"`
-	Address    string              `json:"address,omitempty"`
-	Attributes map[string]string   `json:"attributes"`
-	State      string              `json:"state"`
-	LastSeen   string              `json:"lastSeen"`
-	Total      clusterResources    `json:"total"`
-	Used       clusterResources    `json:"used"`
-	Docker     events.DockerHealth `json:"docker"`
-	Policy     events.AgentPolicy  `json:"policy"`
-	Tasks      []clusterTask       `json:"tasks"`
-}
-
-type clusterTask struct {
-	ID        string  `json:"id"`
-	AppID     string  `json:"appId"`
-	State     string  `json:"state"`
-	Ports     []int   `json:"ports"`
-	Version   string  `json:"version"`
-	StartedAt *string `json:"startedAt"`
-	Healthy   *bool   `json:"healthy"`
-}
-
-type clusterTotals struct {
-	Total clusterResources `json:"total"`
-	Used  clusterResources `json:"used"`
-	Tasks int              `json:"tasks"`
-}
-
-type clusterReplica struct {
-	ID       string `json:"id"`
-	Hostname string `json:"hostname"`
-	Version  string `json:"version"`
-}
-
-// clusterNATS is the api replica's view of NATS: its connection, the
-// servers it knows, its JetStream account, and the replicas of Drover's
-// streams and buckets (a bucket is the stream KV_<bucket>).
-type clusterNATS struct {
-	Status            string          `json:"status"`
-	Connected         bool            `json:"connected"`
-	ServerName        string          `json:"serverName"`
-	ServerID          string          `json:"serverId"`
-	ClusterName       string          `json:"clusterName"`
-	ConnectedURL      string          `json:"connectedUrl"`
-	Servers           []string        `json:"servers"`
-	DiscoveredServers []string        `json:"discoveredServers"`
-	RTTMillis         *float64        `json:"rttMs"`
-	JetStream         *clusterAccount `json:"jetstream"`
-	Streams           []streamHealth  `json:"streams"`
-	Errors            []string        `json:"errors"`
-}
-
-type clusterAccount struct {
-	Domain     string `json:"domain,omitempty"`
-	Memory     uint64 `json:"memory"`
-	Storage    uint64 `json:"storage"`
-	MaxMemory  int64  `json:"maxMemory"`
-	MaxStorage int64  `json:"maxStorage"`
-	Streams    int    `json:"streams"`
-	Consumers  int    `json:"consumers"`
-	APITotal   uint64 `json:"apiTotal"`
-	APIErrors  uint64 `json:"apiErrors"`
-}
-
-// streamHealth is one stream's replication: its leader and each peer,
-// current or not. A single-node stream has no cluster info: its leader
-// is the server it lives on and it has no peers.
-type streamHealth struct {
-	Name     string       `json:"name"`
-	Replicas int          `json:"replicas"`
-	Leader   string       `json:"leader"`
-	Peers    []streamPeer `json:"peers"`
-	Messages uint64       `json:"messages"`
-	Bytes    uint64       `json:"bytes"`
-	Healthy  bool         `json:"healthy"`
-}
-
-type streamPeer struct {
-	Name    string `json:"name"`
-	Current bool   `json:"current"`
-	Offline bool   `json:"offline"`
-	Lag     uint64 `json:"lag"`
-}
 
 // droverStreams are the streams of pkg/events, buckets included.
 var droverStreams = []string{
@@ -150,19 +31,19 @@ func (s *Server) getCluster(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.SyncTimeout)
 	defer cancel()
-	if err := s.rm.waitFor(ctx, func() bool { return s.rm.loaded[events.BucketAgents] }); err != nil {
+	if err := s.rm.Loaded(ctx, events.BucketAgents); err != nil {
 		s.logger.Debug("agents bucket not loaded; answering with what the read model holds", "error", err)
 	}
-	out := clusterJSON{
-		Agents: []clusterAgent{}, States: map[string]int{}, Time: formatTime(s.now()),
-		API: clusterReplica{ID: s.cfg.ID, Hostname: s.cfg.Hostname, Version: s.cfg.Version},
+	out := view.Cluster{
+		Agents: []view.ClusterAgent{}, States: map[string]int{}, Time: view.FormatTime(s.now()),
+		API: view.ClusterReplica{ID: s.cfg.ID, Hostname: s.cfg.Hostname, Version: s.cfg.Version},
 	}
-	if rec, ok := s.rm.leader(); ok {
-		out.Leader = &clusterLeader{SchedulerID: rec.SchedulerID, Hostname: rec.Hostname, Epoch: rec.Epoch, Since: formatTime(rec.Since)}
+	if rec, ok := s.rm.Leader(); ok {
+		out.Leader = &view.ClusterLeader{SchedulerID: rec.SchedulerID, Hostname: rec.Hostname, Epoch: rec.Epoch, Since: view.FormatTime(rec.Since)}
 	}
-	s.rm.read(func(st *state) {
-		out.Agents, out.Totals = clusterAgents(st)
-		for _, q := range st.queue {
+	s.rm.Read(func(st *readmodel.State) {
+		out.Agents, out.Totals = view.ClusterAgents(st)
+		for _, q := range st.Queue {
 			if q.Rejected["SilentMajority"] > 0 {
 				out.Held += q.Count
 			}
@@ -175,78 +56,11 @@ func (s *Server) getCluster(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, out)
 }
 
-// clusterAgents are the agents of the agents bucket, by hostname, each
-// with its live tasks. What an agent uses is summed from those tasks (the
-// current definition of each one's app, as the scheduler counts it), so
-// it is as fresh as the tasks; the scheduler rewrites its own sum in the
-// agents bucket only every few seconds.
-func clusterAgents(st *state) ([]clusterAgent, clusterTotals) {
-	var totals clusterTotals
-	byAgent := map[string][]events.Instance{}
-	for _, in := range st.instances {
-		if !in.State.Terminal() {
-			byAgent[in.AgentID] = append(byAgent[in.AgentID], in)
-		}
-	}
-	out := make([]clusterAgent, 0, len(st.agents))
-	for id, rec := range st.agents {
-		a := clusterAgent{
-			ID: id, Hostname: rec.Hostname, Address: rec.Address, Attributes: rec.Attributes, State: rec.State,
-			LastSeen: formatTime(rec.LastSeen), Docker: rec.Docker, Policy: rec.Policy, Tasks: []clusterTask{},
-			Total: clusterResources{Cpus: rec.Total.Cpus, Mem: rec.Total.Mem, Disk: rec.Total.Disk,
-				Ports: portCount(rec.Total.Ports), PortRanges: rec.Total.Ports},
-		}
-		if a.Attributes == nil {
-			a.Attributes = map[string]string{}
-		}
-		tasks := byAgent[id]
-		slices.SortFunc(tasks, func(x, y events.Instance) int {
-			return cmp.Or(cmp.Compare(x.AppID, y.AppID), cmp.Compare(x.TaskID, y.TaskID))
-		})
-		for _, in := range tasks {
-			if e, ok := st.apps[in.AppID]; ok {
-				app := e.rec.App
-				a.Used.Cpus += deref(app.Cpus)
-				a.Used.Mem += deref(app.Mem)
-				a.Used.Disk += deref(app.Disk)
-			}
-			a.Used.Ports += len(in.HostPorts)
-			a.Tasks = append(a.Tasks, clusterTask{
-				ID: in.TaskID, AppID: in.AppID, State: string(in.State), Ports: append([]int{}, in.HostPorts...),
-				Version: in.Version, StartedAt: optTime(in.StartedAt), Healthy: in.Healthy(),
-			})
-		}
-		totals.Total = addResources(totals.Total, a.Total)
-		totals.Used = addResources(totals.Used, a.Used)
-		totals.Tasks += len(a.Tasks)
-		out = append(out, a)
-	}
-	totals.Total.PortRanges = nil
-	slices.SortFunc(out, func(x, y clusterAgent) int {
-		return cmp.Or(cmp.Compare(x.Hostname, y.Hostname), cmp.Compare(x.ID, y.ID))
-	})
-	return out, totals
-}
-
-func addResources(a, b clusterResources) clusterResources {
-	return clusterResources{Cpus: a.Cpus + b.Cpus, Mem: a.Mem + b.Mem, Disk: a.Disk + b.Disk, Ports: a.Ports + b.Ports}
-}
-
-func portCount(ranges []events.PortRange) int {
-	n := 0
-	for _, r := range ranges {
-		if r.End >= r.Begin {
-			n += r.End - r.Begin + 1
-		}
-	}
-	return n
-}
-
 // natsHealth is what the api's connection knows of NATS, and what
 // JetStream says of the account and of Drover's streams. It never fails:
 // what it could not learn is in Errors.
-func (s *Server) natsHealth(ctx context.Context) clusterNATS {
-	out := clusterNATS{Servers: []string{}, DiscoveredServers: []string{}, Streams: []streamHealth{}, Errors: []string{}}
+func (s *Server) natsHealth(ctx context.Context) view.ClusterNATS {
+	out := view.ClusterNATS{Servers: []string{}, DiscoveredServers: []string{}, Streams: []view.StreamHealth{}, Errors: []string{}}
 	nc := s.bus.JS.Conn()
 	if nc == nil {
 		out.Status = "UNKNOWN"
@@ -257,8 +71,8 @@ func (s *Server) natsHealth(ctx context.Context) clusterNATS {
 	out.Connected = status == nats.CONNECTED
 	out.ServerName, out.ServerID, out.ClusterName = nc.ConnectedServerName(), nc.ConnectedServerId(), nc.ConnectedClusterName()
 	out.ConnectedURL = nc.ConnectedUrlRedacted()
-	out.Servers = append(out.Servers, redactURLs(nc.Servers())...)
-	out.DiscoveredServers = append(out.DiscoveredServers, redactURLs(nc.DiscoveredServers())...)
+	out.Servers = append(out.Servers, view.RedactURLs(nc.Servers())...)
+	out.DiscoveredServers = append(out.DiscoveredServers, view.RedactURLs(nc.DiscoveredServers())...)
 	if !out.Connected {
 		return out
 	}
@@ -271,7 +85,7 @@ func (s *Server) natsHealth(ctx context.Context) clusterNATS {
 	if ai, err := s.bus.JS.AccountInfo(ctx); err != nil {
 		out.Errors = append(out.Errors, "account info: "+err.Error())
 	} else {
-		out.JetStream = &clusterAccount{
+		out.JetStream = &view.ClusterAccount{
 			Domain: ai.Domain, Memory: ai.Memory, Storage: ai.Store, MaxMemory: ai.Limits.MaxMemory, MaxStorage: ai.Limits.MaxStore,
 			Streams: ai.Streams, Consumers: ai.Consumers, APITotal: ai.API.Total, APIErrors: ai.API.Errors,
 		}
@@ -279,49 +93,14 @@ func (s *Server) natsHealth(ctx context.Context) clusterNATS {
 	lister := s.bus.JS.ListStreams(ctx)
 	for info := range lister.Info() {
 		if slices.Contains(droverStreams, info.Config.Name) {
-			out.Streams = append(out.Streams, newStreamHealth(info, out.ServerName))
+			out.Streams = append(out.Streams, view.NewStreamHealth(info, out.ServerName))
 		}
 	}
 	if err := lister.Err(); err != nil {
 		out.Errors = append(out.Errors, "stream list: "+err.Error())
 	}
-	slices.SortFunc(out.Streams, func(a, b streamHealth) int {
+	slices.SortFunc(out.Streams, func(a, b view.StreamHealth) int {
 		return cmp.Compare(slices.Index(droverStreams, a.Name), slices.Index(droverStreams, b.Name))
 	})
-	return out
-}
-
-func newStreamHealth(info *jetstream.StreamInfo, server string) streamHealth {
-	h := streamHealth{
-		Name: info.Config.Name, Replicas: info.Config.Replicas, Messages: info.State.Msgs, Bytes: info.State.Bytes,
-		Peers: []streamPeer{}, Healthy: true,
-	}
-	if info.Cluster == nil {
-		h.Leader = server
-		return h
-	}
-	h.Leader = info.Cluster.Leader
-	h.Healthy = h.Leader != ""
-	for _, p := range info.Cluster.Replicas {
-		if p == nil {
-			continue
-		}
-		h.Peers = append(h.Peers, streamPeer{Name: p.Name, Current: p.Current, Offline: p.Offline, Lag: p.Lag})
-		h.Healthy = h.Healthy && p.Current && !p.Offline
-	}
-	return h
-}
-
-// redactURLs drops the credentials of server URLs.
-func redactURLs(urls []string) []string {
-	out := make([]string, 0, len(urls))
-	for _, u := range urls {
-		if at := strings.LastIndex(u, "@"); at >= 0 {
-			if scheme := strings.Index(u, "://"); scheme >= 0 && scheme < at {
-				u = u[:scheme+3] + "[REDACTED]" + u[at:]
-			}
-		}
-		out = append(out, u)
-	}
 	return out
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/drover/drover/services/api/auth"
 )
 
 // Config is an api replica's configuration.
@@ -36,10 +38,10 @@ type Config struct {
 	// Version and BuildRef are reported by /v2/info.
 	Version  string
 	BuildRef string
-	// AuthFile is the credentials file (auth.go, credentials.go); "" turns
+	// AuthFile is the credentials file (package auth); "" turns
 	// authentication off.
 	AuthFile string
-	// TLSCertFile and TLSKeyFile make the API serve HTTPS (tls.go).
+	// TLSCertFile and TLSKeyFile make the API serve HTTPS (auth.Listen).
 	TLSCertFile string
 	TLSKeyFile  string
 }
@@ -90,7 +92,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("replica id is required"))
 	}
 	if c.AuthFile != "" {
-		if _, err := LoadCredentials(c.AuthFile); err != nil {
+		if _, err := auth.LoadCredentials(c.AuthFile); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -2,126 +2,41 @@ package api
 
 import (
 	"cmp"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 
-	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/change"
+	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// DeploymentNotFoundError is a request for a deployment that is not running.
-type DeploymentNotFoundError struct{ ID string }
-
-func (e *DeploymentNotFoundError) Error() string {
-	return fmt.Sprintf("DeploymentPlan %s does not exist", e.ID)
-}
-
-// msgCycle is Marathon's refusal of a dependency cycle.
-const msgCycle = "Dependency graph has cyclic dependencies."
-
-// deploymentJSON is a running deployment as GET /v2/deployments shows it.
-type deploymentJSON struct {
-	ID             string          `json:"id"`
-	Version        string          `json:"version"`
-	AffectedApps   []string        `json:"affectedApps"`
-	AffectedPods   []string        `json:"affectedPods"`
-	Steps          []stepJSON      `json:"steps"`
-	CurrentActions []currentAction `json:"currentActions"`
-	CurrentStep    int             `json:"currentStep"`
-	TotalSteps     int             `json:"totalSteps"`
-}
-
-type stepJSON struct {
-	Actions []events.DeploymentAction `json:"actions"`
-}
-
-type currentAction struct {
-	Action                string           `json:"action"`
-	App                   string           `json:"app"`
-	ReadinessCheckResults []readinessCheck `json:"readinessCheckResults"`
-}
-
-// readinessCheck is Marathon's readiness check result of one task. Drover's
-// agents report a verdict only, so lastResponse is null.
-type readinessCheck struct {
-	Name         string `json:"name"`
-	TaskID       string `json:"taskId"`
-	Ready        bool   `json:"ready"`
-	LastResponse any    `json:"lastResponse"`
-}
 
 // listDeployments is GET /v2/deployments: the running deployments, oldest first.
 func (s *Server) listDeployments(c echo.Context) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
-	out := []deploymentJSON{}
-	s.rm.read(func(st *state) {
-		ds := make([]events.Deployment, 0, len(st.deployments))
-		for _, d := range st.deployments {
+	out := []view.Deployment{}
+	s.rm.Read(func(st *readmodel.State) {
+		ds := make([]events.Deployment, 0, len(st.Deployments))
+		for _, d := range st.Deployments {
 			ds = append(ds, d)
 		}
 		slices.SortFunc(ds, func(a, b events.Deployment) int {
 			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 		})
 		for _, d := range ds {
-			out = append(out, newDeploymentJSON(st, d))
+			out = append(out, view.NewDeployment(st, d))
 		}
 	})
 	return writeJSON(c, http.StatusOK, out)
-}
-
-func newDeploymentJSON(st *state, d events.Deployment) deploymentJSON {
-	j := deploymentJSON{
-		ID: d.ID, Version: d.Version, AffectedApps: append([]string{}, d.AffectedApps...), AffectedPods: []string{},
-		Steps: []stepJSON{}, CurrentActions: []currentAction{}, TotalSteps: len(d.Steps),
-	}
-	for _, step := range d.Steps {
-		j.Steps = append(j.Steps, stepJSON{Actions: append([]events.DeploymentAction{}, step...)})
-	}
-	if len(d.Steps) == 0 {
-		return j
-	}
-	cur := min(max(d.CurrentStep, 0), len(d.Steps)-1)
-	j.CurrentStep = cur + 1 // Marathon counts steps from 1
-	for _, a := range d.Steps[cur] {
-		j.CurrentActions = append(j.CurrentActions, currentAction{
-			Action: a.Action, App: a.App, ReadinessCheckResults: readinessResults(st, a.App),
-		})
-	}
-	return j
-}
-
-// readinessResults are the readiness verdicts of an app's current tasks.
-func readinessResults(st *state, appID string) []readinessCheck {
-	out := []readinessCheck{}
-	e, ok := st.apps[appID]
-	if !ok || len(e.rec.App.ReadinessChecks) == 0 {
-		return out
-	}
-	var first struct {
-		Name string `json:"name"`
-	}
-	_ = json.Unmarshal(e.rec.App.ReadinessChecks[0], &first)
-	if first.Name == "" {
-		first.Name = "readinessCheck"
-	}
-	version := appConfigVersion(&e.rec.App)
-	for _, in := range st.appInstances(appID) {
-		if in.Ready == nil || in.Version != version || in.State.Terminal() {
-			continue
-		}
-		out = append(out, readinessCheck{Name: first.Name, TaskID: in.TaskID, Ready: *in.Ready})
-	}
-	return out
 }
 
 // deleteDeployment is DELETE /v2/deployments/{id}: with force=true it only
@@ -140,9 +55,9 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 		d     events.Deployment
 		found bool
 	)
-	s.rm.read(func(st *state) { d, found = st.deployments[id] })
+	s.rm.Read(func(st *readmodel.State) { d, found = st.Deployments[id] })
 	if !found {
-		return &DeploymentNotFoundError{ID: id}
+		return &apierr.DeploymentNotFoundError{ID: id}
 	}
 	ctx := c.Request().Context()
 	if force {
@@ -150,19 +65,19 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 			return fmt.Errorf("api: cancel deployment %s: %w", id, err)
 		}
 		s.logger.Info("deployment cancelled", "deployment", id)
-		s.awaitWrites(ctx, map[string]uint64{events.BucketDeployments: s.lastSeq(ctx, s.bus.Deployments)})
+		s.changes.AwaitWrites(ctx, map[string]uint64{events.BucketDeployments: readmodel.LastSeq(ctx, s.bus.Deployments)})
 		return c.NoContent(http.StatusAccepted)
 	}
 	originals, err := s.originals(c, d)
 	if err != nil {
 		return err
 	}
-	p, err := s.change(c, true, func(st *state) (*changeSpec, error) {
-		spec := &changeSpec{group: "/"}
+	p, err := s.change(c, true, func(st *readmodel.State) (*change.Spec, error) {
+		spec := &change.Spec{Group: "/"}
 		for _, appID := range d.AffectedApps {
 			orig, restore := originals[appID]
-			cur, exists := st.apps[appID]
-			var prev *appEntry
+			cur, exists := st.Apps[appID]
+			var prev *readmodel.AppEntry
 			if exists {
 				prev = &cur
 			}
@@ -170,21 +85,20 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 			case restore && orig != nil:
 				next := *orig
 				vi := deref(orig.VersionInfo)
-				spec.ops = append(spec.ops, appOp{id: appID, prev: prev, next: &next, versionInfo: &vi})
+				spec.Ops = append(spec.Ops, change.Op{ID: appID, Prev: prev, Next: &next, VersionInfo: &vi})
 			case restore && exists: // the deployment created it
-				spec.ops = append(spec.ops, appOp{id: appID, prev: prev})
+				spec.Ops = append(spec.Ops, change.Op{ID: appID, Prev: prev})
 			}
 		}
-		if len(spec.ops) == 0 {
-			return nil, &ConflictError{Message: fmt.Sprintf("Deployment %s has nothing to roll back.", id)}
+		if len(spec.Ops) == 0 {
+			return nil, &apierr.ConflictError{Message: fmt.Sprintf("Deployment %s has nothing to roll back.", id)}
 		}
 		return spec, nil
 	})
 	if err != nil {
 		return err
 	}
-	setChangeHeaders(c, p)
-	return writeJSON(c, http.StatusOK, p.result())
+	return answerChange(c, p)
 }
 
 // originals are the definitions a deployment's apps had before it, read
@@ -192,20 +106,20 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 // An app missing from the map has nothing to roll back.
 func (s *Server) originals(c echo.Context, d events.Deployment) (map[string]*marathon.App, error) {
 	revs := map[string]uint64{} // 0: the app did not exist
-	s.rm.read(func(st *state) {
+	s.rm.Read(func(st *readmodel.State) {
 		for _, appID := range d.AffectedApps {
-			vs := st.versions[appID]
+			vs := st.Versions[appID]
 			if vs == nil {
 				continue
 			}
-			i := slices.IndexFunc(vs.refs, func(r versionRef) bool { return r.deploymentID == d.ID })
+			i := slices.IndexFunc(vs.Refs, func(r readmodel.VersionRef) bool { return r.DeploymentID == d.ID })
 			switch {
 			case i > 0:
-				revs[appID] = vs.refs[i-1].rev
+				revs[appID] = vs.Refs[i-1].Rev
 			case i == 0:
 				revs[appID] = 0
-			case vs.gone && len(vs.refs) > 0: // the deployment deleted it
-				revs[appID] = vs.refs[len(vs.refs)-1].rev
+			case vs.Gone && len(vs.Refs) > 0: // the deployment deleted it
+				revs[appID] = vs.Refs[len(vs.Refs)-1].Rev
 			}
 		}
 	})
@@ -228,7 +142,7 @@ func (s *Server) originals(c echo.Context, d events.Deployment) (map[string]*mar
 func (s *Server) appAtRevision(c echo.Context, appID string, rev uint64) (*marathon.App, error) {
 	entry, err := s.bus.Apps.GetRevision(c.Request().Context(), events.AppKey(appID), rev)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, &AppNotFoundError{ID: appID}
+		return nil, &apierr.AppNotFoundError{ID: appID}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("api: read app %s at revision %d: %w", appID, rev, err)
@@ -239,162 +153,6 @@ func (s *Server) appAtRevision(c echo.Context, appID string, rev uint64) (*marat
 	}
 	rec.App.ID = appID
 	return &rec.App, nil
-}
-
-// deploymentSteps orders a change's actions as Marathon does: stop the
-// apps removed, start the new ones (at 0 instances), then scale and
-// restart in dependency order, one step per layer of the dependency graph.
-func deploymentSteps(st *state, ops []appOp, actions map[string]string) [][]events.DeploymentAction {
-	steps := [][]events.DeploymentAction{}
-	var stops, starts []events.DeploymentAction
-	for _, op := range ops {
-		switch actions[op.id] {
-		case events.ActionStop:
-			stops = append(stops, events.DeploymentAction{Action: events.ActionStop, App: op.id})
-		case events.ActionStart:
-			starts = append(starts, events.DeploymentAction{Action: events.ActionStart, App: op.id})
-		}
-	}
-	for _, s := range [][]events.DeploymentAction{stops, starts} {
-		if len(s) > 0 {
-			steps = append(steps, s)
-		}
-	}
-	g := finalGraph(st, ops)
-	layers := map[int][]events.DeploymentAction{}
-	top := -1
-	for _, op := range ops {
-		var a string
-		switch actions[op.id] {
-		case events.ActionStart, events.ActionScale:
-			a = events.ActionScale
-		case events.ActionRestart:
-			a = events.ActionRestart
-		default:
-			continue
-		}
-		l := g.level(op.id, map[string]bool{})
-		layers[l] = append(layers[l], events.DeploymentAction{Action: a, App: op.id})
-		top = max(top, l)
-	}
-	for l := 0; l <= top; l++ {
-		if len(layers[l]) > 0 {
-			slices.SortFunc(layers[l], func(a, b events.DeploymentAction) int { return cmp.Compare(a.App, b.App) })
-			steps = append(steps, layers[l])
-		}
-	}
-	return steps
-}
-
-// depGraph is the apps' dependencies after a change: app id -> the app
-// ids it depends on (a dependency on a group is one on every app under it).
-type depGraph map[string][]string
-
-func finalGraph(st *state, ops []appOp) depGraph {
-	final := map[string]*marathon.App{}
-	changed := map[string]bool{}
-	for _, op := range ops {
-		changed[op.id] = true
-		if op.next != nil {
-			final[op.id] = op.next
-		}
-	}
-	exists := func(id string) bool {
-		if changed[id] {
-			return final[id] != nil
-		}
-		_, ok := st.apps[id]
-		return ok
-	}
-	g := depGraph{}
-	var visit func(id string)
-	visit = func(id string) {
-		if _, done := g[id]; done {
-			return
-		}
-		a := final[id]
-		if a == nil && !changed[id] {
-			if e, ok := st.apps[id]; ok {
-				a = &e.rec.App
-			}
-		}
-		g[id] = []string{}
-		if a == nil {
-			return
-		}
-		var deps []string
-		for _, d := range a.Dependencies {
-			if exists(d) {
-				deps = append(deps, d)
-				continue
-			}
-			for _, e := range st.appsUnder(d) { // a group
-				if exists(e.rec.App.ID) {
-					deps = append(deps, e.rec.App.ID)
-				}
-			}
-			for id := range final {
-				if inGroup(id, d) && !slices.Contains(deps, id) {
-					deps = append(deps, id)
-				}
-			}
-		}
-		g[id] = deps
-		for _, d := range deps {
-			visit(d)
-		}
-	}
-	for _, op := range ops {
-		visit(op.id)
-	}
-	return g
-}
-
-// level is the length of the longest dependency chain below an app.
-func (g depGraph) level(id string, onPath map[string]bool) int {
-	if onPath[id] {
-		return 0 // a cycle; checkDependencies refuses those
-	}
-	onPath[id] = true
-	defer delete(onPath, id)
-	l := 0
-	for _, d := range g[id] {
-		l = max(l, g.level(d, onPath)+1)
-	}
-	return l
-}
-
-// checkDependencies refuses a change that leaves a dependency cycle.
-func checkDependencies(st *state, ops []appOp) error {
-	g := finalGraph(st, ops)
-	const (
-		visiting = 1
-		done     = 2
-	)
-	mark := map[string]int{}
-	var cyclic func(id string) bool
-	cyclic = func(id string) bool {
-		switch mark[id] {
-		case visiting:
-			return true
-		case done:
-			return false
-		}
-		mark[id] = visiting
-		for _, d := range g[id] {
-			if cyclic(d) {
-				return true
-			}
-		}
-		mark[id] = done
-		return false
-	}
-	for _, op := range ops {
-		if cyclic(op.id) {
-			return &ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{msgCycle}}}}
-		}
-	}
-	return nil
 }
 
 // boolParam reads a boolean query parameter; a malformed one is a 400.
@@ -409,14 +167,4 @@ func boolParam(c echo.Context, name string, def bool) (bool, error) {
 			fmt.Sprintf("Query parameter '%s' must be true or false, got '%s'", name, v))
 	}
 	return b, nil
-}
-
-// lastSeq is a bucket's last stream sequence: at least the revision of
-// any write just made to it (a delete's revision is not returned).
-func (s *Server) lastSeq(ctx context.Context, kv jetstream.KeyValue) uint64 {
-	seq, err := natsutil.LastRevision(ctx, kv)
-	if err != nil {
-		return 0
-	}
-	return seq
 }

@@ -3,6 +3,9 @@ package api
 import (
 	"net/http"
 	"testing"
+
+	"github.com/drover/drover/services/api/change"
+	"github.com/drover/drover/services/api/view"
 )
 
 func TestConformanceDeployments(t *testing.T) {
@@ -10,8 +13,8 @@ func TestConformanceDeployments(t *testing.T) {
 	h.createApp(`{"id":"/d","cmd":"one","instances":2}`)
 	h.finishDeployments()
 	first := h.getApp("/d")
-	res := expect[changeResult](t, h.do(http.MethodPut, "/v2/apps/d", `{"cmd":"two","instances":3}`), http.StatusOK)
-	deps := expect[[]deploymentJSON](t, h.do(http.MethodGet, "/v2/deployments", ""), http.StatusOK)
+	res := expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/d", `{"cmd":"two","instances":3}`), http.StatusOK)
+	deps := expect[[]view.Deployment](t, h.do(http.MethodGet, "/v2/deployments", ""), http.StatusOK)
 	if len(deps) != 1 {
 		t.Fatalf("deployments %v", deps)
 	}
@@ -23,7 +26,7 @@ func TestConformanceDeployments(t *testing.T) {
 	}
 	// DELETE without force rolls back: a new deployment restores the app.
 	rec := h.do(http.MethodDelete, "/v2/deployments/"+res.DeploymentID, "")
-	rb := expect[changeResult](t, rec, http.StatusOK)
+	rb := expect[change.Result](t, rec, http.StatusOK)
 	if rb.DeploymentID == res.DeploymentID || rec.Header().Get(HeaderDeploymentID) != rb.DeploymentID {
 		t.Errorf("rollback result %+v", rb)
 	}
@@ -32,7 +35,7 @@ func TestConformanceDeployments(t *testing.T) {
 		app["versionInfo"].(object)["lastConfigChangeAt"] != first["versionInfo"].(object)["lastConfigChangeAt"] {
 		t.Errorf("after rollback %v", app)
 	}
-	deps = expect[[]deploymentJSON](t, h.do(http.MethodGet, "/v2/deployments", ""), http.StatusOK)
+	deps = expect[[]view.Deployment](t, h.do(http.MethodGet, "/v2/deployments", ""), http.StatusOK)
 	if len(deps) != 1 || deps[0].ID != rb.DeploymentID {
 		t.Errorf("deployments after rollback %+v", deps)
 	}
@@ -50,6 +53,6 @@ func TestConformanceDeployments(t *testing.T) {
 	}
 	// Rolling back a creation deletes the app.
 	created := h.createApp(`{"id":"/new","cmd":"x"}`)
-	expect[changeResult](t, h.do(http.MethodDelete, "/v2/deployments/"+created["deployments"].([]any)[0].(object)["id"].(string), ""), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodDelete, "/v2/deployments/"+created["deployments"].([]any)[0].(object)["id"].(string), ""), http.StatusOK)
 	expect[errorBody](t, h.do(http.MethodGet, "/v2/apps/new", ""), http.StatusNotFound)
 }

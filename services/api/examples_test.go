@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/change"
 )
 
 // exampleDir holds our own example apps, which pkg/marathon's
@@ -71,7 +72,7 @@ func TestMarathonExamplesThroughAPI(t *testing.T) {
 				}
 				id := patch["id"].(string)
 				h.createApp(`{"id":"` + id + `","cmd":"sleep 1"}`)
-				expect[changeResult](t, h.do(http.MethodPatch, "/v2/apps"+id+"?force=true", body), http.StatusOK)
+				expect[change.Result](t, h.do(http.MethodPatch, "/v2/apps"+id+"?force=true", body), http.StatusOK)
 				a := h.getApp(id)
 				for k, v := range patch {
 					if !equalJSON(t, a[k], v) {
@@ -87,12 +88,12 @@ func TestMarathonExamplesThroughAPI(t *testing.T) {
 				if err := json.Unmarshal(data, &apps); err != nil {
 					t.Fatal(err)
 				}
-				expect[changeResult](t, h.do(http.MethodPut, "/v2/apps", body), http.StatusOK)
+				expect[change.Result](t, h.do(http.MethodPut, "/v2/apps", body), http.StatusOK)
 				for _, a := range apps {
 					checkAppSchema(t, h.getApp(a.ID))
 				}
 			case "group":
-				expect[changeResult](t, h.do(http.MethodPut, "/v2/groups", body), http.StatusOK)
+				expect[change.Result](t, h.do(http.MethodPut, "/v2/groups", body), http.StatusOK)
 				g := expect[object](t, h.do(http.MethodGet, "/v2/groups", ""), http.StatusOK)
 				if len(groupAppIDs(g)) == 0 {
 					t.Errorf("no app in the groups: %v", g)

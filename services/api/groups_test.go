@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/change"
+	"github.com/drover/drover/services/api/view"
 )
 
 func TestConformanceGroups(t *testing.T) {
@@ -12,7 +14,7 @@ func TestConformanceGroups(t *testing.T) {
 	body := `{"id":"/prod","apps":[{"id":"db","cmd":"db"}],
 		"groups":[{"id":"front","dependencies":["/prod/db"],"apps":[{"id":"web","cmd":"web","instances":2}]}]}`
 	rec := h.do(http.MethodPost, "/v2/groups", body)
-	res := expect[changeResult](t, rec, http.StatusCreated)
+	res := expect[change.Result](t, rec, http.StatusCreated)
 	if rec.Header().Get("Location") != "/v2/groups/prod" {
 		t.Errorf("Location %q", rec.Header().Get("Location"))
 	}
@@ -32,7 +34,7 @@ func TestConformanceGroups(t *testing.T) {
 		t.Errorf("message %q", e.Message)
 	}
 
-	root := expect[groupJSON](t, h.do(http.MethodGet, "/v2/groups", ""), http.StatusOK)
+	root := expect[view.Group](t, h.do(http.MethodGet, "/v2/groups", ""), http.StatusOK)
 	if root.ID != "/" || len(*root.Groups) != 1 || (*root.Groups)[0].ID != "/prod" || root.Version != res.Version || root.Pods == nil {
 		t.Fatalf("root %+v", root)
 	}
@@ -60,13 +62,13 @@ func TestConformanceGroups(t *testing.T) {
 	}
 
 	// dryRun: the steps, nothing written.
-	dry := expect[map[string][]stepJSON](t, h.do(http.MethodPut, "/v2/groups/prod?dryRun=true", `{"scaleBy":2}`), http.StatusOK)
+	dry := expect[map[string][]view.Step](t, h.do(http.MethodPut, "/v2/groups/prod?dryRun=true", `{"scaleBy":2}`), http.StatusOK)
 	if len(dry["steps"]) != 2 || dry["steps"][0].Actions[0].Action != "ScaleApplication" {
 		t.Errorf("dryRun %v", dry)
 	}
 	// scaleBy, forced past the running deployment.
 	expect[errorBody](t, h.do(http.MethodPut, "/v2/groups/prod", `{"scaleBy":2}`), http.StatusConflict)
-	expect[changeResult](t, h.do(http.MethodPut, "/v2/groups/prod?force=true", `{"scaleBy":2}`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPut, "/v2/groups/prod?force=true", `{"scaleBy":2}`), http.StatusOK)
 	if a := h.getApp("/prod/front/web"); a["instances"] != 4.0 {
 		t.Errorf("scaled %v", a["instances"])
 	}
@@ -79,13 +81,13 @@ func TestConformanceGroups(t *testing.T) {
 		t.Errorf("group versions %v", versions)
 	}
 	// Rollback to the first version.
-	expect[changeResult](t, h.do(http.MethodPut, "/v2/groups/prod", `{"version":"`+res.Version+`"}`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPut, "/v2/groups/prod", `{"version":"`+res.Version+`"}`), http.StatusOK)
 	if a := h.getApp("/prod/front/web"); a["instances"] != 2.0 {
 		t.Errorf("rolled back %v", a["instances"])
 	}
 	h.finishDeployments()
 	// A PUT with apps replaces the group's apps: db goes, cache comes.
-	expect[changeResult](t, h.do(http.MethodPut, "/v2/groups/prod", `{"apps":[{"id":"cache","cmd":"c"}]}`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPut, "/v2/groups/prod", `{"apps":[{"id":"cache","cmd":"c"}]}`), http.StatusOK)
 	prod = expect[object](t, h.do(http.MethodGet, "/v2/groups/prod", ""), http.StatusOK)
 	if ids := appIDs(toObjects(prod["apps"])); !equalJSON(t, ids, []string{"/prod/cache"}) {
 		t.Errorf("after PUT apps: %v", ids)
@@ -99,7 +101,7 @@ func TestConformanceGroups(t *testing.T) {
 	}
 	// DELETE removes every app under the group.
 	h.finishDeployments()
-	expect[changeResult](t, h.do(http.MethodDelete, "/v2/groups/prod", ""), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodDelete, "/v2/groups/prod", ""), http.StatusOK)
 	expect[errorBody](t, h.do(http.MethodGet, "/v2/groups/prod", ""), http.StatusNotFound)
 	expect[errorBody](t, h.do(http.MethodDelete, "/v2/groups/prod", ""), http.StatusNotFound)
 }

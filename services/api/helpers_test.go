@@ -15,6 +15,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 )
 
 // testDocker is the scenario's app (examples/test-docker.json), written here.
@@ -190,8 +191,8 @@ func (h *harness) finishDeployments() {
 			h.t.Fatal(err)
 		}
 	}
-	rev := h.srv.lastSeq(ctx, h.bus.Deployments)
-	if err := h.srv.rm.caughtUp(ctx, events.BucketDeployments, rev); err != nil {
+	rev := readmodel.LastSeq(ctx, h.bus.Deployments)
+	if err := h.srv.rm.CaughtUp(ctx, events.BucketDeployments, rev); err != nil {
 		h.t.Fatal(err)
 	}
 }

@@ -5,57 +5,22 @@ import (
 	"net/http"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/view"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 )
-
-// infoResponse is GET /v2/info. Drover has no ZooKeeper and no Mesos
-// framework: zookeeper_config is {"zk": null} and frameworkId null.
-type infoResponse struct {
-	Name            string         `json:"name"`
-	Version         string         `json:"version"`
-	BuildRef        string         `json:"buildref"`
-	Elected         bool           `json:"elected"`
-	Leader          *string        `json:"leader"`
-	FrameworkID     *string        `json:"frameworkId"`
-	MarathonConfig  marathonConfig `json:"marathon_config"`
-	ZookeeperConfig map[string]any `json:"zookeeper_config"`
-	HTTPConfig      httpConfig     `json:"http_config"`
-}
-
-// marathonConfig is the part of Marathon's marathon_config that means
-// something for Drover, with Marathon's names.
-type marathonConfig struct {
-	Master                         string   `json:"master"`
-	Hostname                       string   `json:"hostname"`
-	FrameworkName                  string   `json:"framework_name"`
-	HA                             bool     `json:"ha"`
-	Checkpoint                     bool     `json:"checkpoint"`
-	Executor                       string   `json:"executor"`
-	Features                       []string `json:"features"`
-	LeaderProxyConnectionTimeoutMS int      `json:"leader_proxy_connection_timeout_ms"`
-	LeaderProxyReadTimeoutMS       int      `json:"leader_proxy_read_timeout_ms"`
-	MesosRole                      *string  `json:"mesos_role"`
-	MesosUser                      *string  `json:"mesos_user"`
-	WebUIURL                       *string  `json:"webui_url"`
-}
-
-type httpConfig struct {
-	HTTPPort   int     `json:"http_port"`
-	HTTPSPort  *int    `json:"https_port"`
-	AssetsPath *string `json:"assets_path"`
-}
 
 // info is GET /v2/info.
 func (s *Server) info(c echo.Context) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
-	resp := infoResponse{
+	resp := view.Info{
 		Name:     "drover",
 		Version:  s.cfg.Version,
 		BuildRef: s.cfg.BuildRef,
-		MarathonConfig: marathonConfig{
+		MarathonConfig: view.MarathonConfig{
 			Master:        s.cfg.Master,
 			Hostname:      s.cfg.Hostname,
 			FrameworkName: "drover",
@@ -68,9 +33,9 @@ func (s *Server) info(c echo.Context) error {
 			LeaderProxyReadTimeoutMS:       10000,
 		},
 		ZookeeperConfig: map[string]any{"zk": nil},
-		HTTPConfig:      httpConfig{HTTPPort: s.port},
+		HTTPConfig:      view.HTTPConfig{HTTPPort: s.port},
 	}
-	if rec, ok := s.rm.leader(); ok {
+	if rec, ok := s.rm.Leader(); ok {
 		resp.Elected = true
 		resp.Leader = &rec.Hostname
 	}
@@ -82,9 +47,9 @@ func (s *Server) getLeader(c echo.Context) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
-	rec, ok := s.rm.leader()
+	rec, ok := s.rm.Leader()
 	if !ok {
-		return ErrNoLeader
+		return apierr.ErrNoLeader
 	}
 	return writeJSON(c, http.StatusOK, map[string]string{"leader": rec.Hostname})
 }
@@ -108,7 +73,7 @@ func (s *Server) unservable() string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // ready without waiting
-	if err := s.rm.ready(ctx); err != nil {
+	if err := s.rm.Ready(ctx); err != nil {
 		return "read model not loaded yet"
 	}
 	return ""
@@ -120,8 +85,8 @@ func (s *Server) abdicate(c echo.Context) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
-	if _, ok := s.rm.leader(); !ok {
-		return ErrNoLeader
+	if _, ok := s.rm.Leader(); !ok {
+		return apierr.ErrNoLeader
 	}
 	req := events.SchedulerRequest{V: events.Version, ID: uuid.NewString(), Kind: events.RequestAbdicate, At: s.now()}
 	if err := s.request(c.Request().Context(), req); err != nil {

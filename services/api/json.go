@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 	"github.com/labstack/echo/v4"
 )
 
@@ -47,6 +48,15 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	return body, nil
 }
 
+// readJSON reads a JSON request body of at most limit bytes into v.
+func readJSON(c echo.Context, limit int64, v any) error {
+	data, err := readBody(c, limit)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(data, v)
+}
+
 // msgUnsupportedMediaType is Marathon's (Jersey's) message for a body
 // that is not JSON.
 const msgUnsupportedMediaType = "HTTP 415 Unsupported Media Type"
@@ -65,7 +75,7 @@ func jsonMediaType(ct string) bool {
 // path of the value and "error.expected.jsstring" and the like.
 func decodeJSON(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
-		return &InvalidJSONError{Details: jsonDetails(err)}
+		return &apierr.InvalidJSONError{Details: jsonDetails(err)}
 	}
 	return nil
 }

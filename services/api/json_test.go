@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
 )
 
 func TestDecodeJSONDetails(t *testing.T) {
@@ -26,7 +27,7 @@ func TestDecodeJSONDetails(t *testing.T) {
 	for _, tt := range tests {
 		var app marathon.App
 		err := decodeJSON([]byte(tt.body), &app)
-		var ij *InvalidJSONError
+		var ij *apierr.InvalidJSONError
 		if !errors.As(err, &ij) || len(ij.Details) != 1 {
 			t.Errorf("%s: error %v", tt.body, err)
 			continue

@@ -35,7 +35,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 // does, whenever a scheduler holds the lock.
 func (s *Server) leaderHeader(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if rec, ok := s.rm.leader(); ok && rec.Hostname != "" {
+		if rec, ok := s.rm.Leader(); ok && rec.Hostname != "" {
 			c.Response().Header().Set(HeaderLeader, "http://"+rec.Hostname)
 		}
 		return next(c)

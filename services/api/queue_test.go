@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/view"
 )
 
 func TestConformanceQueue(t *testing.T) {
@@ -24,7 +25,7 @@ func TestConformanceQueue(t *testing.T) {
 		return len(q) == 1
 	})
 	item := q[0]
-	if item["count"] != 2.0 || item["app"].(object)["id"] != "/q" || item["since"] != formatTime(now) {
+	if item["count"] != 2.0 || item["app"].(object)["id"] != "/q" || item["since"] != view.FormatTime(now) {
 		t.Errorf("queue item %v", item)
 	}
 	if d := item["delay"].(object); d["overdue"] != false || d["timeLeftSeconds"].(float64) < 29 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/view"
 )
 
 // The scheduler deletes the record of a task that ended; the failure is in
@@ -18,7 +19,7 @@ func TestLastTaskFailureFromStatusEvents(t *testing.T) {
 	publish := func(state events.TaskState, msg string, at time.Time) {
 		t.Helper()
 		data, _ := json.Marshal(events.StatusUpdateEvent{
-			EventType: events.EventStatusUpdate, Timestamp: formatTime(at), SlaveID: "a1", TaskID: "flaky.t-" + msg,
+			EventType: events.EventStatusUpdate, Timestamp: view.FormatTime(at), SlaveID: "a1", TaskID: "flaky.t-" + msg,
 			TaskStatus: state, Message: msg, AppID: "/flaky", Host: "host1", Ports: []int{31000}, Version: "2026-01-01T00:00:00.000Z",
 		})
 		if _, err := h.bus.JS.Publish(context.Background(), events.Event(events.EventStatusUpdate), data); err != nil {

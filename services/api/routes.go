@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/drover/drover/services/api/auth"
 	"github.com/labstack/echo/v4"
 )
 
@@ -14,18 +15,18 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.Use(s.metrics.middleware, s.recoverPanics, s.leaderHeader, s.logRequests)
+	e.Use(s.metrics.Middleware, s.recoverPanics, s.leaderHeader, s.logRequests)
 	// Every read route answers HEAD as well (a viewer may GET and HEAD).
 	get := func(path string, h echo.HandlerFunc) { e.Match(readMethods, path, h) }
 
 	// Load balancers probe /ping with HEAD as well.
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/ping", s.ping)
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/v2/ping", s.ping)
-	get("/metrics", s.metrics.handler)
+	get("/metrics", s.metrics.Handler)
 	get("/v2/info", s.info)
 	get("/v2/leader", s.getLeader)
 	e.DELETE("/v2/leader", s.abdicate)
-	get("/v2/events", s.streamEvents)
+	get("/v2/events", s.stream.Serve)
 
 	get("/v2/apps", s.listApps)
 	e.POST("/v2/apps", s.createApp)
@@ -55,7 +56,12 @@ func (s *Server) routes() *echo.Echo {
 	get("/v2/queue", s.listQueue)
 	e.DELETE("/v2/queue/*", s.queueDELETE)
 	s.registerUI(e)
-	s.registerAuth(e) // in front of every route: auth.go
+	// In front of every route: package auth.
+	s.guard = auth.New(auth.Options{
+		CredentialsFile: s.cfg.AuthFile, Secure: s.cfg.TLSCertFile != "", ListenAddr: s.cfg.HTTPAddr,
+		Logger: s.logger, Register: s.metrics.Register, ReadJSON: readJSON, WriteJSON: writeJSON,
+	})
+	s.guard.Register(e)
 	return e
 }
 

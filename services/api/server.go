@@ -12,6 +12,12 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
+	"github.com/drover/drover/services/api/auth"
+	"github.com/drover/drover/services/api/change"
+	"github.com/drover/drover/services/api/listcache"
+	"github.com/drover/drover/services/api/metrics"
+	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/sse"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -25,15 +31,17 @@ type Server struct {
 	bus     *natsbus.Bus
 	logger  *slog.Logger
 	echo    *echo.Echo
-	rm      *readModel
-	lists   listCache // GET /v2/apps' answers: listcache.go
-	metrics *metrics
+	rm      *readmodel.Model
+	lists   listcache.Cache // GET /v2/apps' answers
+	metrics *metrics.Metrics
 	clock   func() time.Time
 	port    int
-	// auth checks credentials (nil: authentication off); loopbackOnly is
-	// set when the api listens on loopback only (auth.go).
-	auth         *authenticator
-	loopbackOnly bool
+	// changes makes the writes' changes (package change).
+	changes *change.Writer
+	// stream serves /v2/events (package sse).
+	stream *sse.Stream
+	// guard authenticates and authorizes every request (package auth).
+	guard *auth.Guard
 
 	closeOnce sync.Once
 	// stopping is closed when the server shuts down: it ends event streams.
@@ -57,12 +65,15 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 	port, _ := httpPort(cfg.HTTPAddr) // checked by Validate
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	rm, err := newReadModel(ctx, bus, logger)
+	rm, err := readmodel.New(ctx, bus, logger)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: newMetrics(rm), clock: time.Now, port: port,
+	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: metrics.New(rm), clock: time.Now, port: port,
 		stopping: make(chan struct{})}
+	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now)
+	s.stream = &sse.Stream{JS: bus.JS, Logger: logger, Malformed: s.metrics.Malformed, Stopping: s.stopping,
+		Publish: s.changes.PublishEvent, Now: s.now}
 	s.echo = s.routes()
 	return s, nil
 }
@@ -74,7 +85,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // flight finish (within ShutdownTimeout) and stops following the buckets.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.Close()
-	ln, err := s.listen() // TCP, or TLS with a certificate (tls.go)
+	ln, err := auth.Listen(s.cfg.HTTPAddr, s.cfg.TLSCertFile, s.cfg.TLSKeyFile) // TCP, or TLS with a certificate
 	if err != nil {
 		return err
 	}
@@ -112,7 +123,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Handler without Run.
 func (s *Server) Close() {
 	s.stop()
-	s.closeOnce.Do(s.rm.close)
+	s.closeOnce.Do(s.rm.Close)
 }
 
 // stop ends the event streams.
@@ -128,7 +139,7 @@ func (s *Server) stop() { s.stopOnce.Do(func() { close(s.stopping) }) }
 func (s *Server) awaitReady(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.SyncTimeout)
 	defer cancel()
-	if err := s.rm.ready(ctx); err != nil {
+	if err := s.rm.Ready(ctx); err != nil {
 		return err
 	}
 	ctx, cancelBarrier := context.WithTimeout(ctx, barrierTimeout)
@@ -137,11 +148,11 @@ func (s *Server) awaitReady(c echo.Context) error {
 		name string
 		kv   jetstream.KeyValue
 	}{{events.BucketApps, s.bus.Apps}, {events.BucketDeployments, s.bus.Deployments}} {
-		seq := s.lastSeq(ctx, b.kv)
+		seq := readmodel.LastSeq(ctx, b.kv)
 		if seq == 0 {
 			continue
 		}
-		if err := s.rm.caughtUp(ctx, b.name, seq); err != nil {
+		if err := s.rm.CaughtUp(ctx, b.name, seq); err != nil {
 			s.logger.Debug("read model behind its bucket", "bucket", b.name, "sequence", seq, "error", err)
 			return nil
 		}

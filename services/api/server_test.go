@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/internal/testutil"
+	"github.com/drover/drover/services/api/change"
 )
 
 func TestTwoServersShareState(t *testing.T) {
@@ -27,7 +28,7 @@ func TestTwoServersShareState(t *testing.T) {
 	if rec := serve(t, other, http.MethodPost, "/v2/apps", testDocker); rec.Code != http.StatusConflict {
 		t.Errorf("POST on the other replica: %d", rec.Code)
 	}
-	expect[changeResult](t, serve(t, other, http.MethodDelete, "/v2/apps/test-docker", ""), http.StatusOK)
+	expect[change.Result](t, serve(t, other, http.MethodDelete, "/v2/apps/test-docker", ""), http.StatusOK)
 	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
 		if rec := h.do(http.MethodGet, "/v2/apps/test-docker", ""); rec.Code != http.StatusNotFound {
 			return fmt.Errorf("first replica still has the app: %d", rec.Code)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drover/drover/services/api/change"
 )
 
 // sseFrame is one server-sent event.
@@ -106,7 +108,7 @@ func TestEventStream(t *testing.T) {
 		t.Errorf("filtered frame %+v", f)
 	}
 	h.finishDeployments()
-	expect[changeResult](t, h.do(http.MethodDelete, "/v2/apps/evented", ""), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodDelete, "/v2/apps/evented", ""), http.StatusOK)
 	f = nextFrame(t, filtered, "api_post_event", "deployment_info", "app_terminated_event")
 	if f.event != "app_terminated_event" || f.data["appId"] != "/evented" {
 		t.Errorf("filtered frame %+v", f)

@@ -10,15 +10,14 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/change"
+	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// TaskNotFoundError is a request for a task that does not exist.
-type TaskNotFoundError struct{ ID string }
-
-func (e *TaskNotFoundError) Error() string { return fmt.Sprintf("Task '%s' does not exist", e.ID) }
 
 // killParams are the query parameters of the task kill endpoints.
 type killParams struct {
@@ -61,18 +60,18 @@ func (s *Server) killAppTasks(c echo.Context, raw string) error {
 	host := c.QueryParam("host")
 	var victims []events.Instance
 	found := false
-	s.rm.read(func(st *state) {
-		if _, found = st.apps[id]; !found {
+	s.rm.Read(func(st *readmodel.State) {
+		if _, found = st.Apps[id]; !found {
 			return
 		}
-		for _, in := range st.appInstances(id) {
+		for _, in := range st.AppInstances(id) {
 			if !in.State.Terminal() && (host == "" || in.Host == host) {
 				victims = append(victims, in)
 			}
 		}
 	})
 	if !found {
-		return &AppNotFoundError{ID: id}
+		return &apierr.AppNotFoundError{ID: id}
 	}
 	return s.kill(c, victims, kp, false)
 }
@@ -96,18 +95,18 @@ func (s *Server) killAppTask(c echo.Context, raw, taskID string) error {
 		found  bool
 		known  bool
 	)
-	s.rm.read(func(st *state) {
-		if _, known = st.apps[id]; !known {
+	s.rm.Read(func(st *readmodel.State) {
+		if _, known = st.Apps[id]; !known {
 			return
 		}
-		victim, found = st.instances[events.InstanceKey(taskID)]
+		victim, found = st.Instances[events.InstanceKey(taskID)]
 		found = found && victim.AppID == id && !victim.State.Terminal()
 	})
 	switch {
 	case !known:
-		return &AppNotFoundError{ID: id}
+		return &apierr.AppNotFoundError{ID: id}
 	case !found:
-		return &TaskNotFoundError{ID: taskID}
+		return &apierr.TaskNotFoundError{ID: taskID}
 	}
 	return s.kill(c, []events.Instance{victim}, kp, true)
 }
@@ -133,10 +132,10 @@ func (s *Server) killTasks(c echo.Context) error {
 		return err
 	}
 	var victims []events.Instance
-	s.rm.read(func(st *state) {
+	s.rm.Read(func(st *readmodel.State) {
 		for _, id := range body.IDs {
-			if in, ok := st.instances[events.InstanceKey(id)]; ok && !in.State.Terminal() {
-				if _, app := st.apps[in.AppID]; app {
+			if in, ok := st.Instances[events.InstanceKey(id)]; ok && !in.State.Terminal() {
+				if _, app := st.Apps[in.AppID]; app {
 					victims = append(victims, in)
 				}
 			}
@@ -157,23 +156,23 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 		}
 		byApp[in.AppID] = append(byApp[in.AppID], in.TaskID)
 	}
-	var p *plan
+	var p *change.Staged
 	if kp.scale {
 		var err error
-		p, err = s.change(c, kp.force, func(st *state) (*changeSpec, error) {
-			spec := &changeSpec{group: "/"}
+		p, err = s.change(c, kp.force, func(st *readmodel.State) (*change.Spec, error) {
+			spec := &change.Spec{Group: "/"}
 			for _, id := range apps {
-				e, ok := st.apps[id]
+				e, ok := st.Apps[id]
 				if !ok {
-					return nil, &AppNotFoundError{ID: id}
+					return nil, &apierr.AppNotFoundError{ID: id}
 				}
-				next := e.rec.App
+				next := e.Rec.App
 				n := max(0, deref(next.Instances)-len(byApp[id]))
 				next.Instances = &n
-				spec.ops = append(spec.ops, appOp{id: id, prev: &e, next: &next})
+				spec.Ops = append(spec.Ops, change.Op{ID: id, Prev: &e, Next: &next})
 			}
 			if len(apps) == 1 {
-				spec.group = marathon.ParentID(apps[0])
+				spec.Group = marathon.ParentID(apps[0])
 			}
 			return spec, nil
 		})
@@ -193,24 +192,23 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 		s.logger.Info("kill requested", "app", id, "tasks", byApp[id], "scale", kp.scale, "wipe", kp.wipe)
 	}
 	if p != nil {
-		setChangeHeaders(c, p)
-		return writeJSON(c, http.StatusOK, p.result())
+		return answerChange(c, p)
 	}
-	var tasks []task
-	s.rm.read(func(st *state) {
-		tasks = make([]task, 0, len(victims))
+	var tasks []view.Task
+	s.rm.Read(func(st *readmodel.State) {
+		tasks = make([]view.Task, 0, len(victims))
 		for _, in := range victims {
 			var sp []int
-			if e, ok := st.apps[in.AppID]; ok {
-				sp = servicePorts(&e.rec.App)
+			if e, ok := st.Apps[in.AppID]; ok {
+				sp = view.ServicePorts(&e.Rec.App)
 			}
-			tasks = append(tasks, newTask(in, sp))
+			tasks = append(tasks, view.NewTask(in, sp))
 		}
 	})
 	if single {
-		return writeJSON(c, http.StatusOK, map[string]task{"task": tasks[0]})
+		return writeJSON(c, http.StatusOK, map[string]view.Task{"task": tasks[0]})
 	}
-	return writeJSON(c, http.StatusOK, map[string][]task{"tasks": tasks})
+	return writeJSON(c, http.StatusOK, map[string][]view.Task{"tasks": tasks})
 }
 
 // request publishes a request for the scheduler leader on its stream,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/change"
 )
 
 func TestConformanceAppTasksAndKill(t *testing.T) {
@@ -55,7 +56,7 @@ func TestConformanceAppTasksAndKill(t *testing.T) {
 	}
 	// scale=true while the app's deployment runs: 409 unless force.
 	expect[errorBody](t, h.do(http.MethodDelete, "/v2/apps/k/tasks/k.2?scale=true", ""), http.StatusConflict)
-	res := expect[changeResult](t, h.do(http.MethodDelete, "/v2/apps/k/tasks/k.2?scale=true&force=true", ""), http.StatusOK)
+	res := expect[change.Result](t, h.do(http.MethodDelete, "/v2/apps/k/tasks/k.2?scale=true&force=true", ""), http.StatusOK)
 	if a := h.getApp("/k"); a["instances"] != 2.0 || a["version"] != res.Version {
 		t.Errorf("after kill and scale %v", a)
 	}
@@ -87,7 +88,7 @@ func TestConformanceTasks(t *testing.T) {
 	if len(killed) != 1 || killed[0]["id"] != "t.1" {
 		t.Errorf("killed %v", killed)
 	}
-	res := expect[changeResult](t, h.do(http.MethodPost, "/v2/tasks/delete?scale=true&force=true", `{"ids":["t.2"]}`), http.StatusOK)
+	res := expect[change.Result](t, h.do(http.MethodPost, "/v2/tasks/delete?scale=true&force=true", `{"ids":["t.2"]}`), http.StatusOK)
 	if res.DeploymentID == "" {
 		t.Error("no deployment")
 	}

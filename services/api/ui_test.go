@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/view"
 )
 
 func TestUIRedirectsToUI(t *testing.T) {
@@ -231,7 +232,7 @@ func TestClusterShowsAgentsTheirTasksLeaderAndNATS(t *testing.T) {
 }
 
 func TestRedactURLs(t *testing.T) {
-	got := redactURLs([]string{"nats://user:secret@n1:4222", "nats://n2:4222", "tls://token@n3:4222"})
+	got := view.RedactURLs([]string{"nats://user:secret@n1:4222", "nats://n2:4222", "tls://token@n3:4222"})
 	want := []string{"nats://[REDACTED]@n1:4222", "nats://n2:4222", "tls://[REDACTED]@n3:4222"}
 	for i := range want {
 		if got[i] != want[i] {

@@ -1,21 +1,16 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/apierr"
+	"github.com/drover/drover/services/api/readmodel"
+	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
 )
-
-// AppVersionNotFoundError is a request for a version an app does not have.
-type AppVersionNotFoundError struct{ ID, Version string }
-
-func (e *AppVersionNotFoundError) Error() string {
-	return fmt.Sprintf("App '%s' does not exist in version %s", e.ID, e.Version)
-}
 
 // listVersions is GET /v2/apps/{id}/versions: the app's stored versions,
 // newest first, from the read model's version index.
@@ -29,27 +24,27 @@ func (s *Server) listVersions(c echo.Context, raw string) error {
 	}
 	var versions []string
 	found := false
-	s.rm.read(func(st *state) {
-		if _, found = st.apps[id]; !found {
+	s.rm.Read(func(st *readmodel.State) {
+		if _, found = st.Apps[id]; !found {
 			return
 		}
 		versions = appVersionList(st, id)
 	})
 	if !found {
-		return &AppNotFoundError{ID: id}
+		return &apierr.AppNotFoundError{ID: id}
 	}
 	return writeJSON(c, http.StatusOK, map[string][]string{"versions": versions})
 }
 
 // appVersionList is an app's distinct versions, newest first.
-func appVersionList(st *state, id string) []string {
+func appVersionList(st *readmodel.State, id string) []string {
 	out := []string{}
-	vs := st.versions[id]
-	if vs == nil || vs.gone {
+	vs := st.Versions[id]
+	if vs == nil || vs.Gone {
 		return out
 	}
-	for i := len(vs.refs) - 1; i >= 0; i-- {
-		if v := vs.refs[i].version; v != "" && (len(out) == 0 || out[len(out)-1] != v) {
+	for i := len(vs.Refs) - 1; i >= 0; i-- {
+		if v := vs.Refs[i].Version; v != "" && (len(out) == 0 || out[len(out)-1] != v) {
 			out = append(out, v)
 		}
 	}
@@ -65,40 +60,40 @@ func (s *Server) getVersion(c echo.Context, raw, version string) error {
 	if err != nil {
 		return err
 	}
-	app, err := s.appVersion(c, id, version)
+	app, err := s.appAtVersion(c, id, version)
 	if err != nil {
 		return err
 	}
 	return writeJSON(c, http.StatusOK, app)
 }
 
-// appVersion reads one stored version of an app, named by its timestamp
+// appAtVersion reads one stored version of an app, named by its timestamp
 // in any ISO-8601 spelling.
-func (s *Server) appVersion(c echo.Context, id, version string) (*marathon.App, error) {
+func (s *Server) appAtVersion(c echo.Context, id, version string) (*marathon.App, error) {
 	want := normalizeVersion(version)
 	var (
 		rev    uint64
 		exists bool
 	)
-	s.rm.read(func(st *state) {
-		_, exists = st.apps[id]
-		vs := st.versions[id]
-		if vs == nil || vs.gone {
+	s.rm.Read(func(st *readmodel.State) {
+		_, exists = st.Apps[id]
+		vs := st.Versions[id]
+		if vs == nil || vs.Gone {
 			return
 		}
-		if i := slices.IndexFunc(vs.refs, func(r versionRef) bool { return r.version == want }); i >= 0 {
-			rev = vs.refs[i].rev
+		if i := slices.IndexFunc(vs.Refs, func(r readmodel.VersionRef) bool { return r.Version == want }); i >= 0 {
+			rev = vs.Refs[i].Rev
 		}
 	})
 	if !exists {
-		return nil, &AppNotFoundError{ID: id}
+		return nil, &apierr.AppNotFoundError{ID: id}
 	}
 	if rev == 0 {
-		return nil, &AppVersionNotFoundError{ID: id, Version: version}
+		return nil, &apierr.AppVersionNotFoundError{ID: id, Version: version}
 	}
 	app, err := s.appAtRevision(c, id, rev)
-	if _, gone := err.(*AppNotFoundError); gone {
-		return nil, &AppVersionNotFoundError{ID: id, Version: version}
+	if _, gone := err.(*apierr.AppNotFoundError); gone {
+		return nil, &apierr.AppVersionNotFoundError{ID: id, Version: version}
 	}
 	return app, err
 }
@@ -107,7 +102,7 @@ func (s *Server) appVersion(c echo.Context, id, version string) (*marathon.App, 
 func normalizeVersion(v string) string {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z0700", "2006-01-02T15:04:05Z0700"} {
 		if t, err := time.Parse(layout, v); err == nil {
-			return formatTime(t)
+			return view.FormatTime(t)
 		}
 	}
 	return v

@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"testing"
+
+	"github.com/drover/drover/services/api/change"
 )
 
 func TestConformanceVersionsAndRollback(t *testing.T) {
@@ -10,7 +12,7 @@ func TestConformanceVersionsAndRollback(t *testing.T) {
 	h.createApp(`{"id":"/v","cmd":"one"}`)
 	h.finishDeployments()
 	first := h.getApp("/v")
-	expect[changeResult](t, h.do(http.MethodPut, "/v2/apps/v", `{"cmd":"two"}`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/v", `{"cmd":"two"}`), http.StatusOK)
 	h.finishDeployments()
 	v := expect[struct{ Versions []string }](t, h.do(http.MethodGet, "/v2/apps/v/versions", ""), http.StatusOK)
 	if len(v.Versions) != 2 || v.Versions[1] != first["version"] || v.Versions[0] <= v.Versions[1] {
@@ -27,7 +29,7 @@ func TestConformanceVersionsAndRollback(t *testing.T) {
 	expect[errorBody](t, h.do(http.MethodGet, "/v2/apps/nope/versions", ""), http.StatusNotFound)
 
 	// Rollback: a body of id and version.
-	res := expect[changeResult](t, h.do(http.MethodPut, "/v2/apps/v", `{"id":"/v","version":"`+v.Versions[1]+`"}`), http.StatusOK)
+	res := expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/v", `{"id":"/v","version":"`+v.Versions[1]+`"}`), http.StatusOK)
 	app := h.getApp("/v")
 	if app["cmd"] != "one" || app["version"] != res.Version {
 		t.Errorf("after rollback %v", app)
@@ -44,10 +46,10 @@ func TestConformanceVersionsAndRollback(t *testing.T) {
 func TestVersionIndexFromHistory(t *testing.T) {
 	h := newHarness(t)
 	h.createApp(`{"id":"/hist","cmd":"one"}`)
-	expect[changeResult](t, h.do(http.MethodPut, "/v2/apps/hist?force=true", `{"cmd":"two"}`), http.StatusOK)
-	expect[changeResult](t, h.do(http.MethodPut, "/v2/apps/hist?force=true", `{"instances":2}`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/hist?force=true", `{"cmd":"two"}`), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/hist?force=true", `{"instances":2}`), http.StatusOK)
 	h.createApp(`{"id":"/gone","cmd":"x"}`)
-	expect[changeResult](t, h.do(http.MethodDelete, "/v2/apps/gone", ""), http.StatusOK)
+	expect[change.Result](t, h.do(http.MethodDelete, "/v2/apps/gone", ""), http.StatusOK)
 	want := expect[struct{ Versions []string }](t, h.do(http.MethodGet, "/v2/apps/hist/versions", ""), http.StatusOK).Versions
 
 	later := newTestServer(t, h.js.Bus(t))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/internal/natsutil"
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/scheduler/decide"
@@ -213,7 +214,7 @@ func (s *Scheduler) followApps(ctx context.Context) (<-chan struct{}, error) {
 			st = &decide.App{}
 			s.apps[id] = st
 		}
-		if decide.AppVersion(st.Def) != decide.AppVersion(rec.App) {
+		if deployplan.ConfigVersion(&st.Def) != deployplan.ConfigVersion(&rec.App) {
 			st.Backoff.Delay, st.Backoff.NotBefore = 0, time.Time{} // a new version starts without delay
 		}
 		st.Def, st.DeploymentID, st.Changed = rec.App, rec.DeploymentID, s.now()

@@ -3,6 +3,7 @@ package decide
 import (
 	"time"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/google/uuid"
@@ -13,7 +14,7 @@ func (w *work) launch(app marathon.App, spec marathon.TaskSpec, agent events.Hea
 	taskID := newTaskID(app.ID)
 	ports := assignPorts(spec, picked)
 	inst := &events.Instance{
-		V: events.Version, TaskID: taskID, AppID: app.ID, Version: AppVersion(app),
+		V: events.Version, TaskID: taskID, AppID: app.ID, Version: deployplan.ConfigVersion(&app),
 		AgentID: agent.AgentID, Host: agent.Hostname, HostPorts: ports,
 		State: events.TaskStaging, StagedAt: w.now, UpdatedAt: w.now,
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 )
 
@@ -36,7 +37,7 @@ func (w *work) finishDeployments() {
 		if outcome != "" {
 			w.write(Write{Event: &Event{Type: outcome, AfterPrevious: true, Payload: events.DeploymentEvent{
 				EventType: outcome, Timestamp: w.timestamp(),
-				ID: ds.D.ID, Plan: deploymentPlan(ds.D), Reason: reason,
+				ID: ds.D.ID, Plan: deployplan.Plan(ds.D), Reason: reason,
 			}}})
 		}
 	}
@@ -126,19 +127,11 @@ func (w *work) appConverged(appID string, stopped bool) bool {
 		}
 	}
 	for _, inst := range insts {
-		if exists && inst.Version == AppVersion(st.Def) && serves(st.Def, inst, true) {
+		if exists && inst.Version == deployplan.ConfigVersion(&st.Def) && serves(st.Def, inst, true) {
 			serving++
 		} else {
 			other++
 		}
 	}
 	return other == 0 && (!exists || serving == intValue(st.Def.Instances))
-}
-
-func deploymentPlan(d events.Deployment) events.DeploymentPlan {
-	p := events.DeploymentPlan{ID: d.ID, Version: d.Version}
-	for _, step := range d.Steps {
-		p.Steps = append(p.Steps, events.DeploymentPlanStep{Actions: step})
-	}
-	return p
 }

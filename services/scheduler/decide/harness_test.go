@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 )
@@ -94,7 +95,7 @@ func (h *harness) agent(id string, opts ...func(*events.Heartbeat)) {
 
 // task adds a running instance of app on agent, started at.
 func (h *harness) task(taskID, appID, agentID string, started time.Time) *events.Instance {
-	inst := &events.Instance{V: events.Version, TaskID: taskID, AppID: appID, Version: AppVersion(h.st.Apps[appID].Def),
+	inst := &events.Instance{V: events.Version, TaskID: taskID, AppID: appID, Version: deployplan.ConfigVersion(&h.st.Apps[appID].Def),
 		AgentID: agentID, Host: agentID, State: events.TaskRunning, StagedAt: started, StartedAt: started, UpdatedAt: started}
 	h.st.Instances[taskID] = inst
 	return inst

@@ -3,6 +3,7 @@ package decide
 import (
 	"log/slog"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 )
 
@@ -31,7 +32,7 @@ func Relaunch(in State, logger *slog.Logger) Decisions {
 	w := newWork(in, logger)
 	for _, inst := range in.Instances {
 		st := w.app(inst.AppID)
-		if inst.State != events.TaskStaging || st == nil || AppVersion(st.Def) != inst.Version {
+		if inst.State != events.TaskStaging || st == nil || deployplan.ConfigVersion(&st.Def) != inst.Version {
 			continue
 		}
 		w.send(inst.AgentID, LaunchCommand(in.Epoch, st.Def, inst))

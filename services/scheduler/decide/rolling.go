@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 )
@@ -24,7 +25,7 @@ type step struct {
 // than ceil(n × minimumHealthCapacity) serving ones — an instance serves when
 // it runs and, where the app has health or readiness checks, passes them.
 func nextStep(app marathon.App, insts []*events.Instance, now time.Time, groupOf func(*events.Instance) string) step {
-	version := AppVersion(app)
+	version := deployplan.ConfigVersion(&app)
 	n := intValue(app.Instances)
 	var old, cur []*events.Instance
 	killing := 0

@@ -5,25 +5,18 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/scheduler/placement"
 	"github.com/google/uuid"
 )
 
-// AppVersion is the version an app's tasks run: the last configuration
-// change, so that scaling does not replace running tasks.
-func AppVersion(app marathon.App) string {
-	if app.VersionInfo != nil && app.VersionInfo.LastConfigChangeAt != "" {
-		return app.VersionInfo.LastConfigChangeAt
-	}
-	return app.Version
-}
-
 func appResources(app marathon.App) placement.Resources {
-	return placement.Resources{Cpus: deref(app.Cpus), Mem: deref(app.Mem), Disk: deref(app.Disk)}
+	return placement.Resources{Cpus: floatValue(app.Cpus), Mem: floatValue(app.Mem), Disk: floatValue(app.Disk)}
 }
 
-func deref(f *float64) float64 {
+// floatValue is *f, or 0 when f is nil.
+func floatValue(f *float64) float64 {
 	if f == nil {
 		return 0
 	}
@@ -84,11 +77,11 @@ func TaskEnv(app marathon.App, taskID, host string, hostPorts []int) map[string]
 	env := map[string]string{
 		"HOST":                       host,
 		"MARATHON_APP_ID":            app.ID,
-		"MARATHON_APP_VERSION":       AppVersion(app),
+		"MARATHON_APP_VERSION":       deployplan.ConfigVersion(&app),
 		"MESOS_TASK_ID":              taskID,
-		"MARATHON_APP_RESOURCE_CPUS": strconv.FormatFloat(deref(app.Cpus), 'f', -1, 64),
-		"MARATHON_APP_RESOURCE_MEM":  strconv.FormatFloat(deref(app.Mem), 'f', -1, 64),
-		"MARATHON_APP_RESOURCE_DISK": strconv.FormatFloat(deref(app.Disk), 'f', -1, 64),
+		"MARATHON_APP_RESOURCE_CPUS": strconv.FormatFloat(floatValue(app.Cpus), 'f', -1, 64),
+		"MARATHON_APP_RESOURCE_MEM":  strconv.FormatFloat(floatValue(app.Mem), 'f', -1, 64),
+		"MARATHON_APP_RESOURCE_DISK": strconv.FormatFloat(floatValue(app.Disk), 'f', -1, 64),
 	}
 	if app.Container != nil && app.Container.Docker != nil {
 		env["MARATHON_APP_DOCKER_IMAGE"] = app.Container.Docker.Image

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 )
 
@@ -103,7 +104,7 @@ func TestRollingUpgradeBounds(t *testing.T) {
 		total, old := 0, 0
 		for _, inst := range h.st.Instances {
 			total++
-			if inst.Version != AppVersion(app.Def) {
+			if inst.Version != deployplan.ConfigVersion(&app.Def) {
 				old++
 			}
 		}

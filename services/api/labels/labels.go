@@ -1,4 +1,4 @@
-package api
+package labels
 
 import (
 	"fmt"
@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// labelSelector is Marathon's ?label= filter: comma-separated requirements
+// Selector is Marathon's ?label= filter: comma-separated requirements
 // that must all hold: "k" (exists), "k==v", "k!=v", "k in (a,b)", "k notin (a,b)".
-type labelSelector []labelRequirement
+type Selector []labelRequirement
 
 type labelRequirement struct {
 	key    string
@@ -16,9 +16,9 @@ type labelRequirement struct {
 	values []string
 }
 
-// parseLabelSelector parses a selector; "" selects everything.
-func parseLabelSelector(s string) (labelSelector, error) {
-	var sel labelSelector
+// ParseSelector parses a selector; "" selects everything.
+func ParseSelector(s string) (Selector, error) {
+	var sel Selector
 	for _, part := range splitTopLevel(s) {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -83,8 +83,8 @@ func splitTopLevel(s string) []string {
 	return append(parts, s[start:])
 }
 
-// matches reports whether labels satisfy every requirement.
-func (sel labelSelector) matches(labels map[string]string) bool {
+// Matches reports whether labels satisfy every requirement.
+func (sel Selector) Matches(labels map[string]string) bool {
 	for _, r := range sel {
 		v, ok := labels[r.key]
 		switch r.op {

@@ -1,32 +1,36 @@
-package api
+// Package metrics is the api's Prometheus metrics: requests by route and
+// status, their latency, malformed messages, and the read model's gauges.
+package metrics
 
 import (
 	"strconv"
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics is GET /metrics: Prometheus' text format (Marathon's /metrics
+// Metrics is GET /metrics: Prometheus' text format (Marathon's /metrics
 // is JSON; Drover serves Prometheus there, as its operators scrape it).
 // Each Server has its own registry, so replicas in one process do not mix.
-type metrics struct {
+type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	// malformed counts messages refused as undecodable, by subject
+	// Malformed counts messages refused as undecodable, by subject
 	// (wildcard): a hostile or broken publisher.
-	malformed *prometheus.CounterVec
+	Malformed *prometheus.CounterVec
 	serve     echo.HandlerFunc
 }
 
-func newMetrics(rm *readModel) *metrics {
+// New is the api's metrics, with the read model's gauges.
+func New(rm *readmodel.Model) *Metrics {
 	reg := prometheus.NewRegistry()
-	m := &metrics{
+	m := &Metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "drover", Subsystem: "api", Name: "http_requests_total",
@@ -38,24 +42,25 @@ func newMetrics(rm *readModel) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"method", "route"}),
 	}
-	m.malformed = prometheus.NewCounterVec(prometheus.CounterOpts{
+	m.Malformed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "drover", Subsystem: "api", Name: "malformed_messages_total",
 		Help: "NATS messages dropped as malformed, by subject.",
 	}, []string{"subject"})
-	reg.MustRegister(m.requests, m.latency, m.malformed, stateCollector{rm},
+	reg.MustRegister(m.requests, m.latency, m.Malformed, stateCollector{rm},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.serve = echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return m
 }
 
-func (m *metrics) handler(c echo.Context) error { return m.serve(c) }
+// Handler serves the metrics.
+func (m *Metrics) Handler(c echo.Context) error { return m.serve(c) }
 
-// register adds collectors of other parts of the api (auth.go, sse.go).
-func (m *metrics) register(cs ...prometheus.Collector) { m.reg.MustRegister(cs...) }
+// Register adds collectors of other parts of the api (package auth).
+func (m *Metrics) Register(cs ...prometheus.Collector) { m.reg.MustRegister(cs...) }
 
-// middleware counts and times every request by its route pattern (not its
+// Middleware counts and times every request by its route pattern (not its
 // path, which would make a series per app).
-func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+func (m *Metrics) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		err := next(c)
@@ -74,7 +79,7 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // stateCollector reports the read model's state at each scrape.
-type stateCollector struct{ rm *readModel }
+type stateCollector struct{ rm *readmodel.Model }
 
 var (
 	descApps        = prometheus.NewDesc("drover_apps", "Apps defined.", nil, nil)
@@ -94,12 +99,14 @@ func (stateCollector) Describe(ch chan<- *prometheus.Desc) {
 func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
 	var apps, instances, deployments, queue int
 	byState := map[events.TaskState]int{}
-	sc.rm.read(func(st *state) {
-		apps, deployments, queue = len(st.apps), len(st.deployments), len(st.queue)
-		for _, e := range st.apps {
-			instances += deref(e.rec.App.Instances)
+	sc.rm.Read(func(st *readmodel.State) {
+		apps, deployments, queue = len(st.Apps), len(st.Deployments), len(st.Queue)
+		for _, e := range st.Apps {
+			if n := e.Rec.App.Instances; n != nil {
+				instances += *n
+			}
 		}
-		for _, in := range st.instances {
+		for _, in := range st.Instances {
 			byState[in.State]++
 		}
 	})
@@ -114,7 +121,7 @@ func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descDeployments, prometheus.GaugeValue, float64(deployments))
 	ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(queue))
 	leader := 0.0
-	if _, ok := sc.rm.leader(); ok {
+	if _, ok := sc.rm.Leader(); ok {
 		leader = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, leader)

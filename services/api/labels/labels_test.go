@@ -1,4 +1,4 @@
-package api
+package labels
 
 import "testing"
 
@@ -27,17 +27,17 @@ func TestLabelSelector(t *testing.T) {
 		{"empty==", true},
 	}
 	for _, tt := range tests {
-		sel, err := parseLabelSelector(tt.sel)
+		sel, err := ParseSelector(tt.sel)
 		if err != nil {
 			t.Errorf("parse %q: %v", tt.sel, err)
 			continue
 		}
-		if got := sel.matches(labels); got != tt.match {
+		if got := sel.Matches(labels); got != tt.match {
 			t.Errorf("%q matches = %v, want %v", tt.sel, got, tt.match)
 		}
 	}
 	for _, bad := range []string{"a in b", "==x", "a b", "a in (x", "(a)"} {
-		if _, err := parseLabelSelector(bad); err == nil {
+		if _, err := ParseSelector(bad); err == nil {
 			t.Errorf("parse %q: no error", bad)
 		}
 	}

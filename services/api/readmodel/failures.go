@@ -1,4 +1,4 @@
-package api
+package readmodel
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // start and then followed. The scheduler deletes an instance record when
 // its task ends, so the instances bucket alone would never show the
 // failure that an app's lastTaskFailure (and the UI) reports.
-func (rm *readModel) followFailures(ctx context.Context, js jetstream.JetStream) {
+func (rm *Model) followFailures(ctx context.Context, js jetstream.JetStream) {
 	defer rm.wg.Done()
 	for {
 		err := rm.consumeFailures(ctx, js)
@@ -30,7 +30,7 @@ func (rm *readModel) followFailures(ctx context.Context, js jetstream.JetStream)
 	}
 }
 
-func (rm *readModel) consumeFailures(ctx context.Context, js jetstream.JetStream) error {
+func (rm *Model) consumeFailures(ctx context.Context, js jetstream.JetStream) error {
 	cons, err := js.OrderedConsumer(ctx, events.StreamEvents, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{events.Event(events.EventStatusUpdate)}, DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
@@ -48,12 +48,12 @@ func (rm *readModel) consumeFailures(ctx context.Context, js jetstream.JetStream
 
 // applyStatusEvent records a failed task's status_update_event as its
 // app's last failure, unless a later one is known.
-func (rm *readModel) applyStatusEvent(data []byte) {
+func (rm *Model) applyStatusEvent(data []byte) {
 	var ev events.StatusUpdateEvent
 	if err := json.Unmarshal(data, &ev); err != nil || ev.AppID == "" || !failed(ev.TaskStatus) {
 		return
 	}
-	at, err := time.Parse(timeLayout, ev.Timestamp)
+	at, err := time.Parse(events.TimeFormat, ev.Timestamp)
 	if err != nil {
 		return
 	}
@@ -62,8 +62,8 @@ func (rm *readModel) applyStatusEvent(data []byte) {
 		HostPorts: ev.Ports, State: ev.TaskStatus, Message: ev.Message, UpdatedAt: at,
 	}
 	rm.update(func() {
-		if last, ok := rm.s.failures[in.AppID]; !ok || !in.UpdatedAt.Before(last.UpdatedAt) {
-			rm.s.failures[in.AppID] = in
+		if last, ok := rm.s.Failures[in.AppID]; !ok || !in.UpdatedAt.Before(last.UpdatedAt) {
+			rm.s.Failures[in.AppID] = in
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package api
+package auth
 
 import (
 	"errors"
@@ -52,15 +52,15 @@ type loginView struct{ Error, Next, User string }
 
 // loginPage is GET /auth/login. Without authentication there is nothing
 // to log in to: it goes straight to next.
-func (s *Server) loginPage(c echo.Context) error {
+func (g *Guard) loginPage(c echo.Context) error {
 	next := safeNext(c.QueryParam("next"))
-	if s.auth == nil {
+	if g.auth == nil {
 		return c.Redirect(http.StatusFound, next)
 	}
-	return s.renderLogin(c, http.StatusOK, loginView{Next: next})
+	return g.renderLogin(c, http.StatusOK, loginView{Next: next})
 }
 
-func (s *Server) renderLogin(c echo.Context, status int, v loginView) error {
+func (g *Guard) renderLogin(c echo.Context, status int, v loginView) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentSecurityPolicy, loginCSP)
 	h.Set(echo.HeaderXFrameOptions, "DENY")
@@ -73,7 +73,7 @@ func (s *Server) renderLogin(c echo.Context, status int, v loginView) error {
 // login is POST /auth/login, from the form (answered with a redirect to
 // next, or the form again with an error) or from a script with JSON
 // (answered 200 with the identity, or 401).
-func (s *Server) login(c echo.Context) error {
+func (g *Guard) login(c echo.Context) error {
 	r := c.Request()
 	asJSON := strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON)
 	var in struct {
@@ -82,11 +82,7 @@ func (s *Server) login(c echo.Context) error {
 		Next     string `json:"next" form:"next"`
 	}
 	if asJSON {
-		data, err := readBody(c, 16<<10)
-		if err != nil {
-			return err
-		}
-		if err := decodeJSON(data, &in); err != nil {
+		if err := g.opts.ReadJSON(c, 16<<10, &in); err != nil {
 			return err
 		}
 	} else {
@@ -94,41 +90,41 @@ func (s *Server) login(c echo.Context) error {
 		in.Username, in.Password, in.Next = r.FormValue("username"), r.FormValue("password"), r.FormValue("next")
 	}
 	next := safeNext(in.Next)
-	if s.auth == nil {
+	if g.auth == nil {
 		if asJSON {
-			return writeJSON(c, http.StatusOK, IdentityOf(c))
+			return g.opts.WriteJSON(c, http.StatusOK, IdentityOf(c))
 		}
 		return c.Redirect(http.StatusSeeOther, next)
 	}
-	s.auth.reload(false)
-	creds := s.auth.creds.Load()
-	u, err := s.auth.checkPasswordFrom(creds, in.Username, in.Password, sourceOf(c.Request().RemoteAddr))
+	g.auth.reload(false)
+	creds := g.auth.creds.Load()
+	u, err := g.auth.checkPasswordFrom(creds, in.Username, in.Password, sourceOf(c.Request().RemoteAddr))
 	var throttled *throttledError
 	if errors.As(err, &throttled) {
-		s.refused("throttled")
-		s.logger.Info("login braked", "user", in.Username, "remote", c.RealIP())
+		g.refused("throttled")
+		g.logger.Info("login braked", "user", in.Username, "remote", c.RealIP())
 		if asJSON {
 			return tooManyGuesses(c, throttled)
 		}
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(throttled.retryAfter/time.Second)+1))
-		return s.renderLogin(c, http.StatusTooManyRequests, loginView{Error: "Too many failed attempts: try again in a minute.", Next: next, User: in.Username})
+		return g.renderLogin(c, http.StatusTooManyRequests, loginView{Error: "Too many failed attempts: try again in a minute.", Next: next, User: in.Username})
 	}
 	if u == nil {
-		s.refused("bad_credentials")
-		s.logger.Info("login refused", "user", in.Username, "remote", c.RealIP())
+		g.refused("bad_credentials")
+		g.logger.Info("login refused", "user", in.Username, "remote", c.RealIP())
 		if asJSON {
 			return echo.NewHTTPError(http.StatusUnauthorized, msgNotAuthenticated)
 		}
-		return s.renderLogin(c, http.StatusUnauthorized, loginView{Error: "Wrong user or password.", Next: next, User: in.Username})
+		return g.renderLogin(c, http.StatusUnauthorized, loginView{Error: "Wrong user or password.", Next: next, User: in.Username})
 	}
-	value, exp := s.auth.newSession(creds, u, time.Now())
+	value, exp := g.auth.newSession(creds, u, time.Now())
 	c.SetCookie(&http.Cookie{
 		Name: SessionCookie, Value: value, Path: "/", Expires: exp, MaxAge: int(time.Until(exp).Seconds()),
-		HttpOnly: true, Secure: s.auth.secure, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: g.auth.secure, SameSite: http.SameSiteStrictMode,
 	})
-	s.logger.Info("login", "user", u.name, "role", u.role, "remote", c.RealIP())
+	g.logger.Info("login", "user", u.name, "role", u.role, "remote", c.RealIP())
 	if asJSON {
-		return writeJSON(c, http.StatusOK, Identity{User: u.name, Role: u.role, Method: "session"})
+		return g.opts.WriteJSON(c, http.StatusOK, Identity{User: u.name, Role: u.role, Method: "session"})
 	}
 	return c.Redirect(http.StatusSeeOther, next)
 }
@@ -136,8 +132,8 @@ func (s *Server) login(c echo.Context) error {
 // logout is POST /auth/logout: the cookie is cleared (a copy kept
 // elsewhere stays valid until it expires; change the password or the
 // sessionSecret to end every session).
-func (s *Server) logout(c echo.Context) error {
-	secure := s.auth != nil && s.auth.secure
+func (g *Guard) logout(c echo.Context) error {
+	secure := g.auth != nil && g.auth.secure
 	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
 	if strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/html") {
 		return c.Redirect(http.StatusSeeOther, loginPath)
@@ -147,8 +143,8 @@ func (s *Server) logout(c echo.Context) error {
 
 // whoami is GET /auth/me: the caller's identity, for the UI to show the
 // user and hide what the role may not do.
-func (s *Server) whoami(c echo.Context) error {
-	return writeJSON(c, http.StatusOK, IdentityOf(c))
+func (g *Guard) whoami(c echo.Context) error {
+	return g.opts.WriteJSON(c, http.StatusOK, IdentityOf(c))
 }
 
 // safeNext keeps a post-login redirect on this site: a path, not

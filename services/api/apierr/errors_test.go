@@ -1,4 +1,4 @@
-package api
+package apierr
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 )
@@ -31,12 +32,12 @@ func TestErrorResponse(t *testing.T) {
 		{"method", echo.ErrMethodNotAllowed, 405, "Method Not Allowed"},
 		{"bad request", echo.NewHTTPError(400, "Invalid label selector: x"), 400, "Invalid label selector: x"},
 		{"echo 5xx", echo.NewHTTPError(502, "upstream 10.0.0.1 refused"), 502, "Bad Gateway"},
-		{"not ready", fmt.Errorf("%w: %w", ErrNotReady, context.DeadlineExceeded), 503, "Service Unavailable"},
+		{"not ready", fmt.Errorf("%w: %w", readmodel.ErrNotReady, context.DeadlineExceeded), 503, "Service Unavailable"},
 		{"nats timeout", fmt.Errorf("api: create app /x: %w", nats.ErrTimeout), 503, "Service Unavailable"},
 		{"internal", errors.New("nats: permissions violation on $KV.apps.secret"), 500, "Internal Server Error"},
 	}
 	for _, tt := range tests {
-		status, body := errorResponse(tt.err, "/v2/x")
+		status, body := Response(tt.err, "/v2/x")
 		if status != tt.status || body.Message != tt.message {
 			t.Errorf("%s: %d %q, want %d %q", tt.name, status, body.Message, tt.status, tt.message)
 		}
@@ -44,7 +45,7 @@ func TestErrorResponse(t *testing.T) {
 			t.Errorf("%s: 5xx with details", tt.name)
 		}
 	}
-	if _, body := errorResponse(&ValidationError{Details: details}, "/"); len(body.Details) != 1 {
+	if _, body := Response(&ValidationError{Details: details}, "/"); len(body.Details) != 1 {
 		t.Errorf("details lost: %+v", body)
 	}
 }

@@ -1,4 +1,4 @@
-package api
+package auth
 
 import (
 	"crypto/tls"
@@ -9,17 +9,17 @@ import (
 	"time"
 )
 
-// listen opens the API's listener: TLS when the config names a certificate
-// and key (--tls-cert, --tls-key), plain TCP otherwise.
-func (s *Server) listen() (net.Listener, error) {
-	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+// Listen opens the API's listener on addr: TLS when a certificate and key
+// are named (--tls-cert, --tls-key), plain TCP otherwise.
+func Listen(addr, certFile, keyFile string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("api: listen: %w", err)
 	}
-	if s.cfg.TLSCertFile == "" {
+	if certFile == "" {
 		return ln, nil
 	}
-	kp := &keyPairFiles{cert: s.cfg.TLSCertFile, key: s.cfg.TLSKeyFile}
+	kp := &keyPairFiles{cert: certFile, key: keyFile}
 	if _, err := kp.get(nil); err != nil {
 		ln.Close()
 		return nil, err

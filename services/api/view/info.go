@@ -1,0 +1,40 @@
+package view
+
+import ()
+
+// Info is GET /v2/info. Drover has no ZooKeeper and no Mesos
+// framework: zookeeper_config is {"zk": null} and frameworkId null.
+type Info struct {
+	Name            string         `json:"name"`
+	Version         string         `json:"version"`
+	BuildRef        string         `json:"buildref"`
+	Elected         bool           `json:"elected"`
+	Leader          *string        `json:"leader"`
+	FrameworkID     *string        `json:"frameworkId"`
+	MarathonConfig  MarathonConfig `json:"marathon_config"`
+	ZookeeperConfig map[string]any `json:"zookeeper_config"`
+	HTTPConfig      HTTPConfig     `json:"http_config"`
+}
+
+// MarathonConfig is the part of Marathon's marathon_config that means
+// something for Drover, with Marathon's names.
+type MarathonConfig struct {
+	Master                         string   `json:"master"`
+	Hostname                       string   `json:"hostname"`
+	FrameworkName                  string   `json:"framework_name"`
+	HA                             bool     `json:"ha"`
+	Checkpoint                     bool     `json:"checkpoint"`
+	Executor                       string   `json:"executor"`
+	Features                       []string `json:"features"`
+	LeaderProxyConnectionTimeoutMS int      `json:"leader_proxy_connection_timeout_ms"`
+	LeaderProxyReadTimeoutMS       int      `json:"leader_proxy_read_timeout_ms"`
+	MesosRole                      *string  `json:"mesos_role"`
+	MesosUser                      *string  `json:"mesos_user"`
+	WebUIURL                       *string  `json:"webui_url"`
+}
+
+type HTTPConfig struct {
+	HTTPPort   int     `json:"http_port"`
+	HTTPSPort  *int    `json:"https_port"`
+	AssetsPath *string `json:"assets_path"`
+}
