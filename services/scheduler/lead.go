@@ -301,6 +301,7 @@ func (s *Scheduler) consumeStatus(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("status consumer: %w", err)
 	}
+	acks := startFlushThenAck(ctx, s.flush)
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		agentID, err := events.ParseAgentStatus(msg.Subject())
 		if err != nil {
@@ -321,11 +322,69 @@ func (s *Scheduler) consumeStatus(ctx context.Context) (func(), error) {
 		s.mu.Lock()
 		s.apply(decide.Status(s.state(), st, s.logger))
 		s.mu.Unlock()
-		s.flush(ctx)
-		_ = msg.Ack()
+		acks.add(msg)
 	})
 	if err != nil {
+		acks.stop()
 		return nil, fmt.Errorf("consume status: %w", err)
 	}
-	return cc.Stop, nil
+	return func() { cc.Stop(); acks.stop() }, nil
+}
+
+// flushThenAck acknowledges status reports once the writes they caused
+// are flushed. The consumer takes the next reports in while the flush of
+// the ones before is under way, so a storm's thousand reports cost a few
+// flushes, not a thousand round trips one after the other (1.3 s between
+// the last agent's report and the api showing it, at 10,000 instances).
+// What is not acknowledged when the term ends is redelivered to the next
+// leader.
+type flushThenAck struct {
+	mu   sync.Mutex
+	msgs []jetstream.Msg
+	wake chan struct{}
+	quit context.CancelFunc
+	done chan struct{}
+}
+
+func startFlushThenAck(ctx context.Context, flush func(context.Context)) *flushThenAck {
+	ctx, quit := context.WithCancel(ctx)
+	f := &flushThenAck{wake: make(chan struct{}, 1), quit: quit, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-f.wake:
+			}
+			f.mu.Lock()
+			msgs := f.msgs
+			f.msgs = nil
+			f.mu.Unlock()
+			flush(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			for _, m := range msgs {
+				_ = m.Ack()
+			}
+		}
+	}()
+	return f
+}
+
+// add queues a report whose decisions are in the outbox.
+func (f *flushThenAck) add(m jetstream.Msg) {
+	f.mu.Lock()
+	f.msgs = append(f.msgs, m)
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *flushThenAck) stop() {
+	f.quit()
+	<-f.done
 }
