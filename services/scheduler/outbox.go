@@ -28,8 +28,13 @@ type write struct {
 	lastRev uint64
 	// afterPrevious: publish only once the write before it has landed.
 	afterPrevious bool
-	epoch         uint64 // the term that decided it; other terms' writes are dropped
-	attempts      int
+	// bestEffort: a Marathon event, sent without waiting for JetStream's
+	// acknowledgement (the events stream stores it all the same) and
+	// never retried: events must not slow the launches and records
+	// flushed with them, and a lost one never blocks scheduling.
+	bestEffort bool
+	epoch      uint64 // the term that decided it; other terms' writes are dropped
+	attempts   int
 }
 
 // maxAttempts bounds how often one write is tried before it is dropped:
@@ -73,7 +78,7 @@ func (s *Scheduler) enqueue(d decide.Write) {
 		w.lastRev = d.DeleteDeployment.Rev
 	case d.Event != nil:
 		// Best effort as ever: an event lost never blocks scheduling.
-		w.subject, w.afterPrevious = events.Event(d.Event.Type), d.Event.AfterPrevious
+		w.subject, w.afterPrevious, w.bestEffort = events.Event(d.Event.Type), d.Event.AfterPrevious, true
 		w.data, err = json.Marshal(d.Event.Payload)
 	default:
 		return
@@ -187,6 +192,13 @@ func (s *Scheduler) publish(ctx context.Context, batch []write, res []result) {
 		}
 		if w.lastRev != 0 {
 			msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.lastRev, 10))
+		}
+		if w.bestEffort {
+			if err := s.nc.PublishMsg(msg); err != nil {
+				s.logger.Warn("cannot publish event", "subject", w.subject, "error", err)
+			}
+			res[i] = landed // or lost: either way not retried
+			continue
 		}
 		opts := []jetstream.PublishOpt{jetstream.WithRetryAttempts(0)}
 		if w.msgID != "" {
