@@ -21,30 +21,37 @@ import (
 // Launch creates and starts a task's container, pulling its image when it
 // is absent or the app forces a pull. A container already there is started
 // if it never was, and reported as it is.
+//
+// The usual launch is three Docker calls (create, start, inspect): the
+// container's name is the task's, so a create that finds it taken is how a
+// launch sent again learns the task exists, and a create refused for a
+// missing image is how a pull is found needed. On a loaded daemon each
+// call can take a second; asking first (inspect the task, inspect the
+// image) cost two more on every launch.
 func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskSpec) (events.TaskReport, error) {
 	cs, err := buildSpec(r.cfg.AgentID, r.cfg.PublishIP, taskID, spec)
 	if err != nil {
 		return events.TaskReport{}, err
 	}
 	applyPrivileged(cs.Host, r.privMode, r.privDrop)
-	info, err := r.inspectTask(ctx, taskID)
-	switch {
-	case err == nil:
-		return r.adopt(ctx, info)
-	case !errors.Is(err, errNoContainer):
-		return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", cs.Name, err)
+	if err := r.ready(ctx); err != nil {
+		return events.TaskReport{}, err
 	}
 	if err := r.checkNetworks(ctx, cs.Network); err != nil {
 		return events.TaskReport{}, err
 	}
-	if err := r.ensureImage(ctx, cs.Config.Image, spec.ForcePull); err != nil {
-		return events.TaskReport{}, err
-	}
-	created, err := r.cli.ContainerCreate(ctx, cs.Config, cs.Host, cs.Network, nil, cs.Name)
-	if isConflict(err) { // created meanwhile by another launch of the task
-		if info, err := r.inspectTask(ctx, taskID); err == nil {
-			return r.adopt(ctx, info)
+	if spec.ForcePull {
+		if err := r.ensureImage(ctx, cs.Config.Image, true); err != nil {
+			return events.TaskReport{}, err
 		}
+	}
+	created, err := r.create(ctx, cs)
+	if isConflict(err) { // the task's container is there already
+		info, err := r.inspectTask(ctx, taskID)
+		if err != nil {
+			return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", cs.Name, err)
+		}
+		return r.adopt(ctx, info)
 	}
 	if err != nil {
 		return events.TaskReport{}, fmt.Errorf("docker: create %s: %w", cs.Name, err)
@@ -55,13 +62,27 @@ func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskS
 	if err := r.start(ctx, created.ID); err != nil {
 		return events.TaskReport{}, err
 	}
-	info, err = r.cli.ContainerInspect(ctx, created.ID)
+	info, err := r.cli.ContainerInspect(ctx, created.ID)
 	if err != nil {
 		return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", cs.Name, err)
 	}
 	rep := r.report(info)
 	r.log.Info("task launched", "task", taskID, "app", rep.AppID, "container", created.ID[:12], "state", rep.State)
 	return rep, nil
+}
+
+// create creates the container; refused for a missing image, it pulls the
+// image and creates again (a refusal for anything else is returned as it
+// is: the image is there, and the second create is refused the same way).
+func (r *Runtime) create(ctx context.Context, cs containerSpec) (container.CreateResponse, error) {
+	created, err := r.cli.ContainerCreate(ctx, cs.Config, cs.Host, cs.Network, nil, cs.Name)
+	if !isNotFound(err) {
+		return created, err
+	}
+	if err := r.ensureImage(ctx, cs.Config.Image, false); err != nil {
+		return container.CreateResponse{}, err
+	}
+	return r.cli.ContainerCreate(ctx, cs.Config, cs.Host, cs.Network, nil, cs.Name)
 }
 
 // adopt reports a task whose container exists, starting it if it was
