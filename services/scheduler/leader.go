@@ -16,8 +16,9 @@ import (
 
 // elector holds or chases the scheduler lock in the leader bucket. The
 // revision of the Create that won the key is the leader's epoch; the holder
-// renews by Update at its last revision, and any failed renewal, or a renewal
-// older than its own deadline, means it steps down at once.
+// renews by Update at its last revision (trying again while an answer does
+// not come), and a renewal refused, or none landed by its own deadline,
+// means it steps down at once.
 type elector struct {
 	kv       jetstream.KeyValue
 	id       string
