@@ -207,9 +207,13 @@ func (e *elector) hold(ctx context.Context, epoch, rev uint64, sent time.Time, l
 // write is conditional on rev, so nobody held the lock in between).
 func (e *elector) renew(ctx context.Context, data []byte, rev uint64) (uint64, error) {
 	for {
-		tctx, cancel := context.WithTimeout(ctx, e.ttl/2)
+		// A quarter TTL a try: two fit before the deadline, and the second,
+		// refused for its revision if the first landed, learns so.
+		tctx, cancel := context.WithTimeout(ctx, e.ttl/4)
 		newRev, err := e.kv.Update(tctx, events.LeaderKey, data, rev)
-		if errors.Is(err, jetstream.ErrKeyExists) {
+		// ErrKeyRevisionMismatch, not ErrKeyExists: a replicated bucket
+		// answers a revision conflict with another code (10164).
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			newRev, err = e.landed(tctx, data, rev)
 		}
 		cancel()
@@ -259,14 +263,17 @@ func (e *elector) release(rev uint64) {
 // down, and each new term sent every unstarted launch again. Where nc's
 // options cannot be reused (a connection made without them), the bucket
 // given is used as it is (unit tests).
-func leaseBucket(ctx context.Context, opts nats.Options, shared jetstream.KeyValue) (jetstream.KeyValue, func(), error) {
+//
+// closed is called if the connection is closed for good (a protocol error,
+// a refused login): the scheduler must then end, for its supervisor to
+// start it again, rather than live on never able to lead.
+func leaseBucket(ctx context.Context, opts nats.Options, shared jetstream.KeyValue, closed func()) (jetstream.KeyValue, func(), error) {
 	if len(opts.Servers) == 0 && opts.Url == "" && opts.InProcessServer == nil {
 		return shared, func() {}, nil
 	}
 	opts.Name += " (leader lock)"
-	// The process watches its main connection; this one only serves the
-	// lock, whose renewals fail (and the term ends) if it is gone.
-	opts.ClosedCB, opts.DisconnectedCB, opts.DisconnectedErrCB = nil, nil, nil
+	opts.DisconnectedCB, opts.DisconnectedErrCB = nil, nil
+	opts.ClosedCB = func(*nats.Conn) { closed() }
 	lc, err := opts.Connect()
 	if err != nil {
 		return nil, nil, fmt.Errorf("scheduler: connect for the leader lock: %w", err)

@@ -228,6 +228,9 @@ func TestElectorReclaimsItsOwnLock(t *testing.T) {
 type lossyKV struct {
 	jetstream.KeyValue
 	lose int // Updates still to lose
+	// replicated answers a revision conflict as a replicated stream does
+	// (code 10164, which is no ErrKeyExists).
+	replicated bool
 }
 
 func (kv *lossyKV) Update(ctx context.Context, key string, value []byte, last uint64) (uint64, error) {
@@ -235,6 +238,9 @@ func (kv *lossyKV) Update(ctx context.Context, key string, value []byte, last ui
 	if err == nil && kv.lose > 0 {
 		kv.lose--
 		return 0, context.DeadlineExceeded
+	}
+	if kv.replicated && errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		err = fmt.Errorf("%w: %w", &jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamWrongLastSequenceConstant}, jetstream.ErrKeyRevisionMismatch)
 	}
 	return rev, err
 }
@@ -262,6 +268,14 @@ func TestElectorRenewalSurvivesALostAnswer(t *testing.T) {
 	if err != nil || next <= rev {
 		t.Fatalf("renewal with a lost answer = rev %d, %v; want a revision above %d", next, err, rev)
 	}
+	kv.lose, kv.replicated = 1, true
+	rctx, rcancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer rcancel()
+	if again, err := e.renew(rctx, data, next); err != nil || again <= next {
+		t.Fatalf("renewal with a lost answer on a replicated bucket = rev %d, %v; want a revision above %d", again, err, next)
+	} else {
+		next = again
+	}
 	if got := readLeader(t, js); got.Epoch != epoch || got.Nonce != "this-process" {
 		t.Errorf("lock after the renewal = %+v, want this term's (epoch %d)", got, epoch)
 	}
@@ -275,7 +289,9 @@ func TestElectorRenewalSurvivesALostAnswer(t *testing.T) {
 	if _, err := bus.Leader.Update(t.Context(), events.LeaderKey, otherData, next); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.renew(t.Context(), data, next); !errors.Is(err, errNotOurs) {
-		t.Errorf("renewal over another process's record = %v, want errNotOurs", err)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := e.renew(ctx, data, next); !errors.Is(err, errNotOurs) {
+		t.Errorf("renewal over another process's record (replicated bucket) = %v, want errNotOurs", err)
 	}
 }

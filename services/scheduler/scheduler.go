@@ -158,7 +158,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.followHeartbeats(ctx); err != nil {
 		return err
 	}
-	lease, closeLease, err := leaseBucket(ctx, s.leaseOpts, s.bus.Leader)
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	lease, closeLease, err := leaseBucket(ctx, s.leaseOpts, s.bus.Leader, func() { fail(errLeaseClosed) })
 	if err != nil {
 		return err
 	}
@@ -171,8 +173,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		},
 		connected: s.nc.IsConnected}
 	e.run(ctx, s.lead)
+	if errors.Is(context.Cause(ctx), errLeaseClosed) {
+		return errLeaseClosed
+	}
 	return nil
 }
+
+// errLeaseClosed: the leader lock's connection was closed for good.
+var errLeaseClosed = errors.New("scheduler: the leader lock's NATS connection closed for good: exiting, for a supervisor to start the scheduler again")
 
 // Malformed is how many malformed messages (heartbeats, status reports,
 // requests) this scheduler has terminated or ignored since it started.
