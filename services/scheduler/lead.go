@@ -339,11 +339,12 @@ func (s *Scheduler) consumeStatus(ctx context.Context) (func(), error) {
 // What is not acknowledged when the term ends is redelivered to the next
 // leader.
 type flushThenAck struct {
-	mu   sync.Mutex
-	msgs []jetstream.Msg
-	wake chan struct{}
-	quit context.CancelFunc
-	done chan struct{}
+	mu      sync.Mutex
+	msgs    []jetstream.Msg
+	stopped bool
+	wake    chan struct{}
+	quit    context.CancelFunc
+	done    chan struct{}
 }
 
 func startFlushThenAck(ctx context.Context, flush func(context.Context)) *flushThenAck {
@@ -362,20 +363,30 @@ func startFlushThenAck(ctx context.Context, flush func(context.Context)) *flushT
 			f.msgs = nil
 			f.mu.Unlock()
 			flush(ctx)
+			for _, m := range msgs {
+				if ctx.Err() != nil {
+					_ = m.Nak() // the flush was cut short: the next leader takes it
+				} else {
+					_ = m.Ack()
+				}
+			}
 			if ctx.Err() != nil {
 				return
-			}
-			for _, m := range msgs {
-				_ = m.Ack()
 			}
 		}
 	}()
 	return f
 }
 
-// add queues a report whose decisions are in the outbox.
+// add queues a report whose decisions are in the outbox; once stopped, it
+// hands the report back for the next leader.
 func (f *flushThenAck) add(m jetstream.Msg) {
 	f.mu.Lock()
+	if f.stopped {
+		f.mu.Unlock()
+		_ = m.Nak()
+		return
+	}
 	f.msgs = append(f.msgs, m)
 	f.mu.Unlock()
 	select {
@@ -384,7 +395,16 @@ func (f *flushThenAck) add(m jetstream.Msg) {
 	}
 }
 
+// stop ends the flushes and hands what was not acknowledged back at once,
+// rather than after the consumer's AckWait, for the next leader.
 func (f *flushThenAck) stop() {
 	f.quit()
 	<-f.done
+	f.mu.Lock()
+	msgs := f.msgs
+	f.msgs, f.stopped = nil, true
+	f.mu.Unlock()
+	for _, m := range msgs {
+		_ = m.Nak()
+	}
 }
