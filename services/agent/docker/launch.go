@@ -37,6 +37,18 @@ func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskS
 	if err := r.ready(ctx); err != nil {
 		return events.TaskReport{}, err
 	}
+	if spec.ForcePull || (cs.Network != nil && len(cs.Network.EndpointsConfig) > 0) {
+		// A forced pull (the registry may be down) and a user network (it
+		// may be gone) can fail a launch sent again of a task that runs:
+		// look for its container first, as a launch once always did.
+		info, err := r.inspectTask(ctx, taskID)
+		if err == nil {
+			return r.adopt(ctx, info)
+		}
+		if !errors.Is(err, errNoContainer) {
+			return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", cs.Name, err)
+		}
+	}
 	if err := r.checkNetworks(ctx, cs.Network); err != nil {
 		return events.TaskReport{}, err
 	}

@@ -161,3 +161,22 @@ func TestLaunchOnAUserNetwork(t *testing.T) {
 		t.Fatalf("tasks %+v, want web.1 alone", list)
 	}
 }
+
+// A launch sent again of a task that runs adopts its container, even when
+// the app forces a pull that would fail (no registry here): the container
+// is looked for before the pull.
+func TestForcePullLaunchSentAgainAdopts(t *testing.T) {
+	cli := requireDocker(t)
+	r := newRuntime(t, cli, newAgentID(t), "")
+	spec := resolve(t, events.LaunchSpec{App: httpdApp(t.TempDir())})
+	rep, err := r.Launch(t.Context(), "web.1", spec)
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Kill(context.Background(), "web.1", time.Second) })
+	spec.ForcePull = true
+	again, err := r.Launch(t.Context(), "web.1", spec)
+	if err != nil || again.ContainerID != rep.ContainerID || again.State != events.TaskRunning {
+		t.Fatalf("Launch sent again with forcePullImage = %+v, %v; want the running container %s", again, err, rep.ContainerID)
+	}
+}
