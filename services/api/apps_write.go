@@ -69,6 +69,16 @@ type updateMode struct {
 	allowCreate bool // an unknown app is created (PUT) rather than a 404 (PATCH)
 }
 
+// of reads PUT's ?partialUpdate (true unless false); PATCH always merges.
+func (m updateMode) of(c echo.Context) (updateMode, error) {
+	if !m.allowCreate {
+		return m, nil
+	}
+	var err error
+	m.partial, err = boolParam(c, "partialUpdate", true)
+	return m, err
+}
+
 // updateOp is the op a body makes of the app it names, as it is now. A
 // rollback body (only id and version) restores a stored version, read
 // beforehand into rollbacks.
@@ -128,11 +138,9 @@ func (s *Server) rollbackTargets(c echo.Context, ids []string, bodies []*appBody
 // only updates, always merging. A body of only id and version rolls back.
 func (s *Server) updateApp(c echo.Context, raw string, mode updateMode) error {
 	return s.writeChange(c, false, func() (*changeRequest, error) {
-		var err error
-		if mode.allowCreate {
-			if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
-				return nil, err
-			}
+		mode, err := mode.of(c)
+		if err != nil {
+			return nil, err
 		}
 		id, err := pathAppID(raw)
 		if err != nil {
@@ -174,11 +182,9 @@ func (s *Server) updateApp(c echo.Context, raw string, mode updateMode) error {
 // each with its id, changed in one deployment; 200 with its change result.
 func (s *Server) updateApps(c echo.Context, mode updateMode) error {
 	return s.writeChange(c, false, func() (*changeRequest, error) {
-		var err error
-		if mode.allowCreate {
-			if mode.partial, err = boolParam(c, "partialUpdate", true); err != nil {
-				return nil, err
-			}
+		mode, err := mode.of(c)
+		if err != nil {
+			return nil, err
 		}
 		data, err := readBody(c, s.cfg.BodyLimit)
 		if err != nil {

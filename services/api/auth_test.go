@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/drover/drover/internal/testutil"
@@ -280,7 +278,7 @@ func TestConfigChecksTheCredentialsFile(t *testing.T) {
 func TestSecretsAreNeverLogged(t *testing.T) {
 	path := writeCredentials(t)
 	h := newHarness(t)
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	cfg := DefaultConfig()
 	cfg.AuthFile = path
 	srv, err := New(cfg, h.bus, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -305,21 +303,4 @@ func TestSecretsAreNeverLogged(t *testing.T) {
 			t.Errorf("%q logged:\n%s", secret, logs)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

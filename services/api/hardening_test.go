@@ -247,7 +247,7 @@ func TestNonJSONBodyIs415(t *testing.T) {
 func TestHeadAndOptionsAreReads(t *testing.T) {
 	path := writeCredentials(t)
 	h := newHarness(t)
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	cfg := DefaultConfig()
 	cfg.AuthFile = path
 	srv, err := New(cfg, h.bus, slog.New(slog.NewTextHandler(&buf, nil)))
@@ -271,9 +271,7 @@ func TestHeadAndOptionsAreReads(t *testing.T) {
 			t.Errorf("HEAD %s: %d, GET %d", p, head.Code, want)
 		}
 	}
-	buf.mu.Lock()
-	buf.buf.Reset()
-	buf.mu.Unlock()
+	buf.Reset()
 	for _, p := range []string{"/v2/apps", "/v2/apps/h/a", "/v2/groups"} {
 		rec := serve(t, srv, http.MethodOptions, p, "", viewer)
 		if rec.Code == http.StatusForbidden || rec.Code >= 500 {

@@ -76,21 +76,7 @@ func (h *harness) do(method, path, body string, headers ...string) *httptest.Res
 
 func serve(t testing.TB, srv *Server, method, path, body string, headers ...string) *httptest.ResponseRecorder {
 	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, r)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for _, hdr := range headers {
-		k, v, _ := strings.Cut(hdr, ":")
-		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	rec := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(rec, req)
-	return rec
+	return testutil.Serve(t, srv.Handler(), method, path, body, headers...)
 }
 
 // serveReader sends a request whose body has no known length.

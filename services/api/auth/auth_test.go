@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover/drover/internal/testutil"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
@@ -82,44 +82,13 @@ func newGuarded(credentials string, logger *slog.Logger) *guarded {
 
 func serve(t *testing.T, srv *guarded, method, path, body string, headers ...string) *httptest.ResponseRecorder {
 	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, r)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for _, hdr := range headers {
-		k, v, _ := strings.Cut(hdr, ":")
-		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	rec := httptest.NewRecorder()
-	srv.e.ServeHTTP(rec, req)
-	return rec
+	return testutil.Serve(t, srv.e, method, path, body, headers...)
 }
 
 func basic(user, pw string) string {
 	req, _ := http.NewRequest(http.MethodGet, "/", nil)
 	req.SetBasicAuth(user, pw)
 	return "Authorization: " + req.Header.Get("Authorization")
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestCredentialsFileIsChecked(t *testing.T) {
@@ -177,7 +146,7 @@ func TestPasswordChecksAreShared(t *testing.T) {
 // verified lately are not slowed; the brake is logged.
 func TestPasswordGuessingIsBraked(t *testing.T) {
 	path := writeCredentials(t)
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	srv := newGuarded(path, slog.New(slog.NewTextHandler(&buf, nil)))
 	// The brake's clock stands still: on a loaded machine the test may take
 	// longer than a bucket takes to earn a token back.
