@@ -17,6 +17,7 @@ type schedulerFlags struct {
 	SilentShare       float64       `default:"0.5" help:"When more than this share of the agents (two at least) go silent together, the scheduler suspects itself or the network: it marks them unreachable but replaces none of their tasks until the share drops or --silent-hold passes."`
 	SilentHold        time.Duration `default:"2m" help:"How long the silent-majority brake (--silent-share) holds replacements at most."`
 	BackoffResetAfter time.Duration `default:"5s" help:"A task that ran this long before dying is replaced at once; younger deaths grow the app's launch backoff."`
+	ColocatedNATS     string        `name:"colocated-nats" help:"The server name (drover nats --name) of the NATS node on this scheduler's master. While leading, the scheduler keeps the leaders of the streams and consumers it needs on the other nodes, so a crash of this master loses NATS only followers. Empty: nothing is moved (one node, or NATS on other hosts)."`
 }
 
 func (f schedulerFlags) config(bus busFlags) scheduler.Config {
@@ -29,6 +30,7 @@ func (f schedulerFlags) config(bus busFlags) scheduler.Config {
 	cfg.BackoffResetAfter = f.BackoffResetAfter
 	cfg.DockerDownAfter = f.DockerDownAfter
 	cfg.SilentShare, cfg.SilentHold = f.SilentShare, f.SilentHold
+	cfg.ColocatedNATS = f.ColocatedNATS
 	return cfg
 }
 

@@ -221,7 +221,9 @@ master_start() {
   name=master$m-api
   alive "$name" || spawn "$name" - "$LC_BIN" api --nats "$(nats_urls)" --replicas 3 --http-addr "$addr:8080"
   name=master$m-scheduler
-  alive "$name" || spawn "$name" - "$LC_BIN" scheduler --nats "$(nats_urls)" --replicas 3 \
+  # The NATS node beside it, by its environment twin (--colocated-nats), so
+  # a drover without the flag ignores it.
+  alive "$name" || spawn "$name" - env DROVER_COLOCATED_NATS="n$m" "$LC_BIN" scheduler --nats "$(nats_urls)" --replicas 3 \
     --hostname "master$m" --scheduler-id "master$m"
 }
 

@@ -133,7 +133,6 @@ func schedulerPermissions(inbox string) *server.Permissions {
 				events.JSAPIPrefix + "STREAM.SNAPSHOT.>",
 				events.JSAPIPrefix + "STREAM.RESTORE.>",
 				events.JSAPIPrefix + "STREAM.PEER.>",
-				events.JSAPIPrefix + "STREAM.LEADER.>",
 				events.JSAPIPrefix + "ACCOUNT.>",
 				events.JSAPIPrefix + "META.>",
 				events.JSAPIPrefix + "SERVER.>",
@@ -142,8 +141,12 @@ func schedulerPermissions(inbox string) *server.Permissions {
 			},
 		},
 		// Live heartbeats come by plain subscription (JetStream elections
-		// must not silence them); nothing else is read outside the inbox.
-		Subscribe: &server.SubjectPermission{Allow: []string{inbox + ".>", events.AgentHeartbeatAll}},
+		// must not silence them), and so do JetStream's advisories of
+		// leader elections (the leader moves NATS leaders off its own
+		// master, and asks for it with the leader stepdowns allowed above);
+		// nothing else is read outside the inbox.
+		Subscribe: &server.SubjectPermission{Allow: []string{inbox + ".>", events.AgentHeartbeatAll,
+			events.StreamLeaderElectedAll, events.ConsumerLeaderElectedAll}},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/drover/drover/services/scheduler/decide"
@@ -17,6 +18,12 @@ type Config struct {
 	Hostname string
 	// LeaderTTL must equal the leader bucket's TTL (events.Config.LeaderTTL).
 	LeaderTTL time.Duration
+	// ColocatedNATS names the NATS server on this scheduler's master (its
+	// server_name). While leading, the scheduler keeps the leaders of the
+	// streams and consumers it needs on the other servers (raftplace.go),
+	// so this master's crash loses NATS only followers. Empty: no moves
+	// (a single node, or NATS elsewhere).
+	ColocatedNATS string
 	// Config holds the settings of the leader's rules (reconcile
 	// interval, unreachable, Docker down, silent majority, staging,
 	// backoff, kill retry, deployment timeout): one list, read by decide.
@@ -52,6 +59,9 @@ func (c Config) Validate() error {
 	}
 	if c.LeaderTTL < 500*time.Millisecond {
 		errs = append(errs, fmt.Errorf("leader TTL must be at least 500ms, got %s", c.LeaderTTL))
+	}
+	if strings.ContainsAny(c.ColocatedNATS, " \t\n\r") {
+		errs = append(errs, fmt.Errorf("colocated NATS server name %q has white space; NATS server names have none", c.ColocatedNATS))
 	}
 	for name, d := range map[string]time.Duration{
 		"reconcile interval": c.ReconcileInterval, "unreachable after": c.UnreachableAfter,

@@ -55,6 +55,8 @@ func (s *Scheduler) lead(t term) {
 		return
 	}
 	s.logger.Info("leader: state loaded", "epoch", t.Epoch, "instances", n, "queued", len(queued), "took", time.Since(began), "queue_took", queueTook)
+	// Keep NATS leaders off this master for the term (raftplace.go).
+	defer s.newRaftPlacer().start(ctx)()
 	s.resendLaunches()
 	select {
 	case <-s.abdicate: // a request to a previous term
