@@ -39,6 +39,12 @@ type elector struct {
 	connected func() bool
 	// lineage is the current run of terms' first epoch (LeaderRecord.Lineage).
 	lineage uint64
+	// stream, when set, reads the lock stream's leader before each attempt
+	// to take the lock (lockHold), and resume rewrites a record that
+	// expired while that stream had no leader (leaderless.go). Unset (a
+	// single node, unit tests): neither rule applies.
+	stream lockStream
+	resume resumeLock
 }
 
 func (e *elector) up() bool { return e.connected == nil || e.connected() }
@@ -84,6 +90,17 @@ func (e *elector) run(ctx context.Context, lead func(term)) {
 func (e *elector) campaign(ctx context.Context) (epoch, rev uint64, sent time.Time, ok bool) {
 	cctx, cancel := context.WithTimeout(ctx, e.ttl/2)
 	defer cancel()
+	if e.stream != nil {
+		ci, at, err := e.stream(cctx)
+		if err != nil {
+			e.logger.Debug("leader campaign: cannot see the lock's stream", "error", err)
+			return 0, 0, time.Time{}, false
+		}
+		if wait := lockHold(e.ttl, ci, at); wait > 0 {
+			e.logger.Debug("leader campaign: the lock's stream has a new leader; waiting out the last holder's lease", "wait", wait)
+			return 0, 0, time.Time{}, false
+		}
+	}
 	e.lineage = 0
 	data, _ := events.Encode(e.record(0))
 	epoch, err := e.kv.Create(cctx, events.LeaderKey, data)
@@ -167,6 +184,13 @@ func (e *elector) hold(ctx context.Context, epoch, rev uint64, sent time.Time, l
 		e.logger.Info("leadership ended", "epoch", epoch)
 	}()
 	data, _ := events.Encode(e.record(epoch))
+	renewed := sent
+	// A try answered "no leader" extends the lease (leaseDeadline).
+	noLeader := func(at time.Time) {
+		if left := leaseDeadline(e.ttl, renewed, at).Sub(e.now()); left > 0 {
+			watchdog.Reset(left)
+		}
+	}
 	t := time.NewTicker(e.ttl / 4)
 	defer t.Stop()
 	for {
@@ -188,13 +212,12 @@ func (e *elector) hold(ctx context.Context, epoch, rev uint64, sent time.Time, l
 		if !e.up() {
 			continue // the watchdog ends the term if this outlasts the lease
 		}
-		sent := e.now()
-		newRev, err := e.renew(termCtx, data, rev)
+		newRev, sent, err := e.renew(termCtx, data, rev, noLeader)
 		if err != nil {
 			e.logger.Warn("leader: renewal failed, stepping down", "epoch", epoch, "error", err)
 			return
 		}
-		rev = newRev
+		rev, renewed = newRev, sent
 		watchdog.Reset(e.ttl*3/4 - e.now().Sub(sent))
 	}
 }
@@ -205,25 +228,40 @@ func (e *elector) hold(ctx context.Context, epoch, rev uint64, sent time.Time, l
 // reads the lock: a record that is still this process's, at a later
 // revision, means an earlier try landed and only its answer was lost (the
 // write is conditional on rev, so nobody held the lock in between).
-func (e *elector) renew(ctx context.Context, data []byte, rev uint64) (uint64, error) {
+//
+// A try answered "no leader" (leaderless) is reported to noLeader with
+// when it was sent, and lets a record found expired be resumed. It
+// returns when the try that landed was sent: the lease runs from then.
+func (e *elector) renew(ctx context.Context, data []byte, rev uint64, noLeader func(sent time.Time)) (uint64, time.Time, error) {
+	sawNoLeader := false
 	for {
 		// A quarter TTL a try: two fit before the deadline, and the second,
 		// refused for its revision if the first landed, learns so.
 		tctx, cancel := context.WithTimeout(ctx, e.ttl/4)
+		sent := e.now()
 		newRev, err := e.kv.Update(tctx, events.LeaderKey, data, rev)
 		// ErrKeyRevisionMismatch, not ErrKeyExists: a replicated bucket
 		// answers a revision conflict with another code (10164).
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			newRev, err = e.landed(tctx, data, rev)
+			newRev, err = e.landed(tctx, data, rev, sawNoLeader)
 		}
 		cancel()
-		if err == nil || errors.Is(err, errNotOurs) || ctx.Err() != nil {
-			return newRev, err
+		if leaderless(err) && ctx.Err() == nil {
+			if !sawNoLeader {
+				e.logger.Warn("leader: the lock's stream has no leader; nobody can take the lock, the term goes on", "error", err)
+			}
+			sawNoLeader = true
+			noLeader(sent)
 		}
-		e.logger.Warn("leader: renewal unanswered, trying again", "error", err)
+		if err == nil || errors.Is(err, errNotOurs) || ctx.Err() != nil {
+			return newRev, sent, err
+		}
+		if !leaderless(err) {
+			e.logger.Warn("leader: renewal unanswered, trying again", "error", err)
+		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return 0, time.Time{}, ctx.Err()
 		case <-time.After(e.ttl / 20): // no busy loop on an instant error (no responders)
 		}
 	}
@@ -231,10 +269,29 @@ func (e *elector) renew(ctx context.Context, data []byte, rev uint64) (uint64, e
 
 // landed reads the lock after a renewal at rev was refused, and returns
 // its revision if it is this term's own record written since.
-func (e *elector) landed(ctx context.Context, data []byte, rev uint64) (uint64, error) {
+//
+// A record gone after tries answered "no leader" (afterNoLeader) expired
+// while the stream elected a leader; it is written again if the bucket's
+// stream wrote nothing since rev (resumeLock).
+func (e *elector) landed(ctx context.Context, data []byte, rev uint64, afterNoLeader bool) (uint64, error) {
 	ent, err := e.kv.Get(ctx, events.LeaderKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return 0, errNotOurs
+		if !afterNoLeader || e.resume == nil {
+			return 0, errNotOurs
+		}
+		newRev, err := e.resume(ctx, data, rev)
+		if err == nil {
+			e.logger.Info("leader: the lock expired while its stream had no leader; nothing written since, the term goes on", "revision", newRev)
+			return newRev, nil
+		}
+		if leaderless(err) {
+			return 0, err
+		}
+		var api *jetstream.APIError
+		if errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			return 0, errNotOurs // written since: another term may have begun
+		}
+		return 0, err
 	}
 	if err != nil {
 		return 0, err
@@ -262,29 +319,29 @@ func (e *elector) release(rev uint64) {
 // behind them came back after its timeout, so a healthy leader stepped
 // down, and each new term sent every unstarted launch again. Where nc's
 // options cannot be reused (a connection made without them), the bucket
-// given is used as it is (unit tests).
+// given is used as it is (unit tests), with sharedJS.
 //
 // closed is called if the connection is closed for good (a protocol error,
 // a refused login): the scheduler must then end, for its supervisor to
 // start it again, rather than live on never able to lead.
-func leaseBucket(ctx context.Context, opts nats.Options, shared jetstream.KeyValue, closed func()) (jetstream.KeyValue, func(), error) {
+func leaseBucket(ctx context.Context, opts nats.Options, shared jetstream.KeyValue, sharedJS jetstream.JetStream, closed func()) (jetstream.KeyValue, jetstream.JetStream, func(), error) {
 	if len(opts.Servers) == 0 && opts.Url == "" && opts.InProcessServer == nil {
-		return shared, func() {}, nil
+		return shared, sharedJS, func() {}, nil
 	}
 	opts.Name += " (leader lock)"
 	opts.DisconnectedCB, opts.DisconnectedErrCB = nil, nil
 	opts.ClosedCB = func(*nats.Conn) { closed() }
 	lc, err := opts.Connect()
 	if err != nil {
-		return nil, nil, fmt.Errorf("scheduler: connect for the leader lock: %w", err)
+		return nil, nil, nil, fmt.Errorf("scheduler: connect for the leader lock: %w", err)
 	}
 	js, err := jetstream.New(lc)
 	if err == nil {
 		var kv jetstream.KeyValue
 		if kv, err = js.KeyValue(ctx, shared.Bucket()); err == nil {
-			return kv, lc.Close, nil
+			return kv, js, lc.Close, nil
 		}
 	}
 	lc.Close()
-	return nil, nil, fmt.Errorf("scheduler: open the leader bucket: %w", err)
+	return nil, nil, nil, fmt.Errorf("scheduler: open the leader bucket: %w", err)
 }

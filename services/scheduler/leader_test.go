@@ -264,14 +264,14 @@ func TestElectorRenewalSurvivesALostAnswer(t *testing.T) {
 	}
 
 	kv.lose = 1
-	next, err := e.renew(t.Context(), data, rev)
+	next, _, err := e.renew(t.Context(), data, rev, func(time.Time) {})
 	if err != nil || next <= rev {
 		t.Fatalf("renewal with a lost answer = rev %d, %v; want a revision above %d", next, err, rev)
 	}
 	kv.lose, kv.replicated = 1, true
 	rctx, rcancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer rcancel()
-	if again, err := e.renew(rctx, data, next); err != nil || again <= next {
+	if again, _, err := e.renew(rctx, data, next, func(time.Time) {}); err != nil || again <= next {
 		t.Fatalf("renewal with a lost answer on a replicated bucket = rev %d, %v; want a revision above %d", again, err, next)
 	} else {
 		next = again
@@ -291,7 +291,7 @@ func TestElectorRenewalSurvivesALostAnswer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	if _, err := e.renew(ctx, data, next); !errors.Is(err, errNotOurs) {
+	if _, _, err := e.renew(ctx, data, next, func(time.Time) {}); !errors.Is(err, errNotOurs) {
 		t.Errorf("renewal over another process's record (replicated bucket) = %v, want errNotOurs", err)
 	}
 }

@@ -160,7 +160,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	ctx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
-	lease, closeLease, err := leaseBucket(ctx, s.leaseOpts, s.bus.Leader, func() { fail(errLeaseClosed) })
+	lease, leaseJS, closeLease, err := leaseBucket(ctx, s.leaseOpts, s.bus.Leader, s.bus.JS, func() { fail(errLeaseClosed) })
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			defer s.mu.Unlock()
 			return !s.now().Before(s.abdicatedUntil)
 		},
-		connected: s.nc.IsConnected}
+		connected: s.nc.IsConnected,
+		stream:    lockStreamOf(lease), resume: resumeLockOf(leaseJS, lease.Bucket())}
 	e.run(ctx, s.lead)
 	if errors.Is(context.Cause(ctx), errLeaseClosed) {
 		return errLeaseClosed
