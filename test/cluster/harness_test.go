@@ -116,6 +116,7 @@ type cluster struct {
 	dockers  map[int]*client.Client
 	agents   jetstream.KeyValue
 	leaderKV jetstream.KeyValue
+	js       jetstream.JetStream
 	down     map[int]bool // masters whose api is stopped
 	page     string       // the example app's page, from the host's htdocs
 }
@@ -166,6 +167,7 @@ func up(t *testing.T, n int) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.js = js
 	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()

@@ -28,8 +28,11 @@ import (
 //  4. a host powered off: its instance starts elsewhere; with two hosts off,
 //     the app waits at 2 of 3 and /v2/queue says why
 //  5. the leading scheduler killed; then its whole master (scheduler, api and
-//     NATS node) stopped, then crashed: the other apis answer, a new leader
-//     acts, and 2-4 still work with the master down
+//     NATS node) stopped, then crashed (once the leader has moved every NATS
+//     leader it needs off it): the other apis answer, a new leader acts, and
+//     2-4 still work with the master down; then another master crashed (the
+//     one leading the leader bucket, when not the leader's): the leader keeps
+//     its term and replaces a task killed at the same moment
 //  6. a host's network cut for longer than --unreachable-after, then healed:
 //     replaced meanwhile, and exactly 3 instances once it is back
 //
@@ -135,6 +138,9 @@ func scenario(t *testing.T, quiet time.Duration, load func()) {
 		}
 		for range runs {
 			c.masterDown(tm, true, false)
+		}
+		for range runs {
+			c.otherMasterCrash(tm)
 		}
 		c.quiet(quiet, "step 5")
 	}
@@ -419,6 +425,9 @@ func (c *cluster) masterDown(tm *timings, crash, steps bool) {
 	if crash {
 		how, what = "kill-master", "master killed"
 	}
+	if crash {
+		c.leadersOff(old)
+	}
 	fault := time.Now()
 	stopped := c.ctlAsync(how, strconv.Itoa(old))
 	c.down[old] = true
@@ -611,4 +620,99 @@ func (c *cluster) dumpNATS() {
 			return
 		}
 	}
+}
+
+// leadersOff waits until master m's NATS node leads none of the streams and
+// consumers a new leading scheduler needs at once: the leading scheduler
+// on m moves them (services/scheduler/raftplace.go), so that m's crash
+// loses NATS only followers.
+func (c *cluster) leadersOff(m int) {
+	c.t.Helper()
+	node := fmt.Sprintf("n%d", m)
+	began := time.Now()
+	testutil.Eventually(c.t, 90*time.Second, 500*time.Millisecond, func() error {
+		ctx, cancel := context.WithTimeout(c.t.Context(), 5*time.Second)
+		defer cancel()
+		for _, name := range []string{events.KVStream(events.BucketLeader), events.KVStream(events.BucketInstances),
+			events.StreamCommands, events.StreamStatus, events.StreamRequests} {
+			s, err := c.js.Stream(ctx, name)
+			if err != nil {
+				return fmt.Errorf("stream %s: %w", name, err)
+			}
+			if ci := s.CachedInfo().Cluster; ci == nil || ci.Leader == node {
+				return fmt.Errorf("stream %s is led by %s, master%d's node (%+v)", name, node, m, ci)
+			}
+			if name == events.KVStream(events.BucketLeader) || name == events.KVStream(events.BucketInstances) {
+				continue
+			}
+			list := s.ListConsumers(ctx)
+			for ci := range list.Info() {
+				if ci.Config.Durable != "" && (ci.Cluster == nil || ci.Cluster.Leader == node) {
+					return fmt.Errorf("consumer %s/%s is led by %s, master%d's node", name, ci.Name, node, m)
+				}
+			}
+			if err := list.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	c.t.Logf("master%d's NATS node leads nothing the scheduler needs (checked after %s)", m, ms(time.Since(began)))
+}
+
+// otherMasterCrash SIGKILLs a master whose scheduler does not lead (the one
+// whose NATS node leads the leader bucket, if that is not the leader's)
+// and, at the same moment, one of the app's containers: the leader keeps
+// its term (the lock's lineage is unchanged) and replaces the task.
+func (c *cluster) otherMasterCrash(tm *timings) {
+	t := c.t
+	tasks := c.threeOfThree(30 * time.Second)
+	leading := c.agreedLeader()
+	before := c.lock()
+	victimMaster := leading%masters + 1
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	if s, err := c.js.Stream(ctx, events.KVStream(events.BucketLeader)); err == nil && s.CachedInfo().Cluster != nil {
+		if m, err := strconv.Atoi(strings.TrimPrefix(s.CachedInfo().Cluster.Leader, "n")); err == nil && m != leading && m >= 1 && m <= masters {
+			victimMaster = m
+		}
+	}
+	cancel()
+	victim := c.oldest(tasks)
+	fault := time.Now()
+	c.ctl("kill-master", strconv.Itoa(victimMaster))
+	c.down[victimMaster] = true
+	c.killContainer(victim)
+	got := poll(fault, 60*time.Second, map[string]func() error{"replacement": c.replacedCheck(tasks)})
+	if got["replacement"].err != nil {
+		c.dumpNATS()
+		t.Fatalf("master%d (not the leader's) killed: replacement: %v", victimMaster, got["replacement"].err)
+	}
+	after := c.lock()
+	if after.SchedulerID != before.SchedulerID || after.Lineage != before.Lineage {
+		t.Fatalf("master%d (not the leader's) killed: the lock went from %s (lineage %d, epoch %d) to %s (lineage %d, epoch %d); want the leader's term kept",
+			victimMaster, before.SchedulerID, before.Lineage, before.Epoch, after.SchedulerID, after.Lineage, after.Epoch)
+	}
+	tm.add("another master killed → killed task replaced (leader kept)", got["replacement"].after)
+	t.Logf("master%d killed (master%d leads): task replaced after %s; master%d still leads (lineage %d, epoch %d → %d)",
+		victimMaster, leading, ms(got["replacement"].after), leading, after.Lineage, before.Epoch, after.Epoch)
+	c.ctl("start-master", strconv.Itoa(victimMaster))
+	c.down[victimMaster] = false
+	c.natsHealthy(60 * time.Second)
+}
+
+// lock is the leader lock's record, read until it answers.
+func (c *cluster) lock() events.LeaderRecord {
+	c.t.Helper()
+	var rec events.LeaderRecord
+	testutil.Eventually(c.t, 30*time.Second, 100*time.Millisecond, func() error {
+		ctx, cancel := context.WithTimeout(c.t.Context(), 2*time.Second)
+		defer cancel()
+		e, err := c.leaderKV.Get(ctx, events.LeaderKey)
+		if err != nil {
+			return err
+		}
+		rec, err = events.Decode[events.LeaderRecord](e.Value())
+		return err
+	})
+	return rec
 }
