@@ -221,9 +221,12 @@ master_start() {
   name=master$m-api
   alive "$name" || spawn "$name" - "$LC_BIN" api --nats "$(nats_urls)" --replicas 3 --http-addr "$addr:8080"
   name=master$m-scheduler
-  # The NATS node beside it, by its environment twin (--colocated-nats), so
-  # a drover without the flag ignores it.
-  alive "$name" || spawn "$name" - env DROVER_COLOCATED_NATS="n$m" "$LC_BIN" scheduler --nats "$(nats_urls)" --replicas 3 \
+  # The scheduler connects to the NATS node beside it (the others are learnt
+  # from it, for reconnecting): a crash of another master then cuts none of
+  # its connections, and it keeps the leaders of what it needs off that node
+  # (--colocated-nats, by its environment twin, so a drover without the
+  # flag ignores it).
+  alive "$name" || spawn "$name" - env DROVER_COLOCATED_NATS="n$m" "$LC_BIN" scheduler --nats "nats://$addr:4222" --replicas 3 \
     --hostname "master$m" --scheduler-id "master$m"
 }
 
