@@ -61,3 +61,15 @@ func TestPlanRaftMoves(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigColocatedNATS(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ColocatedNATS = "n1"
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("colocated NATS n1: %v", err)
+	}
+	cfg.ColocatedNATS = "n 1"
+	if err := cfg.Validate(); err == nil {
+		t.Error("a colocated NATS server name with a space passed validation")
+	}
+}
