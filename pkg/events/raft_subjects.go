@@ -20,6 +20,19 @@ const (
 	ConsumerLeaderElectedAll = jsAdvisoryPrefix + "CONSUMER.LEADER_ELECTED.*.*"
 )
 
+// LeaderStreamProbe is the subject the scheduler holding the lock probes
+// the leader bucket's stream on: $KV.leader.probe, a key nobody writes or
+// follows. Sent with HeaderExpectedStream naming no stream, it is refused
+// by the stream's leader and never stored; "no responders" means the
+// stream has no leader (LeaderKeySubject cannot tell: agents follow it by
+// plain subscription, so a write there without a leader gets no answer
+// rather than "no responders").
+const LeaderStreamProbe = KVPrefix + BucketLeader + ".probe"
+
+// HeaderExpectedStream makes JetStream refuse a publish that does not
+// reach the stream named (nats.go's jetstream.ExpectedStreamHdr).
+const HeaderExpectedStream = "Nats-Expected-Stream"
+
 // StreamLeaderStepdown is the request that makes a stream's leader step
 // down: $JS.API.STREAM.LEADER.STEPDOWN.<stream>. Its body may name the
 // server to hand leadership to (StepdownRequest).

@@ -45,6 +45,9 @@ type elector struct {
 	// single node, unit tests): neither rule applies.
 	stream lockStream
 	resume resumeLock
+	// probe, when set, asks whether the lock's stream has a leader after
+	// a renewal went unanswered (probeLock).
+	probe probeLock
 }
 
 func (e *elector) up() bool { return e.connected == nil || e.connected() }
@@ -246,6 +249,15 @@ func (e *elector) renew(ctx context.Context, data []byte, rev uint64, noLeader f
 			newRev, err = e.landed(tctx, data, rev, sawNoLeader)
 		}
 		cancel()
+		if err != nil && !leaderless(err) && !errors.Is(err, errNotOurs) && e.probe != nil && ctx.Err() == nil {
+			// Unanswered: does the stream have a leader at all?
+			pctx, pcancel := context.WithTimeout(ctx, e.ttl/8)
+			probed := e.now()
+			if perr := e.probe(pctx); leaderless(perr) {
+				sent, err = probed, perr
+			}
+			pcancel()
+		}
 		if leaderless(err) && ctx.Err() == nil {
 			if !sawNoLeader {
 				e.logger.Warn("leader: the lock's stream has no leader; nobody can take the lock, the term goes on", "error", err)

@@ -18,7 +18,8 @@ import (
 // crash that did not touch the leader. Two rules let the holder keep it:
 //
 //   - The holder: a renewal answered "no stream leader" (no responders, or
-//     JetStream's 503 "cluster not available") extends the lease like a
+//     JetStream's 503 "cluster not available"), or one unanswered and
+//     followed by a probe answered so (probeLock), extends the lease like a
 //     renewal would, from when that try was sent (leaseDeadline), for at
 //     most maxLeaderless after the last renewal that landed. Once the
 //     stream is back, the record has expired, and the holder rewrites it
@@ -110,6 +111,24 @@ func lockStreamOf(kv jetstream.KeyValue) lockStream {
 			return nil, time.Time{}, nil
 		}
 		return bs.StreamInfo().Cluster, bs.StreamInfo().TimeStamp, nil
+	}
+}
+
+// probeLock asks whether the lock's stream has a leader: its error is
+// leaderless when it has none. A renewal that goes unanswered probes,
+// since a write of the lock's own key never hears "no responders" (agents
+// subscribe to it).
+type probeLock func(ctx context.Context) error
+
+// probeLockOf probes through nc, the lease's connection: a publish on
+// events.LeaderStreamProbe the stream's leader refuses unstored (it names
+// another stream), and that nobody else hears.
+func probeLockOf(nc *nats.Conn) probeLock {
+	return func(ctx context.Context) error {
+		m := nats.NewMsg(events.LeaderStreamProbe)
+		m.Header.Set(events.HeaderExpectedStream, "drover-probe-no-such-stream")
+		_, err := nc.RequestMsgWithContext(ctx, m)
+		return err
 	}
 }
 

@@ -133,17 +133,39 @@ func holding(t *testing.T, e *elector) (term, func()) {
 
 // The lock's stream loses its leader for longer than the lock lives: the
 // term goes on, and once the stream is back the holder writes its record
-// again (nothing was written since) at the same epoch.
+// again (nothing was written since) at the same epoch. Writes of the key
+// hear "no responders", or (agents subscribe to it) go unanswered while
+// the probe hears "no responders".
 func TestElectorKeepsItsTermWhileTheLockStreamHasNoLeader(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write error
+	}{
+		{"writes hear no responders", jetstream.ErrNoStreamResponse},
+		{"writes go unanswered, the probe hears no responders", context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) { keepsItsTerm(t, tc.write) })
+	}
+}
+
+func keepsItsTerm(t *testing.T, write error) {
 	js := testutil.RunJetStream(t)
 	bus := js.Bus(t)
 	kv := &noLeaderKV{KeyValue: bus.Leader}
+	var noLeader atomic.Bool
 	e := &elector{kv: kv, id: "s1", nonce: "this-process", hostname: "h", ttl: 2 * time.Second,
-		logger: testutil.Logger(t), now: time.Now, resume: resumeLockOf(bus.JS, events.BucketLeader)}
+		logger: testutil.Logger(t), now: time.Now, resume: resumeLockOf(bus.JS, events.BucketLeader),
+		probe: func(context.Context) error {
+			if noLeader.Load() {
+				return nats.ErrNoResponders
+			}
+			return nil
+		}}
 	tm, stop := holding(t, e)
 	defer stop()
 
-	kv.set(jetstream.ErrNoStreamResponse)
+	noLeader.Store(true)
+	kv.set(write)
 	testutil.Eventually(t, 15*time.Second, 50*time.Millisecond, func() error {
 		if _, err := bus.Leader.Get(t.Context(), events.LeaderKey); !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return fmt.Errorf("the lock has not expired yet (%v)", err)
@@ -154,6 +176,7 @@ func TestElectorKeepsItsTermWhileTheLockStreamHasNoLeader(t *testing.T) {
 		t.Fatal("the term ended while the lock's stream had no leader")
 	}
 	kv.set(nil)
+	noLeader.Store(false)
 	testutil.Eventually(t, 10*time.Second, 50*time.Millisecond, func() error {
 		ent, err := bus.Leader.Get(t.Context(), events.LeaderKey)
 		if err != nil {
@@ -204,13 +227,15 @@ func TestElectorEndsItsTermWhenTheLockWasWrittenMeanwhile(t *testing.T) {
 }
 
 // A renewal that times out is no evidence that nobody else can write the
-// lock: the term ends at its deadline, as before.
+// lock, nor is a probe the stream's leader answers: the term ends at its
+// deadline, as before.
 func TestElectorEndsItsTermWhenRenewalsTimeOut(t *testing.T) {
 	js := testutil.RunJetStream(t)
 	bus := js.Bus(t)
 	kv := &noLeaderKV{KeyValue: bus.Leader}
+	nc := js.Connect(t)
 	e := &elector{kv: kv, id: "s1", nonce: "this-process", hostname: "h", ttl: 2 * time.Second,
-		logger: testutil.Logger(t), now: time.Now, resume: resumeLockOf(bus.JS, events.BucketLeader)}
+		logger: testutil.Logger(t), now: time.Now, resume: resumeLockOf(bus.JS, events.BucketLeader), probe: probeLockOf(nc)}
 	tm, stop := holding(t, e)
 	defer stop()
 	kv.set(context.DeadlineExceeded)
@@ -218,5 +243,22 @@ func TestElectorEndsItsTermWhenRenewalsTimeOut(t *testing.T) {
 	case <-tm.ctx.Done():
 	case <-time.After(15 * time.Second):
 		t.Fatal("the term outlived its lease with every renewal unanswered")
+	}
+}
+
+// The probe is answered (refused, not stored) while the lock's stream has a
+// leader, and hears "no responders" when nothing leads it.
+func TestProbeLock(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	bus := js.Bus(t)
+	if err := probeLockOf(js.Connect(t))(t.Context()); err != nil || leaderless(err) {
+		t.Errorf("probe of a led stream = %v, want an answer", err)
+	}
+	if _, err := bus.Leader.Get(t.Context(), "probe"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("the probe was stored: %v", err)
+	}
+	bare := testutil.RunJetStream(t) // no leader bucket: nothing leads its stream
+	if err := probeLockOf(bare.Connect(t))(t.Context()); !leaderless(err) {
+		t.Errorf("probe of a stream nobody leads = %v, want no responders", err)
 	}
 }

@@ -172,7 +172,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return !s.now().Before(s.abdicatedUntil)
 		},
 		connected: s.nc.IsConnected,
-		stream:    lockStreamOf(lease), resume: resumeLockOf(leaseJS, lease.Bucket())}
+		stream:    lockStreamOf(lease), resume: resumeLockOf(leaseJS, lease.Bucket()), probe: probeLockOf(leaseJS.Conn())}
 	e.run(ctx, s.lead)
 	if errors.Is(context.Cause(ctx), errLeaseClosed) {
 		return errLeaseClosed
