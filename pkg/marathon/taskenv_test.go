@@ -264,25 +264,3 @@ func TestJavaDouble(t *testing.T) {
 		}
 	}
 }
-
-// TestValidateEnvSecretReferences: Drover has no secrets, so an env
-// secret reference is refused as Marathon refuses it without its secrets
-// feature, with Marathon's paths and words.
-func TestValidateEnvSecretReferences(t *testing.T) {
-	a := decodeApp(t, `{"id":"/a","cmd":"x","secrets":{"db":{"source":"/db/password"}},
-		"env":{"PLAIN":"v","DB":{"secret":"db"},"API":{"secret":"api"}}}`)
-	ApplyDefaults(a)
-	want := []FieldError{
-		{Path: "/secrets", Errors: []string{msgFeatureSecrets}},
-		{Path: "/env", Errors: []string{"use of secret-references in the environment requires the secrets feature to be enabled"}},
-		{Path: "/env/API/secret", Errors: []string{"references an undefined secret"}},
-	}
-	if got := Validate(a); !reflect.DeepEqual(got, want) {
-		t.Errorf("Validate = %v, want %v", got, want)
-	}
-	a.Env = map[string]EnvValue{"PLAIN": {Value: "v"}}
-	a.Secrets = nil
-	if got := Validate(a); got != nil {
-		t.Errorf("plain env: Validate = %v", got)
-	}
-}
