@@ -68,7 +68,7 @@ func (f agentFlags) config() (agent.Config, docker.Config, error) {
 	if dc.AgentID == "" {
 		dc.AgentID = events.AgentIDFromHostname(cfg.Hostname)
 	}
-	dc.Host = f.DockerHost
+	dc.Host, dc.Hostname = f.DockerHost, cfg.Hostname
 	dc.Privileged = f.PrivilegedMode
 	if ip := net.ParseIP(f.Address); ip != nil {
 		dc.PublishIP = ip.String()

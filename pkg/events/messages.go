@@ -169,7 +169,9 @@ type LaunchSpec struct {
 	// HostPorts are the host ports the scheduler assigned, one per port
 	// mapping (BRIDGE) or port definition (HOST), in order.
 	HostPorts []int `json:"hostPorts,omitempty"`
-	// Env is added to the app's env: PORT0.., PORTS, HOST, MARATHON_APP_ID, ...
+	// Env is added to the app's env, winning over it. Schedulers no longer
+	// send it (older ones sent Marathon's variables here): the agent's
+	// runtime gives a task its variables (marathon.TaskSpec.TaskEnv).
 	Env map[string]string `json:"env,omitempty"`
 }
 

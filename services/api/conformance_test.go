@@ -186,6 +186,8 @@ func TestConformanceValidation(t *testing.T) {
 		{"upgrade strategy", `{"id":"/a","cmd":"x","upgradeStrategy":{"maximumOverCapacity":2}}`, "/upgradeStrategy/maximumOverCapacity", "is greater than 1"},
 		{"docker parameter", `{"id":"/a","container":{"docker":{"image":"x","parameters":[{"key":"bogus","value":"1"}]}}}`,
 			"/container/docker/parameters(0)/key", ""},
+		{"env secret reference", `{"id":"/a","cmd":"x","env":{"DB":{"secret":"db"}}}`, "/env",
+			"use of secret-references in the environment requires the secrets feature to be enabled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
