@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/internal/version"
@@ -15,6 +16,9 @@ type apiFlags struct {
 	AuthFile string `type:"existingfile" help:"Credentials file of the API's users and tokens and their roles (viewer, operator); see docs/SECURITY.md. Required when the API listens beyond loopback."`
 	TLSCert  string `name:"tls-cert" type:"existingfile" help:"Certificate (PEM) to serve the API over HTTPS; re-read when the file changes."`
 	TLSKey   string `name:"tls-key" type:"existingfile" help:"Private key (PEM) of --tls-cert."`
+	// Marathon's --event_subscriber: off unless asked for, as in Marathon.
+	EventSubscriber         string        `name:"event-subscriber" placeholder:"http_callback" help:"Event subscriber to run: http_callback POSTs every event to the URLs registered through /v2/eventSubscriptions (Marathon's --event_subscriber). Off by default, as in Marathon: /v2/eventSubscriptions answers 400."`
+	HTTPEventRequestTimeout time.Duration `name:"http-event-request-timeout" default:"10s" help:"Bound of one POST of an event to a callback URL (Marathon's --http_event_request_timeout)."`
 }
 
 func (f apiFlags) config(defaultAddr string) api.Config {
@@ -26,6 +30,10 @@ func (f apiFlags) config(defaultAddr string) api.Config {
 	cfg.Version = version.Version
 	cfg.BuildRef = version.Commit()
 	cfg.AuthFile, cfg.TLSCertFile, cfg.TLSKeyFile = f.AuthFile, f.TLSCert, f.TLSKey
+	cfg.EventSubscriber = f.EventSubscriber
+	if f.HTTPEventRequestTimeout > 0 {
+		cfg.Callbacks.Timeout = f.HTTPEventRequestTimeout
+	}
 	return cfg
 }
 

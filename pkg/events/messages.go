@@ -369,6 +369,15 @@ type SchedulerRequest struct {
 	At   time.Time `json:"at"`
 }
 
+// Subscriber is an HTTP callback subscription in BucketSubscribers (key:
+// SubscriberKey of CallbackURL).
+type Subscriber struct {
+	V           int       `json:"v"`
+	CallbackURL string    `json:"callbackUrl"`
+	ClientIP    string    `json:"clientIp"`
+	At          time.Time `json:"at"`
+}
+
 // Version reports each message's schema version; Decode checks it.
 func (m Heartbeat) version() int        { return m.V }
 func (m Command) version() int          { return m.V }
@@ -380,3 +389,4 @@ func (m Deployment) version() int       { return m.V }
 func (m LeaderRecord) version() int     { return m.V }
 func (m QueueEntry) version() int       { return m.V }
 func (m SchedulerRequest) version() int { return m.V }
+func (m Subscriber) version() int       { return m.V }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/services/api/auth"
+	"github.com/drover/drover/services/api/callbacks"
 )
 
 // Config is an api replica's configuration.
@@ -44,7 +45,17 @@ type Config struct {
 	// TLSCertFile and TLSKeyFile make the API serve HTTPS (auth.Listen).
 	TLSCertFile string
 	TLSKeyFile  string
+	// EventSubscriber is Marathon's --event_subscriber: "http_callback"
+	// turns on /v2/eventSubscriptions and the POSTing of every event to
+	// the registered URLs (package callbacks); "" leaves it off, as
+	// Marathon does by default.
+	EventSubscriber string
+	// Callbacks configures the HTTP callback subscriber.
+	Callbacks callbacks.Config
 }
+
+// EventSubscriberHTTP is the one event subscriber there is.
+const EventSubscriberHTTP = "http_callback"
 
 // DefaultConfig is a replica on :8080 named after the host.
 func DefaultConfig() Config {
@@ -65,6 +76,7 @@ func DefaultConfig() Config {
 		Hostname:          host,
 		Version:           "dev",
 		BuildRef:          "unknown",
+		Callbacks:         callbacks.DefaultConfig(),
 	}
 }
 
@@ -95,6 +107,15 @@ func (c Config) Validate() error {
 		if _, err := auth.LoadCredentials(c.AuthFile); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	switch c.EventSubscriber {
+	case "":
+	case EventSubscriberHTTP:
+		if err := c.Callbacks.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		errs = append(errs, fmt.Errorf("event subscriber %q: the only one is %q", c.EventSubscriber, EventSubscriberHTTP))
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("a TLS certificate and key go together"))

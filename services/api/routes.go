@@ -27,6 +27,9 @@ func (s *Server) routes() *echo.Echo {
 	get("/v2/leader", s.getLeader)
 	e.DELETE("/v2/leader", s.abdicate)
 	get("/v2/events", s.stream.Serve)
+	get("/v2/eventSubscriptions", s.listSubscriptions)
+	e.POST("/v2/eventSubscriptions", s.subscribe)
+	e.DELETE("/v2/eventSubscriptions", s.unsubscribe)
 
 	get("/v2/apps", s.listApps)
 	e.POST("/v2/apps", s.createApp)

@@ -56,6 +56,9 @@ type Spec struct {
 type Staged struct {
 	Spec
 	Deployment events.Deployment
+	// Plan is the deployment as its events carry it, with the root group
+	// before the change and after it (deployplan.FullPlan).
+	Plan events.DeploymentPlan
 	// locks are the running deployments of the affected apps.
 	Locks []string
 }
@@ -105,8 +108,38 @@ func (s *Writer) Stage(build Build) (*Staged, error) {
 		if spec, err = build(st); err == nil {
 			p, err = stageChange(st, spec, now)
 		}
+		if err == nil {
+			p.Plan = planOf(st, p)
+		}
 	})
 	return p, err
+}
+
+// planOf is a staged change's plan with the root group before and after
+// it. Called with the read lock held.
+func planOf(st *readmodel.State, p *Staged) events.DeploymentPlan {
+	if len(st.Apps) > deployplan.MaxPlanApps {
+		return deployplan.Plan(p.Deployment) // light: too large to carry
+	}
+	next := map[string]*marathon.App{}
+	for _, op := range p.Ops {
+		next[op.ID] = op.Next
+	}
+	var original, target []marathon.App
+	for _, e := range st.SortedApps() {
+		original = append(original, e.Rec.App)
+		if n, changed := next[e.Rec.App.ID]; !changed {
+			target = append(target, e.Rec.App)
+		} else if n != nil {
+			target = append(target, *n)
+		}
+	}
+	for _, op := range p.Ops {
+		if op.Next != nil && op.Prev == nil {
+			target = append(target, *op.Next)
+		}
+	}
+	return deployplan.FullPlan(p.Deployment, original, target)
 }
 
 // catchUpOn waits until the read model shows the apps bucket's current
