@@ -127,6 +127,8 @@ func (c *standaloneCmd) configs(logger *slog.Logger) (agent.Config, docker.Confi
 	if err := apicfg.Validate(); err != nil {
 		return acfg, dcfg, scfg, apicfg, err
 	}
+	// The leader /v2/leader names is this process's own API.
+	scfg.APIAddress = advertisedAPI(acfg.Hostname, apicfg.HTTPAddr)
 	if err := c.apiFlags.check(apicfg, c.InsecureNoAuth, logger); err != nil {
 		return acfg, dcfg, scfg, apicfg, err
 	}

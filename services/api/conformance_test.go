@@ -239,7 +239,7 @@ func TestConformanceLeader(t *testing.T) {
 	if e.Message != "There is no leader" {
 		t.Errorf("message %q", e.Message)
 	}
-	h.putLeader("master1:8080")
+	h.putLeader("master1")
 	waitFor(t, func() bool { return h.do(http.MethodGet, "/v2/leader", "").Code == http.StatusOK })
 	m := expect[map[string]string](t, h.do(http.MethodDelete, "/v2/leader", ""), http.StatusOK)
 	if m["message"] != "Leadership abdicated" {
