@@ -107,6 +107,8 @@ func TestAuthenticationAndRoles(t *testing.T) {
 		{"metrics need a user", "GET", "/metrics", "", nil, 401, msgNotAuthenticated},
 		{"viewer reads", "GET", "/v2/apps", "", []string{basic("victor", "victor-pw")}, 200, ""},
 		{"viewer reads metrics", "GET", "/metrics", "", []string{"Authorization: Bearer view-token"}, 200, ""},
+		{"prometheus needs a user", "GET", "/metrics/prometheus", "", nil, 401, msgNotAuthenticated},
+		{"viewer scrapes prometheus", "GET", "/metrics/prometheus", "", []string{"Authorization: Bearer view-token"}, 200, ""},
 		{"viewer may not write", "POST", "/v2/apps", app("1"), []string{basic("victor", "victor-pw")}, 403, msgNotAuthorized},
 		{"viewer may not kill", "DELETE", "/v2/apps/a1/tasks", "", []string{basic("victor", "victor-pw")}, 403, msgNotAuthorized},
 		{"viewer may not abdicate", "DELETE", "/v2/leader", "", []string{"Authorization: Bearer view-token"}, 403, msgNotAuthorized},
