@@ -26,6 +26,7 @@ type agentFlags struct {
 	Hostname          string        `help:"This host's name, as constraints on hostname match it (default: the OS hostname)."`
 	AgentID           string        `help:"Agent id in subjects and container names (default: derived from --hostname)."`
 	Address           string        `help:"This host's address, where its tasks' ports are reached; when an IP, published ports bind to it (default: --hostname, binding every address)."`
+	HostnameCheck     string        `default:"warn" enum:"warn,refuse,off" help:"At start, check that --hostname (every task's host, where clients reach it) and --address resolve: warn (log an error and go on), refuse (exit with the error), or off."`
 	Attributes        string        `help:"Attributes for constraints, e.g. rack=r1,zone=a."`
 	Resources         string        `help:"What this host offers, e.g. cpus=4,mem=8192,disk=20000,ports=[31000-32000] (mem and disk in MB). Missing ones are detected: all CPUs, 90% of memory, 10000 MB disk, ports [31000-32000]."`
 	DockerHost        string        `help:"Docker daemon address, e.g. unix:///var/run/docker.sock (default: DOCKER_HOST or the local daemon)."`
@@ -113,6 +114,28 @@ func memTotalMB() (float64, bool) {
 	return 0, false
 }
 
+// hostnameLookupTimeout bounds each lookup of checkHostname.
+const hostnameLookupTimeout = 2 * time.Second
+
+// checkHostname checks that the agent's hostname and address resolve
+// (agent.CheckAdvertised), as --hostname-check says: a name that does not
+// gives every consumer of the tasks an address it cannot reach.
+func checkHostname(ctx context.Context, r agent.Resolver, cfg agent.Config, mode string, logger *slog.Logger) error {
+	if mode == "off" {
+		return nil
+	}
+	err := agent.CheckAdvertised(ctx, r, cfg, hostnameLookupTimeout)
+	switch {
+	case err == nil:
+		return nil
+	case mode == "refuse":
+		return fmt.Errorf("agent: %w (--hostname-check refuse)", err)
+	}
+	logger.Warn("this agent's name does not resolve; its tasks report an address clients cannot reach (--hostname-check refuse makes this fatal)",
+		"hostname", cfg.Hostname, "address", cfg.Address, "error", err)
+	return nil
+}
+
 // runAgent runs an agent on the Docker daemon until ctx ends.
 func runAgent(ctx context.Context, cfg agent.Config, dc docker.Config, bus *natsbus.Bus, nc *nats.Conn, logger *slog.Logger) error {
 	rt, err := docker.New(dc, logger)
@@ -162,6 +185,11 @@ func (c *agentCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	if c.Count < 1 || (c.Count > 1 && c.Runtime != "sim") {
 		return fmt.Errorf("--count %d: one agent per process, or any number with --runtime sim", c.Count)
+	}
+	if c.Runtime != "sim" { // simulated agents' names are made up
+		if err := checkHostname(ctx, net.DefaultResolver, cfg, c.HostnameCheck, logger); err != nil {
+			return err
+		}
 	}
 	nc, err := c.connect("drover-agent-"+dc.AgentID, logger)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/drover/drover/internal/natsutil"
@@ -93,4 +94,19 @@ func (c *apiCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	return runAll(ctx,
 		func(ctx context.Context) error { return runAPI(ctx, cfg, bus, logger) },
 		func(ctx context.Context) error { return natsutil.WaitClosed(ctx, logger, nc) })
+}
+
+// advertisedAPI is where clients reach an API listening on listen, as the
+// leader record gives it: the address it listens on when that is one
+// address (127.0.0.1:8080 is reachable there only), else hostname with
+// its port (":8080", "0.0.0.0:8080": every interface, named as the host).
+func advertisedAPI(hostname, listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen // refused by api.Config.Validate before it is used
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = hostname
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,6 +48,9 @@ type role struct {
 func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	acfg, dcfg, scfg, apicfg, err := c.configs(logger)
 	if err != nil {
+		return err
+	}
+	if err := checkHostname(ctx, net.DefaultResolver, acfg, c.HostnameCheck, logger); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
@@ -127,6 +131,8 @@ func (c *standaloneCmd) configs(logger *slog.Logger) (agent.Config, docker.Confi
 	if err := apicfg.Validate(); err != nil {
 		return acfg, dcfg, scfg, apicfg, err
 	}
+	// The leader /v2/leader names is this process's own API.
+	scfg.APIAddress = advertisedAPI(acfg.Hostname, apicfg.HTTPAddr)
 	if err := c.apiFlags.check(apicfg, c.InsecureNoAuth, logger); err != nil {
 		return acfg, dcfg, scfg, apicfg, err
 	}

@@ -222,7 +222,7 @@ master_start() {
   alive "$name" || spawn "$name" - "$LC_BIN" api --nats "$(nats_urls)" --replicas 3 --http-addr "$addr:8080"
   name=master$m-scheduler
   alive "$name" || spawn "$name" - "$LC_BIN" scheduler --nats "$(nats_urls)" --replicas 3 \
-    --hostname "master$m" --scheduler-id "master$m"
+    --hostname "master$m" --scheduler-id "master$m" --api-address "$addr:8080"
 }
 
 # master_kill M [ROLE...]: SIGKILL the master's roles (nats, api, scheduler; all by default).

@@ -308,6 +308,12 @@ type LeaderRecord struct {
 	V           int    `json:"v"`
 	SchedulerID string `json:"schedulerId"`
 	Hostname    string `json:"hostname"`
+	// APIAddress is host:port where clients reach the Marathon API beside
+	// the leading scheduler: what /v2/leader, /v2/info's leader and the
+	// X-Marathon-Leader header name, as Marathon names its leader's HTTP
+	// address. Empty in records from before it: the api then reports
+	// Hostname with its own port.
+	APIAddress string `json:"apiAddress,omitempty"`
 	// Nonce is random per scheduler process: it tells the lock a process
 	// wrote itself from one another process with the same id wrote.
 	Nonce string `json:"nonce,omitempty"`

@@ -36,7 +36,8 @@ type Config struct {
 	// Master is reported as marathon_config.master in /v2/info: where the
 	// state lives (the NATS URL, without credentials).
 	Master string
-	// Version and BuildRef are reported by /v2/info.
+	// Version is Drover's release, /v2/info's drover_version (its version is
+	// MarathonVersion); BuildRef, the commit, is its buildref.
 	Version  string
 	BuildRef string
 	// AuthFile is the credentials file (package auth); "" turns

@@ -39,6 +39,9 @@ type elector struct {
 	connected func() bool
 	// lineage is the current run of terms' first epoch (LeaderRecord.Lineage).
 	lineage uint64
+	// apiAddress is what the records say of the API beside this
+	// scheduler (LeaderRecord.APIAddress).
+	apiAddress string
 }
 
 func (e *elector) up() bool { return e.connected == nil || e.connected() }
@@ -141,7 +144,7 @@ func (e *elector) reclaim(ctx context.Context, data []byte) (epoch, lineage uint
 }
 
 func (e *elector) record(epoch uint64) events.LeaderRecord {
-	return events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, Nonce: e.nonce, Epoch: epoch, Lineage: e.lineage, Since: e.now().UTC()}
+	return events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, APIAddress: e.apiAddress, Nonce: e.nonce, Epoch: epoch, Lineage: e.lineage, Since: e.now().UTC()}
 }
 
 // hold renews the lock while leading, and runs lead with a context that is
