@@ -15,6 +15,9 @@ type apiFlags struct {
 	AuthFile string `type:"existingfile" help:"Credentials file of the API's users and tokens and their roles (viewer, operator); see docs/SECURITY.md. Required when the API listens beyond loopback."`
 	TLSCert  string `name:"tls-cert" type:"existingfile" help:"Certificate (PEM) to serve the API over HTTPS; re-read when the file changes."`
 	TLSKey   string `name:"tls-key" type:"existingfile" help:"Private key (PEM) of --tls-cert."`
+	// Marathon's --local_port_min and --local_port_max, under either name.
+	LocalPortMin int `name:"local-port-min" aliases:"local_port_min" default:"10000" help:"Lowest service port given to apps that ask for servicePort or port 0 (Marathon's --local_port_min). The same on every api replica."`
+	LocalPortMax int `name:"local-port-max" aliases:"local_port_max" default:"20000" help:"Highest service port given to apps that ask for servicePort or port 0 (Marathon's --local_port_max)."`
 }
 
 func (f apiFlags) config(defaultAddr string) api.Config {
@@ -26,6 +29,7 @@ func (f apiFlags) config(defaultAddr string) api.Config {
 	cfg.Version = version.Version
 	cfg.BuildRef = version.Commit()
 	cfg.AuthFile, cfg.TLSCertFile, cfg.TLSKeyFile = f.AuthFile, f.TLSCert, f.TLSKey
+	cfg.LocalPortMin, cfg.LocalPortMax = f.LocalPortMin, f.LocalPortMax
 	return cfg
 }
 

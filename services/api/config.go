@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/auth"
 )
 
@@ -44,6 +45,11 @@ type Config struct {
 	// TLSCertFile and TLSKeyFile make the API serve HTTPS (auth.Listen).
 	TLSCertFile string
 	TLSKeyFile  string
+	// LocalPortMin and LocalPortMax bound, both included, the service ports
+	// given to apps that ask for 0 (Marathon's --local_port_min/max).
+	// Every api replica of a cluster must have the same.
+	LocalPortMin int
+	LocalPortMax int
 }
 
 // DefaultConfig is a replica on :8080 named after the host.
@@ -65,6 +71,8 @@ func DefaultConfig() Config {
 		Hostname:          host,
 		Version:           "dev",
 		BuildRef:          "unknown",
+		LocalPortMin:      marathon.DefaultLocalPortMin,
+		LocalPortMax:      marathon.DefaultLocalPortMax,
 	}
 }
 
@@ -99,7 +107,15 @@ func (c Config) Validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("a TLS certificate and key go together"))
 	}
+	if err := c.servicePorts().Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// servicePorts is the range dynamic service ports are assigned from.
+func (c Config) servicePorts() marathon.PortRange {
+	return marathon.PortRange{Min: c.LocalPortMin, Max: c.LocalPortMax}
 }
 
 // httpPort is the port of a host:port listen address.
