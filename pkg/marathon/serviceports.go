@@ -116,7 +116,7 @@ func (s *ServicePortAssigner) Assign(prev, next *App) (*App, []int, error) {
 			*ref, reuse = reuse[0], reuse[1:]
 			continue
 		}
-		p, err := s.take()
+		p, err := s.take(listed)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -126,8 +126,9 @@ func (s *ServicePortAssigner) Assign(prev, next *App) (*App, []int, error) {
 	return out, fresh, nil
 }
 
-// take is the lowest free port of the range, now taken.
-func (s *ServicePortAssigner) take() (int, error) {
+// take is the lowest free port of the range that the app does not list
+// itself, now taken.
+func (s *ServicePortAssigner) take(listed []int) (int, error) {
 	if s.used == nil {
 		s.used = map[int]bool{}
 		if s.Used != nil {
@@ -138,7 +139,7 @@ func (s *ServicePortAssigner) take() (int, error) {
 		s.next = s.Range.Min
 	}
 	for ; s.next <= s.Range.Max; s.next++ {
-		if !s.used[s.next] {
+		if !s.used[s.next] && !slices.Contains(listed, s.next) {
 			s.used[s.next] = true
 			return s.next, nil
 		}
