@@ -108,7 +108,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("a TLS certificate and key go together"))
 	}
 	if err := c.servicePorts().Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("--local-port-min/--local-port-max: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -63,11 +63,12 @@ type Staged struct {
 	Deployment events.Deployment
 	// locks are the running deployments of the affected apps.
 	Locks []string
-	// Seq, when not 0, is the apps bucket's last revision the change was
-	// staged on: the change took free service ports, so it is written only
-	// if nothing else was written to the bucket since (compare-and-set on
-	// the whole bucket), which keeps them free in every app.
-	Seq uint64
+	// TookPorts says the change took free service ports: it is written
+	// only if nothing else was written to the apps bucket since Seq, the
+	// bucket's last revision it was staged on (compare-and-set on the whole
+	// bucket), which keeps them free in every app.
+	TookPorts bool
+	Seq       uint64
 }
 
 // errRetry is a compare-and-set lost on an app (key), or on the whole
@@ -104,7 +105,7 @@ func (s *Writer) Make(c echo.Context, force bool, build Build) (*Staged, error) 
 		if err != nil {
 			return nil, err
 		}
-		if p.Seq != 0 && !locked {
+		if p.TookPorts && !locked {
 			s.portLock.Lock()
 			locked = true
 			continue // staged again under the lock
@@ -194,9 +195,7 @@ func stageChange(st *readmodel.State, rev uint64, spec *Spec, now time.Time, por
 	version := view.FormatTime(at)
 	p := &Staged{Spec: *spec}
 	p.Ops = ops
-	if took {
-		p.Seq = rev
-	}
+	p.TookPorts, p.Seq = took, rev
 	p.Deployment = events.Deployment{
 		V: events.Version, ID: uuid.NewString(), Version: version, CreatedAt: now,
 		Steps: [][]events.DeploymentAction{},

@@ -19,8 +19,8 @@ import (
 // the change's events. A race lost on the first app is an *errRetry:
 // nothing is written. One lost on a later app (a group change) leaves what
 // was written, deployed, and is a 409. A change that took free service
-// ports (p.Seq) chains its writes: each lands only if the bucket's last
-// revision is the one before it (p.Seq, then this change's own writes).
+// ports (p.TookPorts) chains its writes: each lands only if the bucket's
+// last revision is the one before it (p.Seq, then this change's own writes).
 func (s *Writer) commit(ctx context.Context, c echo.Context, p *Staged) error {
 	var (
 		written []string
@@ -32,7 +32,7 @@ func (s *Writer) commit(ctx context.Context, c echo.Context, p *Staged) error {
 			rev uint64
 			err error
 		)
-		if seq != 0 {
+		if p.TookPorts {
 			rev, err = s.writeAppAt(ctx, op, p.Deployment.ID, seq)
 			seq = rev
 		} else {
