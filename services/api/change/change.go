@@ -99,9 +99,19 @@ func (s *Writer) Make(c echo.Context, force bool, build Build) (*Staged, error) 
 			s.portLock.Unlock()
 		}
 	}()
+	// Once a change taking free ports is written, the next may be staged.
+	written := func(p *Staged, writes []tailWrite) {
+		if locked {
+			if p.TookPorts {
+				s.tail.wrote(p.Seq, writes)
+			}
+			s.portLock.Unlock()
+			locked = false
+		}
+	}
 	keyLost, seqLost := 0, 0
 	for keyLost < changeAttempts && seqLost < seqAttempts {
-		p, err := s.Stage(build)
+		p, err := s.stage(build, locked)
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +123,7 @@ func (s *Writer) Make(c echo.Context, force bool, build Build) (*Staged, error) 
 		if err := s.checkLocks(ctx, p, force); err != nil {
 			return nil, err
 		}
-		err = s.commit(ctx, c, p)
+		err = s.commit(ctx, c, p, written)
 		var retry *errRetry
 		if !errors.As(err, &retry) {
 			return p, err
@@ -132,16 +142,24 @@ func (s *Writer) Make(c echo.Context, force bool, build Build) (*Staged, error) 
 
 // Stage builds a change from the read model and stages it, without
 // writing anything: Make writes what it stages, a dry run shows it.
-func (s *Writer) Stage(build Build) (*Staged, error) {
+func (s *Writer) Stage(build Build) (*Staged, error) { return s.stage(build, false) }
+
+// stage is Stage; with the port lock held (locked), on this replica's
+// writes the read model does not show yet as well (portTail).
+func (s *Writer) stage(build Build, locked bool) (*Staged, error) {
 	var (
 		p   *Staged
 		err error
 	)
 	now := s.now()
 	s.rm.ReadAt(events.BucketApps, func(st *readmodel.State, rev uint64) {
+		base := portBase{rm: rev, seq: rev}
+		if locked {
+			base = s.tail.base(rev)
+		}
 		var spec *Spec
 		if spec, err = build(st); err == nil {
-			p, err = stageChange(st, rev, spec, now, s.ports)
+			p, err = stageChange(st, base, spec, now, s.ports)
 		}
 	})
 	return p, err
@@ -171,14 +189,17 @@ func (s *Writer) catchUpOn(ctx context.Context, key string) error {
 
 // stageChange assigns the dynamic service ports of the new definitions
 // (from ports), stamps them with the change's version and plans its
-// deployment. rev is the apps bucket's revision st shows. Called with the
-// read lock held.
-func stageChange(st *readmodel.State, rev uint64, spec *Spec, now time.Time, ports marathon.PortRange) (*Staged, error) {
+// deployment. base is the apps bucket's revision it is staged on, which st
+// shows but for base.extra. Called with the read lock held.
+func stageChange(st *readmodel.State, base portBase, spec *Spec, now time.Time, ports marathon.PortRange) (*Staged, error) {
 	if deployplan.Cyclic(planApps{st}, planChanges(spec.Ops, nil)) {
 		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{MsgCycle}}}}
 	}
 	ops := slices.Clone(spec.Ops)
-	took, err := assignServicePorts(st, ops, ports)
+	if base.touches(ops) {
+		base = portBase{rm: base.rm, seq: base.rm}
+	}
+	took, err := assignServicePorts(st, base.extra, ops, ports)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +216,7 @@ func stageChange(st *readmodel.State, rev uint64, spec *Spec, now time.Time, por
 	version := view.FormatTime(at)
 	p := &Staged{Spec: *spec}
 	p.Ops = ops
-	p.TookPorts, p.Seq = took, rev
+	p.TookPorts, p.Seq = took, base.seq
 	p.Deployment = events.Deployment{
 		V: events.Version, ID: uuid.NewString(), Version: version, CreatedAt: now,
 		Steps: [][]events.DeploymentAction{},
@@ -374,6 +395,7 @@ type Writer struct {
 	now         func() time.Time
 	ports       marathon.PortRange // where dynamic service ports come from
 	portLock    sync.Mutex         // held by a change taking free service ports
+	tail        portTail           // under portLock
 }
 
 // NewWriter is a Writer on the buckets of bus that waits, within

@@ -21,10 +21,12 @@ import (
 // was written, deployed, and is a 409. A change that took free service
 // ports (p.TookPorts) chains its writes: each lands only if the bucket's
 // last revision is the one before it (p.Seq, then this change's own writes).
-func (s *Writer) commit(ctx context.Context, c echo.Context, p *Staged) error {
+// Once every app is written, landed is told the writes.
+func (s *Writer) commit(ctx context.Context, c echo.Context, p *Staged, landed func(*Staged, []tailWrite)) error {
 	var (
 		written []string
 		lastRev uint64
+		writes  []tailWrite
 	)
 	seq := p.Seq
 	for i, op := range p.Ops {
@@ -50,7 +52,13 @@ func (s *Writer) commit(ctx context.Context, c echo.Context, p *Staged) error {
 		}
 		written = append(written, op.ID)
 		lastRev = max(lastRev, rev)
+		w := tailWrite{rev: rev, id: op.ID}
+		if op.Next != nil {
+			w.ports = op.Next.ServicePorts()
+		}
+		writes = append(writes, w)
 	}
+	landed(p, writes)
 	depRev := s.recordDeployment(ctx, p.Deployment)
 	for _, id := range p.Locks {
 		if err := s.bus.Deployments.Delete(ctx, id); err != nil {

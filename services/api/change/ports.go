@@ -11,8 +11,8 @@ import (
 // whether it took a free one: such a change is written only against the
 // apps bucket it was staged on (Staged.Seq). As in Marathon, an app only
 // scaled is left as it is. Called with the read lock held.
-func assignServicePorts(st *readmodel.State, ops []Op, r marathon.PortRange) (bool, error) {
-	a := marathon.ServicePortAssigner{Range: r, Used: func() []int { return usedServicePorts(st, ops) }}
+func assignServicePorts(st *readmodel.State, extra []int, ops []Op, r marathon.PortRange) (bool, error) {
+	a := marathon.ServicePortAssigner{Range: r, Used: func() []int { return append(usedServicePorts(st, ops), extra...) }}
 	took := false
 	for i := range ops {
 		op := &ops[i]

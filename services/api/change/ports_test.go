@@ -51,7 +51,7 @@ func TestAssignServicePortsOfAChange(t *testing.T) {
 				before = tt.op.Next.ServicePorts()
 			}
 			ops := []Op{tt.op}
-			took, err := assignServicePorts(st, ops, r)
+			took, err := assignServicePorts(st, nil, ops, r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestAssignServicePortsOfAChange(t *testing.T) {
 func TestAssignServicePortsExhaustedRefusesTheChange(t *testing.T) {
 	st := &readmodel.State{Apps: map[string]readmodel.AppEntry{"/a": *entry(hostApp("/a", 1, 10000))}}
 	ops := []Op{{ID: "/b", Next: hostApp("/b", 1, 0)}, {ID: "/c", Next: hostApp("/c", 1, 0)}}
-	_, err := assignServicePorts(st, ops, marathon.PortRange{Min: 10000, Max: 10001})
+	_, err := assignServicePorts(st, nil, ops, marathon.PortRange{Min: 10000, Max: 10001})
 	var exhausted *marathon.PortRangeExhaustedError
 	if !errors.As(err, &exhausted) {
 		t.Fatalf("err = %v, want the range exhausted", err)
