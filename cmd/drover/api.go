@@ -20,6 +20,9 @@ type apiFlags struct {
 	// Marathon's --event_subscriber: off unless asked for, as in Marathon.
 	EventSubscriber         string        `name:"event-subscriber" placeholder:"http_callback" help:"Event subscriber to run: http_callback POSTs every event to the URLs registered through /v2/eventSubscriptions (Marathon's --event_subscriber). Off by default, as in Marathon: /v2/eventSubscriptions answers 400."`
 	HTTPEventRequestTimeout time.Duration `name:"http-event-request-timeout" default:"10s" help:"Bound of one POST of an event to a callback URL (Marathon's --http_event_request_timeout)."`
+	// Marathon's --local_port_min and --local_port_max, under either name.
+	LocalPortMin int `name:"local-port-min" aliases:"local_port_min" default:"10000" help:"Lowest service port given to apps that ask for servicePort or port 0 (Marathon's --local_port_min). The same on every api replica."`
+	LocalPortMax int `name:"local-port-max" aliases:"local_port_max" default:"20000" help:"Highest service port given to apps that ask for servicePort or port 0 (Marathon's --local_port_max)."`
 }
 
 func (f apiFlags) config(defaultAddr string) api.Config {
@@ -35,6 +38,7 @@ func (f apiFlags) config(defaultAddr string) api.Config {
 	if f.HTTPEventRequestTimeout > 0 {
 		cfg.Callbacks.Timeout = f.HTTPEventRequestTimeout
 	}
+	cfg.LocalPortMin, cfg.LocalPortMax = f.LocalPortMin, f.LocalPortMax
 	return cfg
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/auth"
 	"github.com/drover/drover/services/api/callbacks"
 )
@@ -53,6 +54,11 @@ type Config struct {
 	EventSubscriber string
 	// Callbacks configures the HTTP callback subscriber.
 	Callbacks callbacks.Config
+	// LocalPortMin and LocalPortMax bound, both included, the service ports
+	// given to apps that ask for 0 (Marathon's --local_port_min/max).
+	// Every api replica of a cluster must have the same.
+	LocalPortMin int
+	LocalPortMax int
 }
 
 // EventSubscriberHTTP is the one event subscriber there is.
@@ -78,6 +84,8 @@ func DefaultConfig() Config {
 		Version:           "dev",
 		BuildRef:          "unknown",
 		Callbacks:         callbacks.DefaultConfig(),
+		LocalPortMin:      marathon.DefaultLocalPortMin,
+		LocalPortMax:      marathon.DefaultLocalPortMax,
 	}
 }
 
@@ -121,7 +129,15 @@ func (c Config) Validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("a TLS certificate and key go together"))
 	}
+	if err := c.servicePorts().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--local-port-min/--local-port-max: %w", err))
+	}
 	return errors.Join(errs...)
+}
+
+// servicePorts is the range dynamic service ports are assigned from.
+func (c Config) servicePorts() marathon.PortRange {
+	return marathon.PortRange{Min: c.LocalPortMin, Max: c.LocalPortMax}
 }
 
 // httpPort is the port of a host:port listen address.

@@ -74,7 +74,7 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: metrics.New(rm), clock: time.Now, port: port,
 		stopping: make(chan struct{})}
-	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now)
+	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now, cfg.servicePorts())
 	s.stream = &sse.Stream{JS: bus.JS, Logger: logger, Malformed: s.metrics.Malformed, Stopping: s.stopping,
 		Publish: s.changes.PublishEvent, Now: s.now}
 	if cfg.EventSubscriber == EventSubscriberHTTP {

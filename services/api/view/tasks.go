@@ -131,19 +131,7 @@ func newTaskFailure(in events.Instance) *taskFailure {
 
 // ServicePorts are an app's service ports: its port mappings' on a
 // container network, else its port definitions'.
-func ServicePorts(a *marathon.App) []int {
-	var out []int
-	if a.NetworkMode() != marathon.NetworkModeHost {
-		for _, pm := range a.PortMappingList() {
-			out = append(out, pm.ServicePort)
-		}
-		return out
-	}
-	for _, pd := range a.PortDefinitions {
-		out = append(out, pd.Port)
-	}
-	return out
-}
+func ServicePorts(a *marathon.App) []int { return a.ServicePorts() }
 
 // AppTasks is an app's live tasks: its instances not in a terminal state.
 func AppTasks(s *readmodel.State, a *marathon.App) []Task {
