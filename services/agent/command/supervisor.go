@@ -85,6 +85,13 @@ func supervise(dir string) error {
 		return err
 	}
 	ex := s.run()
+	if len(s.rec.Cgroups) > 0 {
+		// Empty now (the task's group and cgroups were killed): a task
+		// that ended leaves no cgroup behind while its sandbox waits.
+		if err := removeCgroups(s.rec.Cgroups); err != nil {
+			fmt.Fprintln(os.Stderr, "drover agent-exec:", err)
+		}
+	}
 	ex.At = time.Now().UTC()
 	ex.Killed = ex.Killed || s.stopped || exists(filepath.Join(dir, fileKill))
 	return writeJSON(dir, fileExit, ex)
