@@ -44,7 +44,7 @@ func startCommandStandalone(t *testing.T) (*commandStandalone, *process) {
 	host := "cmd-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cs := &commandStandalone{
-		api:  api{t: t, base: "http://" + httpAddr},
+		api: api{t: t, base: "http://" + httpAddr},
 		args: []string{"standalone", "--data-dir", filepath.Join(dir, "data"), "--http-addr", httpAddr,
 			"--nats-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--hostname", host,
 			"--resources", "cpus=2,mem=1024,disk=1000,ports=[31200-31300]",
