@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -430,4 +432,81 @@ func TestCgroupLimits(t *testing.T) {
 			t.Errorf("cgroup %s left behind", d)
 		}
 	}
+}
+
+// TestLongFetchIsStaging: a launch whose fetch takes long reports the task
+// staging, then its start follows as an event; a kill meanwhile ends it.
+func TestLongFetchIsStaging(t *testing.T) {
+	r := newRuntime(t, sandboxRoot(t))
+	evs := r.Events(t.Context())
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case <-release:
+		case <-req.Context().Done():
+			return
+		}
+		_, _ = w.Write([]byte("data"))
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	spec := cmdSpec("cat data; exec sleep 600")
+	spec.Fetch = []marathon.FetchURI{{URI: srv.URL + "/data"}}
+	const id = "slow.instance-1._app.1"
+	rep, err := r.Launch(t.Context(), id, spec)
+	if err != nil || rep.State != events.TaskStaging {
+		t.Fatalf("launch %+v %v, want staging", rep, err)
+	}
+	close(release)
+	for running := false; !running; {
+		select {
+		case ev := <-evs:
+			running = ev.Task.TaskID == id && ev.Task.State == events.TaskRunning
+		case <-time.After(30 * time.Second):
+			t.Fatal("the task's start was not reported")
+		}
+	}
+	eventually(t, 10*time.Second, func() error {
+		if got := sandboxFile(t, r, id, "stdout"); got != "data" {
+			return fmt.Errorf("stdout %q", got)
+		}
+		return nil
+	})
+
+	const id2 = "slow.instance-2._app.1"
+	release2 := make(chan struct{})
+	srv2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case <-release2:
+		case <-req.Context().Done():
+		}
+	}))
+	t.Cleanup(srv2.Close)
+	t.Cleanup(func() { close(release2) })
+	spec.Fetch = []marathon.FetchURI{{URI: srv2.URL + "/data"}}
+	if rep, err := r.Launch(t.Context(), id2, spec); err != nil || rep.State != events.TaskStaging {
+		t.Fatalf("launch %+v %v, want staging", rep, err)
+	}
+	var sup superRecord
+	if _, err := readJSON(r.taskDir(id2), fileSupervisor, &sup); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Kill(t.Context(), id2, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if exists(r.taskDir(id2)) {
+		t.Error("a task killed while fetching left its directory")
+	}
+	eventually(t, 10*time.Second, func() error {
+		if alive(sup.PID, sup.Start) {
+			return errors.New("the supervisor of a task killed while fetching is still there")
+		}
+		return nil
+	})
 }
