@@ -62,6 +62,10 @@ type AgentPolicy struct {
 	// the image reference ("registry.example.com/*", "httpd:*"); empty: any
 	// image. See MatchImage.
 	ImagePatterns []string `json:"imagePatterns,omitempty"`
+	// AllowHostCommands: the agent runs apps without a container image as
+	// commands on the host (Mesos' command executor). Absent is false: an
+	// agent that says nothing runs none.
+	AllowHostCommands bool `json:"allowHostCommands,omitempty"`
 }
 
 // DockerHealth is an agent's view of its Docker daemon, judged on evidence:

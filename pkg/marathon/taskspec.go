@@ -65,6 +65,14 @@ type TaskSpec struct {
 	// could not be read. It does not stop a launch.
 	ChecksLeftOut error
 
+	// User is the app's user: a host command runs as it ("" is the
+	// agent's default user); a container ignores it, as Mesos' Docker
+	// containerizer does (the user docker parameter sets a container's).
+	User string
+	// Fetch are the artifacts fetched into a host command's sandbox
+	// (fetch, or uris) before it starts.
+	Fetch []FetchURI
+
 	// Access is what the task asks of its host, for the agents' policies.
 	Access HostAccess
 }
@@ -140,6 +148,10 @@ func ResolveTask(app App) (TaskSpec, error) {
 	s.Options = opts
 	s.HealthChecks = taskHealthChecks(app.HealthChecks)
 	s.ReadinessChecks, s.ChecksLeftOut = ParseReadinessChecks(app.ReadinessChecks)
+	s.User = taskUser(app)
+	if s.Fetch, err = taskFetch(app); err != nil {
+		errs = append(errs, err)
+	}
 	return s, errors.Join(errs...)
 }
 

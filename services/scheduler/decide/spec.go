@@ -44,7 +44,7 @@ func placementRequest(app marathon.App, spec marathon.TaskSpec, count int) place
 	}
 	// What the agents' policies judge, read as the agents read it.
 	ha := spec.Access
-	req.Privileged, req.HostPaths, req.Image = ha.Privileged, ha.HostPaths, ha.Image
+	req.Privileged, req.HostPaths, req.Image, req.HostCommand = ha.Privileged, ha.HostPaths, ha.Image, ha.HostCommand
 	return req
 }
 
