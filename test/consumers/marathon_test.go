@@ -20,7 +20,7 @@ const python = "/usr/bin/python3"
 var pythonChecks = []string{
 	"events.attached", "apps.create", "apps.get", "apps.list", "apps.update", "apps.scale",
 	"tasks.list", "tasks.kill-and-scale", "apps.restart", "apps.versions", "deployments.list",
-	"queue.list", "deployments.delete", "groups", "apps.delete",
+	"queue.list", "apps.update-force", "deployments.delete", "groups", "apps.delete",
 	"events.stream", "events.status", "events.deployments",
 }
 

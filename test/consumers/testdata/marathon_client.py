@@ -16,7 +16,7 @@ import time
 import traceback
 
 from marathon import MarathonClient
-from marathon.exceptions import NotFoundError
+from marathon.exceptions import ConflictError, NotFoundError
 from marathon.models import MarathonApp, MarathonGroup
 from marathon.models.app import MarathonHealthCheck
 from marathon.models.container import (MarathonContainer,
@@ -224,7 +224,25 @@ with Check("queue.list"):
     assert item.app.instances == 2, item.app.instances
     assert item.delay is not None, "no delay"
 
+with Check("apps.update-force"):
+    # What Jenkins' Marathon plugin does: PUT the whole definition with
+    # force=true over a running deployment, which it overrides; without
+    # force the locked app is a 409.
+    try:
+        client.update_app("/py/stuck", web_app(1))
+        raise AssertionError("an update of a locked app without force was accepted")
+    except ConflictError:
+        pass
+    answer = client.update_app("/py/stuck", web_app(1), force=True)
+    assert answer.get("deploymentId"), answer
+    deployment_ids.append(answer["deploymentId"])
+    running("/py/stuck", 1)
+    assert all(x.id != d.id for x in client.list_deployments()), "the overridden deployment is still listed"
+
 with Check("deployments.delete"):
+    client.scale_app("/py/stuck", instances=2)
+    d = wait_for("the new deployment of /py/stuck", lambda: [
+        x for x in client.list_deployments() if "/py/stuck" in x.affected_apps])[0]
     client.delete_deployment(d.id, force=True)
     wait_for("the deployment removed", lambda: all(x.id != d.id for x in client.list_deployments()))
     client.delete_app("/py/stuck", force=True)
@@ -260,13 +278,11 @@ with Check("apps.delete"):
     wait_for("its tasks gone", lambda: not [t for t in client.list_tasks() if t.app_id == "/py/web"])
 
 with Check("events.stream"):
-    def seen():
-        assert not stream_errors, "the event stream broke: %s" % stream_errors
-        kinds = {type(e) for e in events}
-        want = {MarathonApiPostEvent, MarathonStatusUpdateEvent, MarathonHealthStatusChangedEvent,
-                MarathonDeploymentInfo, MarathonDeploymentSuccess, MarathonGroupChangeSuccess}
-        return want <= kinds
-    wait_for("every kind of event", seen)
+    want = {MarathonApiPostEvent, MarathonStatusUpdateEvent, MarathonHealthStatusChangedEvent,
+            MarathonDeploymentInfo, MarathonDeploymentSuccess, MarathonGroupChangeSuccess}
+    wait_for("every kind of event, or the stream's end",
+             lambda: stream_errors or want <= {type(e) for e in events})
+    assert not stream_errors, "the event stream broke: %s" % stream_errors
 
 with Check("events.status"):
     updates = [e for e in events if isinstance(e, MarathonStatusUpdateEvent) and e.app_id == "/py/web"]
