@@ -277,6 +277,10 @@ type AppRecord struct {
 	App marathon.App `json:"app"`
 	// DeploymentID is the deployment this write started.
 	DeploymentID string `json:"deploymentId"`
+	// Sentenced are the tasks this write lowered the instances for
+	// (Marathon's kill-and-scale, /v2/tasks/delete?scale=true): the leader
+	// kills them, not the ones killSelection would pick.
+	Sentenced []string `json:"sentenced,omitempty"`
 }
 
 // Deployment actions, as Marathon names them.

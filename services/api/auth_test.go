@@ -58,6 +58,7 @@ func newAuthServer(t *testing.T, mutate func(*Config)) (*harness, *Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
+	waitLoaded(t, srv) // the probes answer 503 until then
 	return h, srv
 }
 

@@ -237,6 +237,7 @@ func (s *Scheduler) followApps(ctx context.Context) (<-chan struct{}, error) {
 			st.Backoff.Delay, st.Backoff.NotBefore = 0, time.Time{} // a new version starts without delay
 		}
 		st.Def, st.DeploymentID, st.Changed = rec.App, rec.DeploymentID, s.now()
+		st.Sentenced = rec.Sentenced
 		_, st.DeploymentSeen = s.deployments[rec.DeploymentID]
 		s.poke()
 	})

@@ -45,6 +45,14 @@ type Op struct {
 	// versionInfo, when set, is kept instead of computed (rollbacks
 	// restore the original's lastConfigChangeAt, so its tasks stay).
 	VersionInfo *marathon.VersionInfo
+	// Sentenced are the tasks the change lowers the instances for: the
+	// leader kills those (events.AppRecord.Sentenced).
+	Sentenced []string
+}
+
+// record is what the op writes to the apps bucket.
+func (op Op) record(deploymentID string) events.AppRecord {
+	return events.AppRecord{V: events.Version, App: *op.Next, DeploymentID: deploymentID, Sentenced: op.Sentenced}
 }
 
 // Spec is what a handler wants changed, built from the read model.
@@ -289,7 +297,7 @@ func (p *Staged) checkSizes() error {
 		if op.Next == nil {
 			continue
 		}
-		data, err := events.Encode(events.AppRecord{V: events.Version, App: *op.Next, DeploymentID: p.Deployment.ID})
+		data, err := events.Encode(op.record(p.Deployment.ID))
 		if err != nil {
 			return err
 		}

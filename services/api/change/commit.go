@@ -88,7 +88,7 @@ func (s *Writer) writeApp(ctx context.Context, op Op, deploymentID string) (uint
 		}
 		return readmodel.LastSeq(ctx, s.bus.Apps), nil
 	}
-	data, err := events.Encode(events.AppRecord{V: events.Version, App: *op.Next, DeploymentID: deploymentID})
+	data, err := events.Encode(op.record(deploymentID))
 	if err != nil {
 		return 0, err
 	}
@@ -123,7 +123,7 @@ func (s *Writer) writeAppAt(ctx context.Context, op Op, deploymentID string, seq
 	if op.Next == nil {
 		msg.Header.Set(events.HeaderKVOperation, events.KVOperationDelete)
 	} else {
-		data, err := events.Encode(events.AppRecord{V: events.Version, App: *op.Next, DeploymentID: deploymentID})
+		data, err := events.Encode(op.record(deploymentID))
 		if err != nil {
 			return 0, err
 		}

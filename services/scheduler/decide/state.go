@@ -63,6 +63,9 @@ type Config struct {
 type App struct {
 	Def          marathon.App
 	DeploymentID string // the deployment the app's last write started
+	// Sentenced are the tasks the app's last write lowered its instances
+	// for (kill-and-scale): scale kills them rather than killSelection's.
+	Sentenced []string
 	// Changed is when the leader saw the current record arrive, and
 	// DeploymentSeen whether the deployment written with it has arrived.
 	Changed        time.Time
