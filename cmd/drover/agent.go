@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/command"
 	"github.com/drover/drover/services/agent/docker"
 	"github.com/drover/drover/services/agent/memruntime"
 	"github.com/nats-io/nats.go"
@@ -26,6 +29,7 @@ type agentFlags struct {
 	Hostname          string        `help:"This host's name, as constraints on hostname match it (default: the OS hostname)."`
 	AgentID           string        `help:"Agent id in subjects and container names (default: derived from --hostname)."`
 	Address           string        `help:"This host's address, where its tasks' ports are reached; when an IP, published ports bind to it (default: --hostname, binding every address)."`
+	HostnameCheck     string        `default:"warn" enum:"warn,refuse,off" help:"At start, check that --hostname (every task's host, where clients reach it) and --address resolve: warn (log an error and go on), refuse (exit with the error), or off."`
 	Attributes        string        `help:"Attributes for constraints, e.g. rack=r1,zone=a."`
 	Resources         string        `help:"What this host offers, e.g. cpus=4,mem=8192,disk=20000,ports=[31000-32000] (mem and disk in MB). Missing ones are detected: all CPUs, 90% of memory, 10000 MB disk, ports [31000-32000]."`
 	DockerHost        string        `help:"Docker daemon address, e.g. unix:///var/run/docker.sock (default: DOCKER_HOST or the local daemon)."`
@@ -39,6 +43,10 @@ type agentFlags struct {
 	Count             int           `default:"1" help:"With --runtime sim: how many simulated agents this process runs, named <hostname>-0001..."`
 	SimStartLatency   time.Duration `default:"0s" help:"With --runtime sim: how long each simulated launch takes."`
 	PrivilegedMode    string        `default:"auto" enum:"auto,full,caps" help:"How privileged containers run: full (docker run --privileged), caps (every capability the host grants, seccomp and AppArmor off; for daemons that cannot grant --privileged, such as one inside a container), or auto (full unless this process lacks capabilities, then caps)."`
+	AllowHostCommands bool          `help:"Run apps without a container image (a cmd and no docker image) as commands on this host, as Mesos' command executor does: each in a sandbox of its own, as --command-user. Off by default: whoever may post apps could run anything on this host. With --runtime sim, nothing runs and they are always allowed."`
+	SandboxDir        string        `help:"Where host commands' sandboxes are kept, one directory per agent and task; it must outlive the agent's restarts (default: /var/lib/drover/sandboxes; for standalone not run as root, <data-dir>/sandboxes)."`
+	CommandUser       string        `default:"nobody" help:"The user host commands run as when their app names none (an app's user field wins). Only an agent running as root switches users; one that is not runs every command as itself."`
+	CommandAllowRoot  bool          `help:"Let host commands run as root (an app with user root, or --command-user root). Root on this host for whoever may post apps."`
 }
 
 func (f agentFlags) config() (agent.Config, docker.Config, error) {
@@ -57,7 +65,8 @@ func (f agentFlags) config() (agent.Config, docker.Config, error) {
 		return cfg, docker.Config{}, fmt.Errorf("--resources: %w", err)
 	}
 	cfg.Resources = withDetected(res)
-	cfg.Policy = events.AgentPolicy{AllowPrivileged: f.AllowPrivileged, HostPathPrefixes: f.HostPathPrefixes, ImagePatterns: f.AllowedImages}
+	cfg.Policy = events.AgentPolicy{AllowPrivileged: f.AllowPrivileged, HostPathPrefixes: f.HostPathPrefixes, ImagePatterns: f.AllowedImages,
+		AllowHostCommands: f.AllowHostCommands || f.Runtime == "sim"}
 	cfg.HeartbeatInterval = f.HeartbeatInterval
 	cfg.RuntimeDownAfter, cfg.RuntimeSlowAfter = f.DockerSilentAfter, f.DockerSlowAfter
 	if err := cfg.Validate(); err != nil {
@@ -68,12 +77,32 @@ func (f agentFlags) config() (agent.Config, docker.Config, error) {
 	if dc.AgentID == "" {
 		dc.AgentID = events.AgentIDFromHostname(cfg.Hostname)
 	}
-	dc.Host = f.DockerHost
+	dc.Host, dc.Hostname = f.DockerHost, cfg.Hostname
 	dc.Privileged = f.PrivilegedMode
 	if ip := net.ParseIP(f.Address); ip != nil {
 		dc.PublishIP = ip.String()
 	}
 	return cfg, dc, dc.Validate()
+}
+
+// commandConfig is the host command runtime's configuration, nil when
+// host commands are off; sandboxes go under defaultRoot unless --sandbox-dir.
+func (f agentFlags) commandConfig(agentID, hostname, defaultRoot string) (*command.Config, error) {
+	if !f.AllowHostCommands || f.Runtime == "sim" {
+		return nil, nil
+	}
+	cc := command.DefaultConfig()
+	cc.AgentID, cc.Hostname, cc.SandboxRoot = agentID, hostname, cmp.Or(f.SandboxDir, defaultRoot)
+	cc.DefaultUser, cc.AllowRoot = f.CommandUser, f.CommandAllowRoot
+	if os.Geteuid() != 0 && cc.DefaultUser == "nobody" {
+		cc.DefaultUser = "" // the agent's own user: it cannot switch
+	}
+	abs, err := filepath.Abs(cc.SandboxRoot)
+	if err != nil {
+		return nil, fmt.Errorf("--sandbox-dir: %w", err)
+	}
+	cc.SandboxRoot = abs
+	return &cc, cc.Validate()
 }
 
 // withDetected fills what the operator did not give with what this host has.
@@ -113,13 +142,47 @@ func memTotalMB() (float64, bool) {
 	return 0, false
 }
 
-// runAgent runs an agent on the Docker daemon until ctx ends.
-func runAgent(ctx context.Context, cfg agent.Config, dc docker.Config, bus *natsbus.Bus, nc *nats.Conn, logger *slog.Logger) error {
-	rt, err := docker.New(dc, logger)
+// hostnameLookupTimeout bounds each lookup of checkHostname.
+const hostnameLookupTimeout = 2 * time.Second
+
+// checkHostname checks that the agent's hostname and address resolve
+// (agent.CheckAdvertised), as --hostname-check says: a name that does not
+// gives every consumer of the tasks an address it cannot reach.
+func checkHostname(ctx context.Context, r agent.Resolver, cfg agent.Config, mode string, logger *slog.Logger) error {
+	if mode == "off" {
+		return nil
+	}
+	err := agent.CheckAdvertised(ctx, r, cfg, hostnameLookupTimeout)
+	switch {
+	case err == nil:
+		return nil
+	case mode == "refuse":
+		return fmt.Errorf("agent: %w (--hostname-check refuse)", err)
+	}
+	logger.Warn("this agent's name does not resolve; its tasks report an address clients cannot reach (--hostname-check refuse makes this fatal)",
+		"hostname", cfg.Hostname, "address", cfg.Address, "error", err)
+	return nil
+}
+
+// runAgent runs an agent on the Docker daemon, and its host commands when
+// cc is not nil, until ctx ends.
+func runAgent(ctx context.Context, cfg agent.Config, dc docker.Config, cc *command.Config, bus *natsbus.Bus, nc *nats.Conn, logger *slog.Logger) error {
+	drt, err := docker.New(dc, logger)
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
+	defer drt.Close()
+	rt := &agent.Routed{Containers: drt}
+	if cc != nil {
+		crt, err := command.New(*cc, logger)
+		if err != nil {
+			return err
+		}
+		defer crt.Close()
+		rt.Commands = crt
+		logger.Warn("this agent runs apps without a container image as commands on the host", "sandboxes", cc.SandboxRoot,
+			"default_user", cmp.Or(cc.DefaultUser, "(the agent's own)"), "root_allowed", cc.AllowRoot)
+	}
 	a, err := agent.New(cfg, bus, nc, rt, logger)
 	if err != nil {
 		return err
@@ -163,6 +226,11 @@ func (c *agentCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if c.Count < 1 || (c.Count > 1 && c.Runtime != "sim") {
 		return fmt.Errorf("--count %d: one agent per process, or any number with --runtime sim", c.Count)
 	}
+	if c.Runtime != "sim" { // simulated agents' names are made up
+		if err := checkHostname(ctx, net.DefaultResolver, cfg, c.HostnameCheck, logger); err != nil {
+			return err
+		}
+	}
 	nc, err := c.connect("drover-agent-"+dc.AgentID, logger)
 	if err != nil {
 		return err
@@ -179,5 +247,20 @@ func (c *agentCmd) Run(ctx context.Context, logger *slog.Logger) error {
 			return runSimAgents(ctx, cfg, c.Count, c.SimStartLatency, bus, nc, logger)
 		})
 	}
-	return runAll(ctx, watch, func(ctx context.Context) error { return runAgent(ctx, cfg, dc, bus, nc, logger) })
+	cc, err := c.commandConfig(dc.AgentID, dc.Hostname, command.DefaultSandboxRoot)
+	if err != nil {
+		return err
+	}
+	return runAll(ctx, watch, func(ctx context.Context) error { return runAgent(ctx, cfg, dc, cc, bus, nc, logger) })
+}
+
+// agentExecCmd is the supervisor of one host command (see
+// services/agent/command): the agent runs it, never a person.
+type agentExecCmd struct {
+	Args []string `arg:"" optional:"" passthrough:""`
+}
+
+func (c *agentExecCmd) Run() error {
+	os.Exit(command.Main(c.Args))
+	return nil
 }

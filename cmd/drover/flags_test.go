@@ -70,3 +70,28 @@ func TestAgentFlagsDetectMissingResources(t *testing.T) {
 		t.Errorf("docker config = agent %q publish %q", dc.AgentID, dc.PublishIP)
 	}
 }
+
+func TestLocalPortFlags(t *testing.T) {
+	c, err := parse(t, nil, "api", "--local_port_min", "11000", "--local-port-max", "12000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.API.apiFlags.config(":8080")
+	if cfg.LocalPortMin != 11000 || cfg.LocalPortMax != 12000 {
+		t.Errorf("range %d-%d, want 11000-12000", cfg.LocalPortMin, cfg.LocalPortMax)
+	}
+	c, err = parse(t, nil, "standalone", "--data-dir", "/tmp/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := c.Standalone.apiFlags.config("127.0.0.1:8080"); cfg.LocalPortMin != 10000 || cfg.LocalPortMax != 20000 {
+		t.Errorf("default range %d-%d, want Marathon's 10000-20000", cfg.LocalPortMin, cfg.LocalPortMax)
+	}
+	c, err = parse(t, nil, "api", "--local-port-min", "20000", "--local-port-max", "10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.API.apiFlags.config(":8080").Validate(); err == nil || !strings.Contains(err.Error(), "--local-port-min") {
+		t.Errorf("reversed range: Validate = %v, want an error naming --local-port-min", err)
+	}
+}

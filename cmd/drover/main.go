@@ -26,6 +26,7 @@ type cli struct {
 	Agent      agentCmd      `cmd:"" help:"Run an agent: the containers of one host, on its Docker daemon."`
 	Bench      benchCmd      `cmd:"" help:"Measure Drover at size: NATS, api and scheduler processes with simulated agents."`
 	Version    versionCmd    `cmd:"" help:"Print the version."`
+	AgentExec  agentExecCmd  `cmd:"" name:"agent-exec" hidden:"" help:"Supervise one host command of an agent (the agent runs it)."`
 
 	HashPassword hashPasswordCmd `cmd:"" name:"hash-password" help:"Read a password on standard input and print its bcrypt hash, for a user of the API's credentials file (--auth-file)."`
 	NewToken     newTokenCmd     `cmd:"" name:"new-token" help:"Print a new API bearer token and its hash, for a user of the API's credentials file (--auth-file)."`

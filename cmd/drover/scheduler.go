@@ -38,7 +38,8 @@ type schedulerCmd struct {
 	natsFlags
 	busFlags
 	schedulerFlags
-	Hostname string `help:"The name /v2/leader reports while this scheduler leads (default: this host's name)."`
+	Hostname   string `help:"This scheduler's host in the leader lock and the UI's cluster view (default: this host's name)."`
+	APIAddress string `name:"api-address" help:"host:port where clients reach the Marathon API beside this scheduler: what /v2/leader, /v2/info's leader and X-Marathon-Leader report while it leads, as Marathon reports its leader's HTTP address (default: --hostname:8080, the api on the same master)."`
 }
 
 func (c *schedulerCmd) Run(ctx context.Context, logger *slog.Logger) error {
@@ -46,6 +47,7 @@ func (c *schedulerCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if c.Hostname != "" {
 		cfg.Hostname = c.Hostname
 	}
+	cfg.APIAddress = c.APIAddress
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

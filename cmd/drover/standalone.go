@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/command"
 	"github.com/drover/drover/services/agent/docker"
 	"github.com/drover/drover/services/api"
 	"github.com/drover/drover/services/scheduler"
@@ -49,8 +51,21 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if err := checkHostname(ctx, net.DefaultResolver, acfg, c.HostnameCheck, logger); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
+	}
+	// Root runs host commands as other users, who must reach their
+	// sandboxes: not through the data directory, closed to them.
+	sandboxes := command.DefaultSandboxRoot
+	if os.Geteuid() != 0 {
+		sandboxes = filepath.Join(c.DataDir, "sandboxes")
+	}
+	ccfg, err := c.commandConfig(dcfg.AgentID, dcfg.Hostname, sandboxes)
+	if err != nil {
+		return err
 	}
 	roles := []*role{{name: "api", role: natsauth.RoleAPI}, {name: "scheduler", role: natsauth.RoleScheduler},
 		{name: "agent", role: natsauth.RoleAgent, agentID: dcfg.AgentID}}
@@ -106,7 +121,7 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 			}
 			return s.Run(ctx)
 		},
-		func(ctx context.Context) error { return runAgent(ctx, acfg, dcfg, abus, conns["agent"], logger) },
+		func(ctx context.Context) error { return runAgent(ctx, acfg, dcfg, ccfg, abus, conns["agent"], logger) },
 	)
 }
 
@@ -127,6 +142,8 @@ func (c *standaloneCmd) configs(logger *slog.Logger) (agent.Config, docker.Confi
 	if err := apicfg.Validate(); err != nil {
 		return acfg, dcfg, scfg, apicfg, err
 	}
+	// The leader /v2/leader names is this process's own API.
+	scfg.APIAddress = advertisedAPI(acfg.Hostname, apicfg.HTTPAddr)
 	if err := c.apiFlags.check(apicfg, c.InsecureNoAuth, logger); err != nil {
 		return acfg, dcfg, scfg, apicfg, err
 	}

@@ -227,7 +227,7 @@ master_start() {
   # (--colocated-nats, by its environment twin, so a drover without the
   # flag ignores it).
   alive "$name" || spawn "$name" - env DROVER_COLOCATED_NATS="n$m" "$LC_BIN" scheduler --nats "nats://$addr:4222" --replicas 3 \
-    --hostname "master$m" --scheduler-id "master$m"
+    --hostname "master$m" --scheduler-id "master$m" --api-address "$addr:8080"
 }
 
 # master_kill M [ROLE...]: SIGKILL the master's roles (nats, api, scheduler; all by default).

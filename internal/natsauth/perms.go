@@ -63,12 +63,13 @@ func agentPermissions(agentID, inbox string) *server.Permissions {
 var apiStreams = []string{
 	events.KVStream(events.BucketApps), events.KVStream(events.BucketDeployments), events.KVStream(events.BucketInstances),
 	events.KVStream(events.BucketAgents), events.KVStream(events.BucketLeader), events.KVStream(events.BucketQueue),
-	events.StreamEvents,
+	events.KVStream(events.BucketSubscribers), events.StreamEvents,
 }
 
-// APIPermissions are the api's: write the apps and deployments buckets,
-// publish Marathon events and requests to the scheduler leader, and read
-// (watch, get, follow) its buckets and the events stream. Never an agent's
+// APIPermissions are the api's: write the apps, deployments and
+// subscribers buckets, publish Marathon events and requests to the
+// scheduler leader, read (watch, get, follow) its buckets and the events
+// stream, and acknowledge what the shared callback consumer delivers. Never an agent's
 // command subject, the leader lock, or the instances the scheduler records;
 // no stream it may create, change or delete.
 func APIPermissions() *server.Permissions { return apiPermissions(events.InboxPrefix(RoleAPI)) }
@@ -77,8 +78,10 @@ func apiPermissions(inbox string) *server.Permissions {
 	pub := []string{
 		kvSubjects(events.BucketApps),
 		kvSubjects(events.BucketDeployments),
+		kvSubjects(events.BucketSubscribers),
 		events.SchedulerRequests,
 		events.EventAll,
+		events.JSAckPrefix + events.StreamEvents + "." + events.CallbackConsumer + ".>",
 		jsFC,
 	}
 	for _, s := range apiStreams {

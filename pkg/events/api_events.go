@@ -9,6 +9,8 @@ const (
 	EventStreamDetached       = "event_stream_detached"
 	EventDeploymentStepOK     = "deployment_step_success"
 	EventDeploymentStepFailed = "deployment_step_failure"
+	EventSubscribe            = "subscribe_event"
+	EventUnsubscribe          = "unsubscribe_event"
 )
 
 // APIPostEvent is Marathon's api_post_event: an app definition written
@@ -30,13 +32,24 @@ type GroupChangeSuccessEvent struct {
 	Version   string `json:"version"`
 }
 
-// DeploymentInfoEvent is Marathon's deployment_info, published when a
-// deployment starts: its plan and the step it is at.
+// DeploymentInfoEvent is Marathon's deployment_info, published when each
+// step of a deployment starts (the api publishes the first, with the
+// write), and deployment_step_success / deployment_step_failure, published
+// when a step ends: the plan, and the step as {"actions": [...]}.
 type DeploymentInfoEvent struct {
 	EventType   string             `json:"eventType"`
 	Timestamp   string             `json:"timestamp"`
 	Plan        DeploymentPlan     `json:"plan"`
 	CurrentStep DeploymentPlanStep `json:"currentStep"`
+}
+
+// SubscriptionEvent is Marathon's subscribe_event and unsubscribe_event: an
+// HTTP callback registered or removed through /v2/eventSubscriptions.
+type SubscriptionEvent struct {
+	EventType   string `json:"eventType"`
+	Timestamp   string `json:"timestamp"`
+	ClientIP    string `json:"clientIp"`
+	CallbackURL string `json:"callbackUrl"`
 }
 
 // EventStreamEvent is Marathon's event_stream_attached and

@@ -1,5 +1,7 @@
 package events
 
+import "github.com/drover/drover/pkg/marathon"
+
 // Marathon event types, as /v2/events and drover.events.<type> carry them.
 const (
 	EventStatusUpdate      = "status_update_event"
@@ -58,11 +60,29 @@ type StatusUpdateEvent struct {
 	Version     string      `json:"version"`
 }
 
-// DeploymentPlan is the plan Marathon's deployment events carry.
+// DeploymentPlan is the plan Marathon's deployment events carry, in the
+// order Marathon writes it: id, original, target, steps, version. Original
+// and Target are the root group before and after the deployment, as
+// /v2/groups renders it; nil (left out) in the light format
+// (/v2/events?plan-format=light, see LightPlan) and when too large to
+// carry (see MaxEventBytes).
 type DeploymentPlan struct {
-	ID      string               `json:"id"`
-	Version string               `json:"version"`
-	Steps   []DeploymentPlanStep `json:"steps"`
+	ID       string               `json:"id"`
+	Original *Group               `json:"original,omitempty"`
+	Target   *Group               `json:"target,omitempty"`
+	Steps    []DeploymentPlanStep `json:"steps"`
+	Version  string               `json:"version"`
+}
+
+// Group is a group as /v2/groups renders it (with apps, groups and pods
+// embedded): the shape of a plan's original and target.
+type Group struct {
+	ID           string         `json:"id"`
+	Apps         []marathon.App `json:"apps"`
+	Groups       []Group        `json:"groups"`
+	Pods         []any          `json:"pods"`
+	Dependencies []string       `json:"dependencies"`
+	Version      string         `json:"version"`
 }
 
 // DeploymentPlanStep is one step of a DeploymentPlan.
@@ -70,8 +90,8 @@ type DeploymentPlanStep struct {
 	Actions []DeploymentAction `json:"actions"`
 }
 
-// DeploymentEvent is Marathon's deployment_success / deployment_failed /
-// deployment_info.
+// DeploymentEvent is Marathon's deployment_success and deployment_failed
+// (deployment_info is DeploymentInfoEvent).
 type DeploymentEvent struct {
 	EventType string         `json:"eventType"`
 	Timestamp string         `json:"timestamp"`

@@ -62,6 +62,10 @@ type AgentPolicy struct {
 	// the image reference ("registry.example.com/*", "httpd:*"); empty: any
 	// image. See MatchImage.
 	ImagePatterns []string `json:"imagePatterns,omitempty"`
+	// AllowHostCommands: the agent runs apps without a container image as
+	// commands on the host (Mesos' command executor). Absent is false: an
+	// agent that says nothing runs none.
+	AllowHostCommands bool `json:"allowHostCommands,omitempty"`
 }
 
 // DockerHealth is an agent's view of its Docker daemon, judged on evidence:
@@ -169,7 +173,9 @@ type LaunchSpec struct {
 	// HostPorts are the host ports the scheduler assigned, one per port
 	// mapping (BRIDGE) or port definition (HOST), in order.
 	HostPorts []int `json:"hostPorts,omitempty"`
-	// Env is added to the app's env: PORT0.., PORTS, HOST, MARATHON_APP_ID, ...
+	// Env is added to the app's env, winning over it. Schedulers no longer
+	// send it (older ones sent Marathon's variables here): the agent's
+	// runtime gives a task its variables (marathon.TaskSpec.TaskEnv).
 	Env map[string]string `json:"env,omitempty"`
 }
 
@@ -271,6 +277,10 @@ type AppRecord struct {
 	App marathon.App `json:"app"`
 	// DeploymentID is the deployment this write started.
 	DeploymentID string `json:"deploymentId"`
+	// Sentenced are the tasks this write lowered the instances for
+	// (Marathon's kill-and-scale, /v2/tasks/delete?scale=true): the leader
+	// kills them, not the ones killSelection would pick.
+	Sentenced []string `json:"sentenced,omitempty"`
 }
 
 // Deployment actions, as Marathon names them.
@@ -306,6 +316,12 @@ type LeaderRecord struct {
 	V           int    `json:"v"`
 	SchedulerID string `json:"schedulerId"`
 	Hostname    string `json:"hostname"`
+	// APIAddress is host:port where clients reach the Marathon API beside
+	// the leading scheduler: what /v2/leader, /v2/info's leader and the
+	// X-Marathon-Leader header name, as Marathon names its leader's HTTP
+	// address. Empty in records from before it: the api then reports
+	// Hostname with its own port.
+	APIAddress string `json:"apiAddress,omitempty"`
 	// Nonce is random per scheduler process: it tells the lock a process
 	// wrote itself from one another process with the same id wrote.
 	Nonce string `json:"nonce,omitempty"`
@@ -367,6 +383,15 @@ type SchedulerRequest struct {
 	At   time.Time `json:"at"`
 }
 
+// Subscriber is an HTTP callback subscription in BucketSubscribers (key:
+// SubscriberKey of CallbackURL).
+type Subscriber struct {
+	V           int       `json:"v"`
+	CallbackURL string    `json:"callbackUrl"`
+	ClientIP    string    `json:"clientIp"`
+	At          time.Time `json:"at"`
+}
+
 // Version reports each message's schema version; Decode checks it.
 func (m Heartbeat) version() int        { return m.V }
 func (m Command) version() int          { return m.V }
@@ -378,3 +403,4 @@ func (m Deployment) version() int       { return m.V }
 func (m LeaderRecord) version() int     { return m.V }
 func (m QueueEntry) version() int       { return m.V }
 func (m SchedulerRequest) version() int { return m.V }
+func (m Subscriber) version() int       { return m.V }

@@ -1,6 +1,8 @@
 package events
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -22,6 +24,10 @@ const (
 	BucketAgents      = "agents"
 	BucketLeader      = "leader"
 	BucketQueue       = "queue"
+	// BucketSubscribers holds the HTTP callback subscriptions of
+	// /v2/eventSubscriptions, one key per URL (SubscriberKey), shared by
+	// every api replica.
+	BucketSubscribers = "subscribers"
 )
 
 // LeaderKey is the key in BucketLeader that schedulers race for.
@@ -40,6 +46,19 @@ const StatusConsumer = "scheduler-status"
 
 // RequestsConsumer is the durable consumer of StreamRequests the leader reads.
 const RequestsConsumer = "scheduler-requests"
+
+// CallbackConsumer is the durable consumer of StreamEvents that the api
+// replicas with HTTP callbacks on share: JetStream hands each event to one
+// of them, which POSTs it to every subscriber, so each event goes to each
+// URL once however many replicas run.
+const CallbackConsumer = "api-callbacks"
+
+// SubscriberKey is the BucketSubscribers key of a callback URL: the hex
+// SHA-256 of the URL (a URL holds characters no key may).
+func SubscriberKey(callbackURL string) string {
+	sum := sha256.Sum256([]byte(callbackURL))
+	return hex.EncodeToString(sum[:])
+}
 
 // AgentCommandConsumer is the durable consumer name of an agent's commands.
 func AgentCommandConsumer(agentID string) string { return "agent-" + agentID }

@@ -78,6 +78,9 @@ func FuzzAppDefinition(f *testing.F) {
 		if a.Container != nil && a.Container.Docker != nil {
 			_, _ = ParseDockerParameters(a.Container.Docker.Parameters)
 		}
+		// Resolved, valid or not, a task of it gets an env: never a panic.
+		spec, _ := ResolveTask(a)
+		_ = spec.ForTask([]int{31000, 0, 31001}, nil).TaskEnv(TaskContext{TaskID: "t", Host: "h", Sandbox: DockerSandbox, Container: "c"})
 		if errs != nil {
 			return
 		}

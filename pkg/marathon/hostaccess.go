@@ -20,6 +20,10 @@ type HostAccess struct {
 	// HostPaths are the host paths mounted, cleaned: the volumes' hostPath
 	// and the absolute sources of "volume" parameters.
 	HostPaths []string
+	// HostCommand: the app runs a command on the host itself, with no
+	// container image (a Marathon command app), which an agent runs only
+	// when its policy allows host commands.
+	HostCommand bool
 }
 
 // defaultCaps are the capabilities Docker grants every container: adding
@@ -42,7 +46,7 @@ func HostAccessOf(app App) HostAccess {
 
 // hostAccessOf is HostAccessOf with the app's docker parameters parsed.
 func hostAccessOf(app App, opts DockerOptions) HostAccess {
-	ha := HostAccess{Image: ImageOf(app)}
+	ha := HostAccess{Image: ImageOf(app), HostCommand: hostCommandOf(app)}
 	c := app.Container
 	if c == nil {
 		return ha
@@ -132,6 +136,15 @@ func UnderPrefix(p string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// HostCommandViolation says why an agent must not run the app's command on
+// the host, or "" when it may: it runs no host command, or the agent allows them.
+func (ha HostAccess) HostCommandViolation(allowHostCommands bool) string {
+	if ha.HostCommand && !allowHostCommands {
+		return "host commands (apps without a container image) are not allowed on this agent (--allow-host-commands)"
+	}
+	return ""
 }
 
 // PolicyViolation says why a host with the given policy must not run an

@@ -42,8 +42,15 @@ type TaskSpec struct {
 	// on any network: the scheduler keeps them free on the task's agent.
 	PublishedPorts []int
 
-	Volumes []VolumeBind      // host volumes, then volume parameters
-	Env     map[string]string // the app's env (no secret references), env parameters, the task's env
+	Volumes []VolumeBind // host volumes, then volume parameters
+	// Env is the app's env (no secret references), then the env the
+	// launch adds (ForTask); ParamEnv is the env docker parameters. A
+	// runtime gives a task TaskEnv, which adds Marathon's and Mesos'
+	// variables to them.
+	Env      map[string]string
+	ParamEnv map[string]string
+	// AppVars are the MARATHON_APP_* variables of the app (see TaskEnv).
+	AppVars map[string]string
 	Labels  map[string]string // the app's labels, then label parameters
 	// Options are the other docker parameters. Their Publish, Env, Labels
 	// and Volumes are empty: they are in Ports, Env, Labels and Volumes.
@@ -58,6 +65,14 @@ type TaskSpec struct {
 	// could not be read. It does not stop a launch.
 	ChecksLeftOut error
 
+	// User is the app's user: a host command runs as it ("" is the
+	// agent's default user); a container ignores it, as Mesos' Docker
+	// containerizer does (the user docker parameter sets a container's).
+	User string
+	// Fetch are the artifacts fetched into a host command's sandbox
+	// (fetch, or uris) before it starts.
+	Fetch []FetchURI
+
 	// Access is what the task asks of its host, for the agents' policies.
 	Access HostAccess
 }
@@ -68,6 +83,9 @@ type PortBinding struct {
 	// ContainerPort is the port inside the container; 0 is the host port
 	// (always so on the host network).
 	ContainerPort int
+	// DefinitionPort is a port definition's port (its service port, or
+	// 0), on the host network: the task's env names the port by it.
+	DefinitionPort int
 	// HostPort is the host port: fixed, or assigned by ForTask; 0 is any.
 	// HostPortEnd, when above it, makes a range of host ports.
 	HostPort    int
@@ -119,7 +137,8 @@ func ResolveTask(app App) (TaskSpec, error) {
 	if s.Volumes, err = taskVolumes(c, opts.Volumes); err != nil {
 		errs = append(errs, err)
 	}
-	s.Env = taskEnv(app.Env, opts.Env)
+	s.Env, s.ParamEnv = appEnv(app.Env), paramEnv(opts.Env)
+	s.AppVars = appVars(&app)
 	s.Labels = maps.Clone(app.Labels)
 	if len(opts.Labels) > 0 {
 		s.Labels = orEmpty(s.Labels)
@@ -129,6 +148,10 @@ func ResolveTask(app App) (TaskSpec, error) {
 	s.Options = opts
 	s.HealthChecks = taskHealthChecks(app.HealthChecks)
 	s.ReadinessChecks, s.ChecksLeftOut = ParseReadinessChecks(app.ReadinessChecks)
+	s.User = taskUser(app)
+	if s.Fetch, err = taskFetch(app); err != nil {
+		errs = append(errs, err)
+	}
 	return s, errors.Join(errs...)
 }
 
@@ -197,20 +220,27 @@ func orEmpty(m map[string]string) map[string]string {
 	return m
 }
 
-// taskEnv merges the app's env (secret references skipped) and the env
-// parameters (KEY=VALUE, later ones winning).
-func taskEnv(appEnv map[string]EnvValue, params []string) map[string]string {
-	env := map[string]string{}
-	for k, v := range appEnv {
+// appEnv is the app's env, secret references left out (validation
+// refuses them: Drover has no secrets).
+func appEnv(env map[string]EnvValue) map[string]string {
+	out := map[string]string{}
+	for k, v := range env {
 		if v.Secret == "" {
-			env[k] = v.Value
+			out[k] = v.Value
 		}
 	}
+	return out
+}
+
+// paramEnv reads the env parameters (KEY=VALUE, later ones winning).
+func paramEnv(params []string) map[string]string {
+	var out map[string]string
 	for _, kv := range params {
 		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
+		out = orEmpty(out)
+		out[k] = v
 	}
-	return env
+	return out
 }
 
 // taskHealthChecks are the health checks with the defaults the api fills.

@@ -84,7 +84,7 @@ func taskPorts(a *App, mode string, pubs []PortPublish) ([]PortBinding, error) {
 	switch mode {
 	case NetworkModeHost:
 		for _, pd := range a.PortDefinitions {
-			b := PortBinding{Name: pd.Name}
+			b := PortBinding{Name: pd.Name, DefinitionPort: pd.Port}
 			b.Protocols, _ = protocols(pd.Protocol)
 			if a.RequirePorts != nil && *a.RequirePorts {
 				b.HostPort = pd.Port

@@ -122,7 +122,8 @@ func TestResolveTaskHostAndUserPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []PortBinding{{Name: "api", HostPort: 10000, Protocols: []string{"tcp"}}, {HostPort: 10001, Protocols: []string{"udp"}}}
+	want := []PortBinding{{Name: "api", DefinitionPort: 10000, HostPort: 10000, Protocols: []string{"tcp"}},
+		{DefinitionPort: 10001, HostPort: 10001, Protocols: []string{"udp"}}}
 	if !reflect.DeepEqual(host.Ports, want) || !reflect.DeepEqual(host.HostPortSlots(), []int{10000, 10001}) {
 		t.Errorf("host ports %+v slots %v", host.Ports, host.HostPortSlots())
 	}
@@ -154,9 +155,9 @@ func TestResolveTaskRest(t *testing.T) {
 	if !reflect.DeepEqual(spec.Entrypoint, []string{"/bin/sh", "-c"}) || !reflect.DeepEqual(spec.Command, []string{"echo $X"}) {
 		t.Errorf("entrypoint %v command %v", spec.Entrypoint, spec.Command)
 	}
-	if !reflect.DeepEqual(spec.Env, map[string]string{"X": "1", "Y": "2"}) ||
+	if !reflect.DeepEqual(spec.Env, map[string]string{"X": "1"}) || !reflect.DeepEqual(spec.ParamEnv, map[string]string{"Y": "2"}) ||
 		!reflect.DeepEqual(spec.Labels, map[string]string{"team": "web", "tier": "front"}) {
-		t.Errorf("env %v labels %v", spec.Env, spec.Labels)
+		t.Errorf("env %v, parameters' %v, labels %v", spec.Env, spec.ParamEnv, spec.Labels)
 	}
 	wantVols := []VolumeBind{{Source: "/var/data", Target: "/data", Mode: "ro"}, {Source: "/srv", Target: "/srv", Mode: "ro"}}
 	if !reflect.DeepEqual(spec.Volumes, wantVols) {

@@ -26,6 +26,7 @@ const (
 	msgCmdArgs        = "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."
 	msgNotCanonical   = "must be in canonical form, such as /group/app"
 	msgFeatureSecrets = "Feature secrets is not enabled. Enable with --enable_features secrets)"
+	msgEnvSecretRefs  = "use of secret-references in the environment requires the secrets feature to be enabled"
 	msgFeatureGPUs    = "Feature gpu_resources is not enabled. Enable with --enable_features gpu_resources)"
 	msgUnsupported    = "is not supported by Drover"
 )
@@ -160,11 +161,7 @@ func (v *validator) misc(a *App) {
 	if isSet(a.Secrets) && string(a.Secrets) != "{}" {
 		v.add("/secrets", msgFeatureSecrets)
 	}
-	for _, k := range sortedKeys(a.Env) {
-		if a.Env[k].Secret != "" {
-			v.add("/env/"+k, msgFeatureSecrets)
-		}
-	}
+	v.envSecrets(a)
 	if isSet(a.Residency) {
 		v.add("/", "App must contain persistent volumes and define residency")
 	}
@@ -191,6 +188,34 @@ func (v *validator) misc(a *App) {
 		if a.Labels["DCOS_MIGRATION_API_VERSION"] != "v1" || a.Labels["DCOS_PACKAGE_FRAMEWORK_NAME"] == "" ||
 			a.Labels["DCOS_MIGRATION_API_PATH"] == "" {
 			v.add("/", "DCOS_PACKAGE_FRAMEWORK_NAME and DCOS_MIGRATION_API_PATH must be defined when using DCOS_MIGRATION_API_VERSION")
+		}
+	}
+}
+
+// envSecrets refuses the env's secret references as Marathon does
+// without its secrets feature, which Drover never has
+// (EnvVarValidation.envValidator): one error on /env, and one on each
+// reference to a secret the app does not define.
+func (v *validator) envSecrets(a *App) {
+	var defined map[string]json.RawMessage
+	if isSet(a.Secrets) {
+		_ = json.Unmarshal(a.Secrets, &defined) // not an object: then none is defined
+	}
+	refs := false
+	for _, k := range sortedKeys(a.Env) {
+		if a.Env[k].Secret != "" {
+			refs = true
+		}
+	}
+	if !refs {
+		return
+	}
+	v.add("/env", msgEnvSecretRefs)
+	for _, k := range sortedKeys(a.Env) {
+		if name := a.Env[k].Secret; name != "" {
+			if _, ok := defined[name]; !ok {
+				v.add("/env/"+k+"/secret", "references an undefined secret")
+			}
 		}
 	}
 }

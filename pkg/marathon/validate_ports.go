@@ -22,6 +22,8 @@ var (
 	containerTypes     = []string{ContainerDocker, ContainerMesos}
 	msgHostPortMapping = "portMappings are not allowed with host-networking"
 	msgPortDefsNonHost = "portDefinitions are only allowed with host-networking"
+	// msgNetworkNameMissing is Marathon's refusal of an unnamed container network.
+	msgNetworkNameMissing = "Network name must be specified when container network is selected."
 )
 
 func (v *validator) container(a *App) {
@@ -178,7 +180,12 @@ func (v *validator) networking(a *App) {
 	if host > 0 && host < len(a.Networks) {
 		v.add("/networks", "host networking may not be combined with other networks")
 	}
-	mode := a.NetworkMode()
+	mode, name := appNetwork(a)
+	if strings.EqualFold(mode, NetworkModeUser) && name == "" {
+		// Marathon has --default_network_name; Drover has none, so an
+		// unnamed container network could only fail at every launch.
+		v.add("/networks", msgNetworkNameMissing)
+	}
 	if mode == NetworkModeHost && len(a.PortMappingList()) > 0 {
 		v.add("/", msgHostPortMapping)
 	}

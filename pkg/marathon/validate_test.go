@@ -2,6 +2,7 @@ package marathon
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -84,7 +85,9 @@ func TestValidateCore(t *testing.T) {
 		{name: "kill selection", js: `{"id":"/a","cmd":"x","killSelection":"RANDOM"}`, path: "/killSelection",
 			msg: "is not one of (YOUNGEST_FIRST,OLDEST_FIRST)"},
 		{name: "secrets", js: `{"id":"/a","cmd":"x","secrets":{"s":{"source":"/x"}}}`, path: "/secrets", msg: msgFeatureSecrets},
-		{name: "env secret", js: `{"id":"/a","cmd":"x","env":{"P":{"secret":"s"}}}`, path: "/env/P", msg: msgFeatureSecrets},
+		{name: "env secret", js: `{"id":"/a","cmd":"x","env":{"P":{"secret":"s"}}}`, path: "/env", msg: msgEnvSecretRefs},
+		{name: "env secret undefined", js: `{"id":"/a","cmd":"x","env":{"P":{"secret":"s"}}}`, path: "/env/P/secret",
+			msg: "references an undefined secret"},
 		{name: "fetch", js: `{"id":"/a","cmd":"x","fetch":[{"uri":"http://x/y.tgz","extract":true}]}`},
 		{name: "fetch without uri", js: `{"id":"/a","cmd":"x","fetch":[{"extract":true}]}`, path: "/fetch(0)/uri", msg: msgNotEmpty},
 		{name: "uris and fetch", js: `{"id":"/a","cmd":"x","uris":["http://a"],"fetch":[{"uri":"http://b"}]}`,
@@ -124,5 +127,27 @@ func TestNum(t *testing.T) {
 		if got := num(tt.f, tt.integer); got != tt.want {
 			t.Errorf("num(%v, %v) = %q, want %q", tt.f, tt.integer, got, tt.want)
 		}
+	}
+}
+
+// TestValidateEnvSecretReferences: Drover has no secrets, so an env
+// secret reference is refused as Marathon refuses it without its secrets
+// feature, with Marathon's paths and words.
+func TestValidateEnvSecretReferences(t *testing.T) {
+	a := decodeApp(t, `{"id":"/a","cmd":"x","secrets":{"db":{"source":"/db/password"}},
+		"env":{"PLAIN":"v","DB":{"secret":"db"},"API":{"secret":"api"}}}`)
+	ApplyDefaults(a)
+	want := []FieldError{
+		{Path: "/secrets", Errors: []string{msgFeatureSecrets}},
+		{Path: "/env", Errors: []string{"use of secret-references in the environment requires the secrets feature to be enabled"}},
+		{Path: "/env/API/secret", Errors: []string{"references an undefined secret"}},
+	}
+	if got := Validate(a); !reflect.DeepEqual(got, want) {
+		t.Errorf("Validate = %v, want %v", got, want)
+	}
+	a.Env = map[string]EnvValue{"PLAIN": {Value: "v"}}
+	a.Secrets = nil
+	if got := Validate(a); got != nil {
+		t.Errorf("plain env: Validate = %v", got)
 	}
 }

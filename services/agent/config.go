@@ -57,8 +57,11 @@ type Config struct {
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
-		Hostname:              host,
-		Policy:                events.AgentPolicy{AllowPrivileged: true},
+		Hostname: host,
+		// Host commands are allowed here, for tests and the simulator
+		// (memruntime runs nothing); the drover command allows them only
+		// with --allow-host-commands.
+		Policy:                events.AgentPolicy{AllowPrivileged: true, AllowHostCommands: true},
 		HeartbeatInterval:     time.Second,
 		RuntimeDownAfter:      15 * time.Second,
 		RuntimeSlowAfter:      2 * time.Second,

@@ -33,6 +33,9 @@
 // that an agent restarted keeps checking the tasks it adopts.
 //
 // The runtime is the small Runtime interface: services/agent/docker runs
-// Docker containers through the Engine API; services/agent/memruntime keeps
-// fake tasks in memory for tests and the scale simulator.
+// Docker containers through the Engine API; services/agent/command runs
+// apps without an image as commands on the host, in sandboxes, where the
+// agent's policy allows host commands; Routed sends each task to one of
+// the two; services/agent/memruntime keeps fake tasks in memory for tests
+// and the scale simulator.
 package agent

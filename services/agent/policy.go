@@ -17,7 +17,8 @@ import (
 // nil: a privileged container (or docker parameters that amount to one:
 // capabilities beyond Docker's defaults, host devices, confinement turned
 // off) where privileged is not allowed, a host path outside the allowed
-// prefixes, an image matching none of the allowed patterns. The error wraps
+// prefixes, an image matching none of the allowed patterns, a command to run
+// on the host where host commands are not allowed. The error wraps
 // ErrPolicy. The scheduler places by the same rules (marathon.HostAccess),
 // so a launch refused here means an agent whose policy changed meanwhile.
 // Malformed parameters are not its concern: the runtime refuses them.
@@ -26,6 +27,9 @@ import (
 // once every symlink in them is resolved (RealPath), against the prefixes
 // resolved the same way: /srv/data/escape, a symlink to /etc, is /etc.
 func CheckPolicy(p events.AgentPolicy, ha marathon.HostAccess) error {
+	if why := ha.HostCommandViolation(p.AllowHostCommands); why != "" {
+		return fmt.Errorf("%w: %s", ErrPolicy, why)
+	}
 	if why := ha.PolicyViolation(p.AllowPrivileged, p.HostPathPrefixes, p.ImagePatterns); why != "" {
 		return fmt.Errorf("%w: %s", ErrPolicy, why)
 	}

@@ -28,6 +28,9 @@ func TestCheckPolicy(t *testing.T) {
 		refused bool
 	}{
 		{"no container", strict, marathon.App{ID: "/cmd"}, false},
+		{"host command refused", strict, marathon.App{ID: "/cmd", Cmd: new("sleep 1")}, true},
+		{"host command allowed", events.AgentPolicy{AllowHostCommands: true}, marathon.App{ID: "/cmd", Cmd: new("sleep 1")}, false},
+		{"command in a container", strict, func() marathon.App { a := app(false, nil); a.Cmd = new("sleep 1"); return a }(), false},
 		{"open policy allows all", open, app(true, []string{"/etc"}), false},
 		{"privileged refused", strict, app(true, nil), true},
 		{"prefix itself", strict, app(false, []string{"/srv"}), false},

@@ -58,6 +58,7 @@ func newAuthServer(t *testing.T, mutate func(*Config)) (*harness, *Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
+	waitLoaded(t, srv) // the probes answer 503 until then
 	return h, srv
 }
 
@@ -107,6 +108,8 @@ func TestAuthenticationAndRoles(t *testing.T) {
 		{"metrics need a user", "GET", "/metrics", "", nil, 401, msgNotAuthenticated},
 		{"viewer reads", "GET", "/v2/apps", "", []string{basic("victor", "victor-pw")}, 200, ""},
 		{"viewer reads metrics", "GET", "/metrics", "", []string{"Authorization: Bearer view-token"}, 200, ""},
+		{"prometheus needs a user", "GET", "/metrics/prometheus", "", nil, 401, msgNotAuthenticated},
+		{"viewer scrapes prometheus", "GET", "/metrics/prometheus", "", []string{"Authorization: Bearer view-token"}, 200, ""},
 		{"viewer may not write", "POST", "/v2/apps", app("1"), []string{basic("victor", "victor-pw")}, 403, msgNotAuthorized},
 		{"viewer may not kill", "DELETE", "/v2/apps/a1/tasks", "", []string{basic("victor", "victor-pw")}, 403, msgNotAuthorized},
 		{"viewer may not abdicate", "DELETE", "/v2/leader", "", []string{"Authorization: Bearer view-token"}, 403, msgNotAuthorized},
@@ -118,6 +121,14 @@ func TestAuthenticationAndRoles(t *testing.T) {
 		{"wrong token", "GET", "/v2/apps", "", []string{"Authorization: Bearer nope"}, 401, msgNotAuthenticated},
 		{"empty token", "GET", "/v2/apps", "", []string{"Authorization: Bearer "}, 401, msgNotAuthenticated},
 		{"unknown scheme", "GET", "/v2/apps", "", []string{"Authorization: Digest x"}, 401, msgNotAuthenticated},
+		// DC/OS clients: "Authorization: token=<token>", a bearer token.
+		{"dcos token reads", "GET", "/v2/apps", "", []string{"Authorization: token=view-token"}, 200, ""},
+		{"dcos token, any case", "GET", "/v2/apps", "", []string{"Authorization: TOKEN=view-token"}, 200, ""},
+		{"dcos token operator writes", "POST", "/v2/apps", app("6"), []string{"Authorization: token=op-token"}, 201, ""},
+		{"dcos viewer token may not write", "POST", "/v2/apps", app("7"), []string{"Authorization: token=view-token"}, 403, msgNotAuthorized},
+		{"dcos wrong token", "GET", "/v2/apps", "", []string{"Authorization: token=nope"}, 401, msgNotAuthenticated},
+		{"dcos empty token", "GET", "/v2/apps", "", []string{"Authorization: token="}, 401, msgNotAuthenticated},
+		{"dcos token is not a password", "GET", "/v2/apps", "", []string{"Authorization: token=alice-pw"}, 401, msgNotAuthenticated},
 		{"garbage cookie", "GET", "/v2/apps", "", []string{"Cookie: drover_session=abc.def"}, 401, msgNotAuthenticated},
 		{"cross-origin write, even with credentials", "POST", "/v2/apps", app("4"),
 			[]string{basic("alice", "alice-pw"), "Origin: https://evil.example"}, 403, "Forbidden: cross-origin request"},
@@ -140,6 +151,12 @@ func TestAuthenticationAndRoles(t *testing.T) {
 				t.Errorf("challenge %q", rec.Header().Get("WWW-Authenticate"))
 			}
 		})
+	}
+
+	// A DC/OS token is a token: the caller is its user.
+	me := expect[object](t, serve(t, srv, "GET", "/auth/me", "", "Authorization: token=op-token"), 200)
+	if me["method"] != "token" || me["role"] != "operator" {
+		t.Errorf("token= caller: %v", me)
 	}
 
 	// A page's script gets no Basic challenge (no browser prompt over the

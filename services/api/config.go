@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/auth"
+	"github.com/drover/drover/services/api/callbacks"
 )
 
 // Config is an api replica's configuration.
@@ -35,7 +37,8 @@ type Config struct {
 	// Master is reported as marathon_config.master in /v2/info: where the
 	// state lives (the NATS URL, without credentials).
 	Master string
-	// Version and BuildRef are reported by /v2/info.
+	// Version is Drover's release, /v2/info's drover_version (its version is
+	// MarathonVersion); BuildRef, the commit, is its buildref.
 	Version  string
 	BuildRef string
 	// AuthFile is the credentials file (package auth); "" turns
@@ -44,7 +47,22 @@ type Config struct {
 	// TLSCertFile and TLSKeyFile make the API serve HTTPS (auth.Listen).
 	TLSCertFile string
 	TLSKeyFile  string
+	// EventSubscriber is Marathon's --event_subscriber: "http_callback"
+	// turns on /v2/eventSubscriptions and the POSTing of every event to
+	// the registered URLs (package callbacks); "" leaves it off, as
+	// Marathon does by default.
+	EventSubscriber string
+	// Callbacks configures the HTTP callback subscriber.
+	Callbacks callbacks.Config
+	// LocalPortMin and LocalPortMax bound, both included, the service ports
+	// given to apps that ask for 0 (Marathon's --local_port_min/max).
+	// Every api replica of a cluster must have the same.
+	LocalPortMin int
+	LocalPortMax int
 }
+
+// EventSubscriberHTTP is the one event subscriber there is.
+const EventSubscriberHTTP = "http_callback"
 
 // DefaultConfig is a replica on :8080 named after the host.
 func DefaultConfig() Config {
@@ -65,6 +83,9 @@ func DefaultConfig() Config {
 		Hostname:          host,
 		Version:           "dev",
 		BuildRef:          "unknown",
+		Callbacks:         callbacks.DefaultConfig(),
+		LocalPortMin:      marathon.DefaultLocalPortMin,
+		LocalPortMax:      marathon.DefaultLocalPortMax,
 	}
 }
 
@@ -96,10 +117,27 @@ func (c Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	switch c.EventSubscriber {
+	case "":
+	case EventSubscriberHTTP:
+		if err := c.Callbacks.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		errs = append(errs, fmt.Errorf("event subscriber %q: the only one is %q", c.EventSubscriber, EventSubscriberHTTP))
+	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("a TLS certificate and key go together"))
 	}
+	if err := c.servicePorts().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--local-port-min/--local-port-max: %w", err))
+	}
 	return errors.Join(errs...)
+}
+
+// servicePorts is the range dynamic service ports are assigned from.
+func (c Config) servicePorts() marathon.PortRange {
+	return marathon.PortRange{Min: c.LocalPortMin, Max: c.LocalPortMax}
 }
 
 // httpPort is the port of a host:port listen address.

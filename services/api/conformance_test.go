@@ -186,6 +186,8 @@ func TestConformanceValidation(t *testing.T) {
 		{"upgrade strategy", `{"id":"/a","cmd":"x","upgradeStrategy":{"maximumOverCapacity":2}}`, "/upgradeStrategy/maximumOverCapacity", "is greater than 1"},
 		{"docker parameter", `{"id":"/a","container":{"docker":{"image":"x","parameters":[{"key":"bogus","value":"1"}]}}}`,
 			"/container/docker/parameters(0)/key", ""},
+		{"env secret reference", `{"id":"/a","cmd":"x","env":{"DB":{"secret":"db"}}}`, "/env",
+			"use of secret-references in the environment requires the secrets feature to be enabled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,7 +218,8 @@ func TestConformanceMetrics(t *testing.T) {
 	h := newHarness(t)
 	h.createApp(`{"id":"/m","cmd":"x"}`)
 	h.do(http.MethodGet, "/v2/apps", "")
-	rec := h.do(http.MethodGet, "/metrics", "")
+	// Prometheus' text, where Marathon 1.7+ serves it.
+	rec := h.do(http.MethodGet, "/metrics/prometheus", "")
 	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
 		t.Fatalf("metrics: %d %q", rec.Code, rec.Header().Get("Content-Type"))
 	}
@@ -231,6 +234,46 @@ func TestConformanceMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+
+	// /metrics is Marathon's JSON (Dropwizard's shape) of the same metrics.
+	type counter struct {
+		Count *int64 `json:"count"`
+	}
+	type gauge struct {
+		Value *float64 `json:"value"`
+	}
+	js := expect[struct {
+		Version    string                    `json:"version"`
+		Counters   map[string]counter        `json:"counters"`
+		Gauges     map[string]gauge          `json:"gauges"`
+		Histograms map[string]map[string]any `json:"histograms"`
+		Meters     map[string]any            `json:"meters"`
+		Timers     map[string]any            `json:"timers"`
+	}](t, h.do(http.MethodGet, "/metrics", ""), http.StatusOK)
+	if js.Version != "4.0.0" || js.Meters == nil || js.Timers == nil {
+		t.Errorf("version %q, meters %v, timers %v", js.Version, js.Meters, js.Timers)
+	}
+	if c := js.Counters[`drover_api_http_requests_total{code="201",method="POST",route="/v2/apps"}`]; c.Count == nil || *c.Count != 1 {
+		t.Errorf("POST counter %+v; counters %v", c, js.Counters)
+	}
+	for name, want := range map[string]float64{
+		"drover_apps": 1, "drover_deployments": 1, "drover_leader_elected": 0,
+		"marathon.apps.active.gauge": 1, "marathon.deployments.active.gauge": 1,
+	} {
+		if g := js.Gauges[name]; g.Value == nil || *g.Value != want {
+			t.Errorf("gauge %s = %v, want %g", name, g.Value, want)
+		}
+	}
+	if _, ok := js.Gauges["go_goroutines"]; !ok {
+		t.Error("JSON lacks go_goroutines")
+	}
+	hist := js.Histograms[`drover_api_http_request_duration_seconds{method="GET",route="/v2/apps"}`]
+	if hist["count"] != 1.0 || hist["p99"] == nil {
+		t.Errorf("latency histogram %v", hist)
+	}
+	if rec := h.do(http.MethodHead, "/metrics/prometheus", ""); rec.Code != http.StatusOK {
+		t.Errorf("HEAD /metrics/prometheus: %d", rec.Code)
+	}
 }
 
 func TestConformanceLeader(t *testing.T) {
@@ -239,7 +282,7 @@ func TestConformanceLeader(t *testing.T) {
 	if e.Message != "There is no leader" {
 		t.Errorf("message %q", e.Message)
 	}
-	h.putLeader("master1:8080")
+	h.putLeader("master1")
 	waitFor(t, func() bool { return h.do(http.MethodGet, "/v2/leader", "").Code == http.StatusOK })
 	m := expect[map[string]string](t, h.do(http.MethodDelete, "/v2/leader", ""), http.StatusOK)
 	if m["message"] != "Leadership abdicated" {

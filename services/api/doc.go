@@ -25,7 +25,7 @@
 //     read and operators write; with or without, it refuses cross-origin
 //     writes. auth.Listen serves HTTPS. docs/SECURITY.md is the threat
 //     model.
-//   - sse (/v2/events), metrics (/metrics), labels (?label=) and listcache
+//   - sse (/v2/events), metrics (/metrics, /metrics/prometheus), labels (?label=) and listcache
 //     (GET /v2/apps' encoded answers).
 //
 // Task kills, launch delay resets and abdication are requests to the

@@ -260,7 +260,7 @@ func TestHeadAndOptionsAreReads(t *testing.T) {
 	}
 	viewer := basic("victor", "victor-pw")
 	for _, p := range []string{"/v2/apps", "/v2/apps/h/a", "/v2/apps/h/a/tasks", "/v2/apps/h/a/versions", "/v2/apps/h/*",
-		"/v2/groups", "/v2/groups/h", "/v2/tasks", "/v2/deployments", "/v2/queue", "/v2/info", "/v2/leader", "/metrics",
+		"/v2/groups", "/v2/groups/h", "/v2/tasks", "/v2/deployments", "/v2/queue", "/v2/info", "/v2/leader", "/metrics", "/metrics/prometheus",
 		"/v2/drover/cluster", "/v2/events", "/auth/me"} {
 		want := http.StatusOK // a stream's GET never ends: tested elsewhere
 		if p != "/v2/events" {

@@ -148,7 +148,13 @@ func (h *harness) putInstance(in events.Instance) {
 // putLeader writes the leader record as a scheduler would.
 func (h *harness) putLeader(hostname string) {
 	h.t.Helper()
-	data, err := events.Encode(events.LeaderRecord{V: events.Version, SchedulerID: "s1", Hostname: hostname, Epoch: 1, Since: time.Now()})
+	h.putLeaderRecord(events.LeaderRecord{V: events.Version, SchedulerID: "s1", Hostname: hostname, Epoch: 1, Since: time.Now()})
+}
+
+// putLeaderRecord writes the scheduler lock as a scheduler would.
+func (h *harness) putLeaderRecord(rec events.LeaderRecord) {
+	h.t.Helper()
+	data, err := events.Encode(rec)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/api/apierr"
@@ -11,15 +13,22 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// MarathonVersion is the Marathon release whose /v2 API Drover speaks,
+// reported as /v2/info's version: clients compare it numerically to
+// choose what to send (a "dev" there breaks them). Drover's own version is
+// drover_version.
+const MarathonVersion = "1.11.0"
+
 // info is GET /v2/info.
 func (s *Server) info(c echo.Context) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
 	}
 	resp := view.Info{
-		Name:     "drover",
-		Version:  s.cfg.Version,
-		BuildRef: s.cfg.BuildRef,
+		Name:          "drover",
+		Version:       MarathonVersion,
+		DroverVersion: s.cfg.Version,
+		BuildRef:      s.cfg.BuildRef,
 		MarathonConfig: view.MarathonConfig{
 			Master:        s.cfg.Master,
 			Hostname:      s.cfg.Hostname,
@@ -37,12 +46,37 @@ func (s *Server) info(c echo.Context) error {
 	}
 	if rec, ok := s.rm.Leader(); ok {
 		resp.Elected = true
-		resp.Leader = &rec.Hostname
+		leader := s.leaderAddress(rec)
+		resp.Leader = &leader
 	}
 	return writeJSON(c, http.StatusOK, resp)
 }
 
-// getLeader is GET /v2/leader: the scheduler leader's host, or 404.
+// leaderAddress is the leader as Marathon names it, host:port of its HTTP
+// API: the address the leading scheduler records for the api beside it
+// (its --api-address, by default its hostname and Marathon's port 8080).
+// A record without one, from a scheduler older than the field, gives its
+// hostname with this replica's port. Any replica answers every request,
+// so that address is one place among others to reach the API.
+func (s *Server) leaderAddress(rec events.LeaderRecord) string {
+	if rec.APIAddress != "" {
+		return rec.APIAddress
+	}
+	return net.JoinHostPort(rec.Hostname, strconv.Itoa(s.port))
+}
+
+// leaderURL is the leader's URL, as X-Marathon-Leader gives it: the
+// scheme is this replica's (https with a certificate), as replicas of
+// one cluster are set up alike.
+func (s *Server) leaderURL(rec events.LeaderRecord) string {
+	scheme := "http"
+	if s.cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + s.leaderAddress(rec)
+}
+
+// getLeader is GET /v2/leader: the leader's host:port (leaderAddress), or 404.
 func (s *Server) getLeader(c echo.Context) error {
 	if err := s.awaitReady(c); err != nil {
 		return err
@@ -51,7 +85,7 @@ func (s *Server) getLeader(c echo.Context) error {
 	if !ok {
 		return apierr.ErrNoLeader
 	}
-	return writeJSON(c, http.StatusOK, map[string]string{"leader": rec.Hostname})
+	return writeJSON(c, http.StatusOK, map[string]string{"leader": s.leaderAddress(rec)})
 }
 
 // ping is GET /ping and /v2/ping: "pong", whatever the state of the cluster.

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +35,8 @@ func TestInfo(t *testing.T) {
 	h := newHarness(t)
 	info := expect[object](t, h.do(http.MethodGet, "/v2/info", ""), http.StatusOK)
 	want := object{
-		"name": "drover", "version": "1.2.3", "buildref": "unknown", "elected": false, "leader": nil, "frameworkId": nil,
+		"name": "drover", "version": MarathonVersion, "drover_version": "1.2.3", "buildref": "unknown",
+		"elected": false, "leader": nil, "frameworkId": nil,
 		"zookeeper_config": object{"zk": nil},
 		"http_config":      object{"http_port": 8080.0, "https_port": nil, "assets_path": nil},
 	}
@@ -47,13 +50,40 @@ func TestInfo(t *testing.T) {
 		t.Errorf("marathon_config = %v", mc)
 	}
 
-	h.putLeader("sched1")
+	h.putLeaderRecord(events.LeaderRecord{V: events.Version, SchedulerID: "s1", Hostname: "sched1", APIAddress: "api1:9090", Epoch: 1})
 	waitFor(t, func() bool {
 		info = expect[object](t, h.do(http.MethodGet, "/v2/info", ""), http.StatusOK)
 		return info["elected"] == true
 	})
-	if info["leader"] != "sched1" {
-		t.Errorf("leader = %v", info["leader"])
+	if info["leader"] != "api1:9090" {
+		t.Errorf("leader = %v, want the recorded api address", info["leader"])
+	}
+}
+
+// TestInfoVersionIsNumeric: clients compare /v2/info's version as
+// Marathon's, numerically, whatever Drover's own build is.
+func TestInfoVersionIsNumeric(t *testing.T) {
+	parts := strings.Split(MarathonVersion, ".")
+	if len(parts) != 3 {
+		t.Fatalf("version %q is not major.minor.patch", MarathonVersion)
+	}
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err != nil {
+			t.Errorf("version %q: %q is not a number", MarathonVersion, p)
+		}
+	}
+	js := testutil.RunJetStream(t)
+	bus := js.Bus(t)
+	cfg := DefaultConfig() // Version "dev", as an unreleased build
+	cfg.ID = "test"
+	srv, err := New(cfg, bus, testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	info := expect[object](t, serve(t, srv, http.MethodGet, "/v2/info", ""), http.StatusOK)
+	if info["version"] != MarathonVersion || info["drover_version"] != "dev" {
+		t.Errorf("version %v, drover_version %v", info["version"], info["drover_version"])
 	}
 }
 
@@ -67,23 +97,50 @@ func TestLeader(t *testing.T) {
 		t.Errorf("%s = %q without a leader", HeaderLeader, v)
 	}
 
-	h.putLeader("sched1")
+	h.putLeaderRecord(events.LeaderRecord{V: events.Version, SchedulerID: "s1", Hostname: "sched1", APIAddress: "sched1.example.com:8080", Epoch: 1})
 	waitFor(t, func() bool { return h.do(http.MethodGet, "/v2/leader", "").Code == http.StatusOK })
 	rec = h.do(http.MethodGet, "/v2/leader", "")
-	if got := expect[map[string]string](t, rec, http.StatusOK); got["leader"] != "sched1" {
-		t.Errorf("leader = %v", got)
+	if got := expect[map[string]string](t, rec, http.StatusOK); got["leader"] != "sched1.example.com:8080" {
+		t.Errorf("leader = %v, want host:port", got)
 	}
 	// Every response names the leader, errors and pings included.
 	for _, path := range []string{"/v2/leader", "/ping", "/v2/apps", "/v2/unknown", "/v2/apps/nope"} {
-		if v := h.do(http.MethodGet, path, "").Header().Get(HeaderLeader); v != "http://sched1" {
+		if v := h.do(http.MethodGet, path, "").Header().Get(HeaderLeader); v != "http://sched1.example.com:8080" {
 			t.Errorf("%s: %s = %q", path, HeaderLeader, v)
 		}
+	}
+
+	// A record from a scheduler that does not say where its api is: its
+	// host, with this replica's port.
+	h.putLeader("sched2")
+	waitFor(t, func() bool {
+		return expect[map[string]string](t, h.do(http.MethodGet, "/v2/leader", ""), http.StatusOK)["leader"] == "sched2:8080"
+	})
+	if v := h.do(http.MethodGet, "/ping", "").Header().Get(HeaderLeader); v != "http://sched2:8080" {
+		t.Errorf("%s = %q", HeaderLeader, v)
 	}
 
 	if err := h.bus.Leader.Delete(context.Background(), events.LeaderKey); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return h.do(http.MethodGet, "/v2/leader", "").Code == http.StatusNotFound })
+}
+
+// TestLeaderURLScheme: a replica serving HTTPS names the leader by https.
+func TestLeaderURLScheme(t *testing.T) {
+	rec := events.LeaderRecord{Hostname: "m1", APIAddress: "m1:8443"}
+	for _, tt := range []struct {
+		cert, want string
+	}{{"", "http://m1:8443"}, {"/etc/drover/cert.pem", "https://m1:8443"}} {
+		s := &Server{cfg: Config{TLSCertFile: tt.cert}, port: 8443}
+		if got := s.leaderURL(rec); got != tt.want {
+			t.Errorf("cert %q: %q, want %q", tt.cert, got, tt.want)
+		}
+	}
+	s := &Server{port: 8443}
+	if got := s.leaderURL(events.LeaderRecord{Hostname: "fd00::1"}); got != "http://[fd00::1]:8443" {
+		t.Errorf("IPv6 host without api address: %q", got)
+	}
 }
 
 func TestLeaderExpiresWithoutRenewal(t *testing.T) {

@@ -31,12 +31,13 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// leaderHeader sets X-Marathon-Leader to the leader's URL, as Marathon
-// does, whenever a scheduler holds the lock.
+// leaderHeader sets X-Marathon-Leader to the leader's URL
+// (http://host:port, see leaderURL), as Marathon does, whenever a
+// scheduler holds the lock.
 func (s *Server) leaderHeader(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if rec, ok := s.rm.Leader(); ok && rec.Hostname != "" {
-			c.Response().Header().Set(HeaderLeader, "http://"+rec.Hostname)
+		if rec, ok := s.rm.Leader(); ok && (rec.APIAddress != "" || rec.Hostname != "") {
+			c.Response().Header().Set(HeaderLeader, s.leaderURL(rec))
 		}
 		return next(c)
 	}

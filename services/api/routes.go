@@ -22,11 +22,15 @@ func (s *Server) routes() *echo.Echo {
 	// Load balancers probe /ping with HEAD as well.
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/ping", s.ping)
 	e.Match([]string{http.MethodGet, http.MethodHead}, "/v2/ping", s.ping)
-	get("/metrics", s.metrics.Handler)
+	get("/metrics", s.metrics.JSON)
+	get("/metrics/prometheus", s.metrics.Prometheus)
 	get("/v2/info", s.info)
 	get("/v2/leader", s.getLeader)
 	e.DELETE("/v2/leader", s.abdicate)
 	get("/v2/events", s.stream.Serve)
+	get("/v2/eventSubscriptions", s.listSubscriptions)
+	e.POST("/v2/eventSubscriptions", s.subscribe)
+	e.DELETE("/v2/eventSubscriptions", s.unsubscribe)
 
 	get("/v2/apps", s.listApps)
 	e.POST("/v2/apps", s.createApp)

@@ -13,6 +13,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/services/api/auth"
+	"github.com/drover/drover/services/api/callbacks"
 	"github.com/drover/drover/services/api/change"
 	"github.com/drover/drover/services/api/listcache"
 	"github.com/drover/drover/services/api/metrics"
@@ -42,6 +43,8 @@ type Server struct {
 	stream *sse.Stream
 	// guard authenticates and authorizes every request (package auth).
 	guard *auth.Guard
+	// callbacks is the HTTP callback subscriber; nil when off.
+	callbacks *callbacks.Service
 
 	closeOnce sync.Once
 	// stopping is closed when the server shuts down: it ends event streams.
@@ -71,9 +74,19 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: metrics.New(rm), clock: time.Now, port: port,
 		stopping: make(chan struct{})}
-	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now)
+	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now, cfg.servicePorts())
 	s.stream = &sse.Stream{JS: bus.JS, Logger: logger, Malformed: s.metrics.Malformed, Stopping: s.stopping,
 		Publish: s.changes.PublishEvent, Now: s.now}
+	if cfg.EventSubscriber == EventSubscriberHTTP {
+		if bus.Subscribers == nil {
+			return nil, errors.New("api: the subscribers bucket is required for HTTP callbacks")
+		}
+		if s.callbacks, err = callbacks.New(cfg.Callbacks, bus.JS, bus.Subscribers, logger); err != nil {
+			rm.Close()
+			return nil, err
+		}
+		s.metrics.Register(s.callbacks.Deliveries)
+	}
 	s.echo = s.routes()
 	return s, nil
 }
@@ -123,7 +136,12 @@ func (s *Server) Run(ctx context.Context) error {
 // Handler without Run.
 func (s *Server) Close() {
 	s.stop()
-	s.closeOnce.Do(s.rm.Close)
+	s.closeOnce.Do(func() {
+		if s.callbacks != nil {
+			s.callbacks.Close()
+		}
+		s.rm.Close()
+	})
 }
 
 // stop ends the event streams.

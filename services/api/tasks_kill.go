@@ -169,7 +169,7 @@ func (s *Server) kill(c echo.Context, victims []events.Instance, kp killParams, 
 				next := e.Rec.App
 				n := max(0, deref(next.Instances)-len(byApp[id]))
 				next.Instances = &n
-				spec.Ops = append(spec.Ops, change.Op{ID: id, Prev: &e, Next: &next})
+				spec.Ops = append(spec.Ops, change.Op{ID: id, Prev: &e, Next: &next, Sentenced: byApp[id]})
 			}
 			if len(apps) == 1 {
 				spec.Group = marathon.ParentID(apps[0])

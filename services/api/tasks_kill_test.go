@@ -16,7 +16,7 @@ func TestConformanceAppTasksAndKill(t *testing.T) {
 	h.createApp(`{"id":"/k","cmd":"x","instances":3}`)
 	now := time.Now()
 	for i, host := range []string{"h1", "h1", "h2"} {
-		h.putInstance(events.Instance{TaskID: fmt.Sprintf("k.%d", i), AppID: "/k", Host: host, AgentID: host,
+		h.putInstance(events.Instance{TaskID: fmt.Sprintf("k.%d", i), AppID: "/k", Host: host, AgentID: host, Version: "2024-05-01T09:00:00.000Z",
 			State: events.TaskRunning, StagedAt: now, StartedAt: now, HostPorts: []int{31000 + i}})
 	}
 	waitFor(t, func() bool { return h.getApp("/k")["tasksRunning"] == 3.0 })
@@ -24,7 +24,7 @@ func TestConformanceAppTasksAndKill(t *testing.T) {
 	if len(tasks) != 3 {
 		t.Fatalf("tasks %v", tasks)
 	}
-	for _, k := range []string{"id", "appId", "host", "slaveId", "state", "stagedAt", "startedAt", "version", "ports", "servicePorts", "ipAddresses", "healthCheckResults"} {
+	for _, k := range []string{"id", "appId", "host", "slaveId", "state", "stagedAt", "startedAt", "version", "ports", "servicePorts", "ipAddresses", "localVolumes"} {
 		if _, ok := tasks[0][k]; !ok {
 			t.Errorf("task lacks %s: %v", k, tasks[0])
 		}

@@ -3,7 +3,9 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,8 +16,14 @@ import (
 type Config struct {
 	// ID names this scheduler in the leader lock; unique per process.
 	ID string
-	// Hostname is what /v2/leader reports while this scheduler leads.
+	// Hostname names this scheduler's host in the leader record (and the
+	// UI's cluster view).
 	Hostname string
+	// APIAddress is host:port where clients reach the Marathon API beside
+	// this scheduler: what /v2/leader reports while it leads (Marathon
+	// reports its leader's HTTP host:port). Default: Hostname:8080, the
+	// api replica on the same master on Marathon's port.
+	APIAddress string
 	// LeaderTTL must equal the leader bucket's TTL (events.Config.LeaderTTL).
 	LeaderTTL time.Duration
 	// ColocatedNATS names the NATS server on this scheduler's master (its
@@ -57,6 +65,11 @@ func (c Config) Validate() error {
 	if c.ID == "" {
 		errs = append(errs, errors.New("scheduler id is required"))
 	}
+	if c.APIAddress != "" {
+		if err := checkHostPort(c.APIAddress); err != nil {
+			errs = append(errs, fmt.Errorf("api address: %w", err))
+		}
+	}
 	if c.LeaderTTL < 500*time.Millisecond {
 		errs = append(errs, fmt.Errorf("leader TTL must be at least 500ms, got %s", c.LeaderTTL))
 	}
@@ -89,3 +102,27 @@ func (c Config) Validate() error {
 
 // decide is the part of the configuration the decisions read.
 func (c Config) decide() decide.Config { return c.Config }
+
+// apiAddress is APIAddress, or its default: Hostname:8080.
+func (c Config) apiAddress() string {
+	if c.APIAddress != "" {
+		return c.APIAddress
+	}
+	return net.JoinHostPort(c.Hostname, "8080")
+}
+
+// checkHostPort checks an address clients are told to reach: host:port,
+// both given, the port in 1..65535.
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %w", addr, err)
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("%q: bad port", addr)
+	}
+	return nil
+}

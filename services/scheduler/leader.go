@@ -48,6 +48,9 @@ type elector struct {
 	// probe, when set, asks whether the lock's stream has a leader after
 	// a renewal went unanswered (probeLock).
 	probe probeLock
+	// apiAddress is what the records say of the API beside this
+	// scheduler (LeaderRecord.APIAddress).
+	apiAddress string
 }
 
 func (e *elector) up() bool { return e.connected == nil || e.connected() }
@@ -161,7 +164,7 @@ func (e *elector) reclaim(ctx context.Context, data []byte) (epoch, lineage uint
 }
 
 func (e *elector) record(epoch uint64) events.LeaderRecord {
-	return events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, Nonce: e.nonce, Epoch: epoch, Lineage: e.lineage, Since: e.now().UTC()}
+	return events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, APIAddress: e.apiAddress, Nonce: e.nonce, Epoch: epoch, Lineage: e.lineage, Since: e.now().UTC()}
 }
 
 // hold renews the lock while leading, and runs lead with a context that is

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
@@ -76,10 +75,14 @@ func (s *Scheduler) enqueue(d decide.Write) {
 	case d.DeleteDeployment != nil:
 		w.subject, w.del = kvSubject(s.bus.Deployments, d.DeleteDeployment.Key), true
 		w.lastRev = d.DeleteDeployment.Rev
+	case d.AdvanceDeployment != nil:
+		w.subject = kvSubject(s.bus.Deployments, d.AdvanceDeployment.Key)
+		w.lastRev = d.AdvanceDeployment.Rev
+		w.data, err = events.Encode(d.AdvanceDeployment.D)
 	case d.Event != nil:
 		// Best effort as ever: an event lost never blocks scheduling.
 		w.subject, w.afterPrevious, w.bestEffort = events.Event(d.Event.Type), d.Event.AfterPrevious, true
-		w.data, err = json.Marshal(d.Event.Payload)
+		w.data, err = events.MarshalEvent(d.Event.Type, d.Event.Payload)
 	default:
 		return
 	}

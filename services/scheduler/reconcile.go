@@ -37,7 +37,7 @@ func (s *Scheduler) pass() {
 func (s *Scheduler) state() decide.State {
 	return decide.State{
 		Now: s.now(), Epoch: s.epoch, Config: s.cfg.decide(),
-		Apps: s.apps, Deployments: s.deployments, Agents: s.agents, Instances: s.instances,
+		Apps: s.apps, Deployments: s.deployments, Removed: s.removed, Agents: s.agents, Instances: s.instances,
 		Queue: s.queue, KillSent: s.killSent,
 		View: s.view, Brake: s.brake, Passes: s.passes,
 	}

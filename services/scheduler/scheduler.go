@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
+	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/scheduler/decide"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
@@ -61,6 +63,7 @@ type Scheduler struct {
 	mu          sync.Mutex
 	apps        map[string]*decide.App
 	deployments map[string]decide.Deployment
+	removed     map[string]marathon.App // apps deleted while a deployment lists them
 	agents      map[string]*decide.Agent
 	instances   map[string]*events.Instance
 	killSent    map[string]decide.KillTry
@@ -122,6 +125,7 @@ func New(cfg Config, bus *natsbus.Bus, nc *nats.Conn, logger *slog.Logger) (*Sch
 		abdicate:        make(chan struct{}, 1),
 		apps:            map[string]*decide.App{},
 		deployments:     map[string]decide.Deployment{},
+		removed:         map[string]marathon.App{},
 		agents:          map[string]*decide.Agent{},
 		hbPending:       map[string]heartbeatSeen{},
 		dockerHealthy:   map[string]bool{},
@@ -165,7 +169,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return err
 	}
 	defer closeLease()
-	e := &elector{kv: lease, id: s.cfg.ID, nonce: uuid.NewString(), hostname: s.cfg.Hostname, ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now,
+	e := &elector{kv: lease, id: s.cfg.ID, nonce: uuid.NewString(), hostname: s.cfg.Hostname, apiAddress: s.cfg.apiAddress(), ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now,
 		mayCampaign: func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -209,6 +213,9 @@ func (s *Scheduler) followApps(ctx context.Context) (<-chan struct{}, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if e.Operation() != jetstream.KeyValuePut {
+			if st, ok := s.apps[id]; ok && s.deploymentLists(id) {
+				s.removed[id] = st.Def // the original of the deployment's events
+			}
 			delete(s.apps, id)
 			s.poke()
 			return
@@ -218,15 +225,20 @@ func (s *Scheduler) followApps(ctx context.Context) (<-chan struct{}, error) {
 			s.logger.Error("ignoring undecodable app record", "key", e.Key(), "error", err)
 			return
 		}
+		delete(s.removed, id)
 		st := s.apps[id]
 		if st == nil {
 			st = &decide.App{}
 			s.apps[id] = st
+		} else if st.Def.Version != rec.App.Version {
+			prev := st.Def
+			st.Prev = &prev
 		}
 		if deployplan.ConfigVersion(&st.Def) != deployplan.ConfigVersion(&rec.App) {
 			st.Backoff.Delay, st.Backoff.NotBefore = 0, time.Time{} // a new version starts without delay
 		}
 		st.Def, st.DeploymentID, st.Changed = rec.App, rec.DeploymentID, s.now()
+		st.Sentenced = rec.Sentenced
 		_, st.DeploymentSeen = s.deployments[rec.DeploymentID]
 		s.poke()
 	})
@@ -240,6 +252,11 @@ func (s *Scheduler) followDeployments(ctx context.Context) (<-chan struct{}, err
 		defer s.mu.Unlock()
 		if e.Operation() != jetstream.KeyValuePut {
 			delete(s.deployments, e.Key())
+			for id := range s.removed {
+				if !s.deploymentLists(id) {
+					delete(s.removed, id)
+				}
+			}
 			return
 		}
 		d, err := events.Decode[events.Deployment](e.Value())
@@ -255,6 +272,16 @@ func (s *Scheduler) followDeployments(ctx context.Context) (<-chan struct{}, err
 		}
 		s.poke()
 	})
+}
+
+// deploymentLists: a running deployment affects the app. Callers hold s.mu.
+func (s *Scheduler) deploymentLists(appID string) bool {
+	for _, ds := range s.deployments {
+		if slices.Contains(ds.D.AffectedApps, appID) {
+			return true
+		}
+	}
+	return false
 }
 
 // watchBucket calls apply for every current entry and every later change of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -376,7 +377,11 @@ func leader(base string) (int, error) {
 	if code != http.StatusOK || json.Unmarshal(body, &out) != nil {
 		return 0, fmt.Errorf("GET /v2/leader: %d %s", code, body)
 	}
-	m, err := strconv.Atoi(strings.TrimPrefix(out.Leader, "master"))
+	host := out.Leader // host:port, Marathon's form: masterN:8080
+	if h, _, err := net.SplitHostPort(out.Leader); err == nil {
+		host = h
+	}
+	m, err := strconv.Atoi(strings.TrimPrefix(host, "master"))
 	if err != nil {
 		return 0, fmt.Errorf("leader %q is no master", out.Leader)
 	}

@@ -19,6 +19,7 @@ type Bus struct {
 	Agents      jetstream.KeyValue
 	Leader      jetstream.KeyValue
 	Queue       jetstream.KeyValue
+	Subscribers jetstream.KeyValue
 }
 
 // Setup creates or updates every stream and bucket. It is idempotent: every
@@ -86,6 +87,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg events.Config) (*Bus
 		{Bucket: events.BucketAgents, Replicas: r, Description: "agents as the scheduler records them"},
 		{Bucket: events.BucketLeader, Replicas: r, TTL: cfg.LeaderTTL, Description: "the scheduler leader lock"},
 		{Bucket: events.BucketQueue, Replicas: r, Description: "apps waiting for placement"},
+		{Bucket: events.BucketSubscribers, Replicas: r, Description: "HTTP callback subscriptions of /v2/eventSubscriptions"},
 	}
 	kvs := make([]jetstream.KeyValue, len(buckets))
 	for i, bc := range buckets {
@@ -95,7 +97,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg events.Config) (*Bus
 		}
 		kvs[i] = kv
 	}
-	return &Bus{JS: js, Apps: kvs[0], Deployments: kvs[1], Instances: kvs[2], Agents: kvs[3], Leader: kvs[4], Queue: kvs[5]}, nil
+	return &Bus{JS: js, Apps: kvs[0], Deployments: kvs[1], Instances: kvs[2], Agents: kvs[3], Leader: kvs[4], Queue: kvs[5], Subscribers: kvs[6]}, nil
 }
 
 // Open binds to the streams and buckets another process set up (Setup),
@@ -105,7 +107,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg events.Config) (*Bus
 // buckets do not exist yet.
 func Open(ctx context.Context, js jetstream.JetStream, buckets ...string) (*Bus, error) {
 	if len(buckets) == 0 {
-		buckets = []string{events.BucketApps, events.BucketDeployments, events.BucketInstances, events.BucketAgents, events.BucketLeader, events.BucketQueue}
+		buckets = []string{events.BucketApps, events.BucketDeployments, events.BucketInstances, events.BucketAgents, events.BucketLeader, events.BucketQueue, events.BucketSubscribers}
 	}
 	bus := &Bus{JS: js}
 	for _, name := range buckets {
@@ -126,6 +128,8 @@ func Open(ctx context.Context, js jetstream.JetStream, buckets ...string) (*Bus,
 			bus.Leader = kv
 		case events.BucketQueue:
 			bus.Queue = kv
+		case events.BucketSubscribers:
+			bus.Subscribers = kv
 		default:
 			return nil, fmt.Errorf("events: no bucket %q", name)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	"github.com/drover/drover/pkg/events"
@@ -13,6 +14,9 @@ import (
 type Config struct {
 	// AgentID is the agent whose containers the runtime creates and sees.
 	AgentID string
+	// Hostname is the HOST the runtime's tasks get: the agent's hostname,
+	// as the scheduler and /v2/tasks know the agent.
+	Hostname string
 	// Host is the daemon's address (unix:///var/run/docker.sock,
 	// tcp://host:2375); "" takes DOCKER_HOST and the other DOCKER_* variables.
 	Host string
@@ -37,7 +41,9 @@ type Config struct {
 
 // DefaultConfig is a runtime on the daemon DOCKER_HOST names (or the local one).
 func DefaultConfig() Config {
+	host, _ := os.Hostname()
 	return Config{
+		Hostname:           host,
 		Privileged:         PrivilegedAuto,
 		PullTimeout:        5 * time.Minute,
 		RemoveDelay:        15 * time.Minute,
@@ -51,6 +57,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if !events.ValidAgentID(c.AgentID) {
 		errs = append(errs, fmt.Errorf("agent id %q is not valid", c.AgentID))
+	}
+	if c.Hostname == "" {
+		errs = append(errs, errors.New("hostname is required"))
 	}
 	if c.PublishIP != "" && net.ParseIP(c.PublishIP) == nil {
 		errs = append(errs, fmt.Errorf("publish IP %q is not an IP address", c.PublishIP))

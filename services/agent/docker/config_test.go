@@ -16,6 +16,7 @@ func TestConfigValidate(t *testing.T) {
 		want   string
 	}{
 		{func(c *Config) { c.AgentID = "" }, "agent id"},
+		{func(c *Config) { c.Hostname = "" }, "hostname"},
 		{func(c *Config) { c.AgentID = "a.b" }, "agent id"},
 		{func(c *Config) { c.PublishIP = "host1" }, "publish IP"},
 		{func(c *Config) { c.PullTimeout = 0 }, "pull timeout"},

@@ -29,7 +29,7 @@ import (
 // call can take a second; asking first (inspect the task, inspect the
 // image) cost two more on every launch.
 func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskSpec) (events.TaskReport, error) {
-	cs, err := buildSpec(r.cfg.AgentID, r.cfg.PublishIP, taskID, spec)
+	cs, err := buildSpec(r.cfg, taskID, spec)
 	if err != nil {
 		return events.TaskReport{}, err
 	}

@@ -25,7 +25,7 @@ func TestLaunchBridgeWithReadOnlyVolume(t *testing.T) {
 	port := freePort(t, "127.0.0.1")
 	app := httpdApp(htdocs(t, "hello from drover"))
 	app.Container.PortMappings = []marathon.PortMapping{{ContainerPort: 80, HostPort: ptr(0)}}
-	spec := events.LaunchSpec{App: app, HostPorts: []int{port}, Env: map[string]string{"PORT0": fmt.Sprint(port)}}
+	spec := events.LaunchSpec{App: app, HostPorts: []int{port}} // PORT0 and the rest: TaskSpec.TaskEnv
 
 	rep, err := r.Launch(ctx, "web.1", resolve(t, spec))
 	if err != nil {
@@ -98,7 +98,7 @@ func TestInvalidSpecIsNotLaunched(t *testing.T) {
 }
 
 func TestInvalidSpecErrorIsTyped(t *testing.T) {
-	_, err := buildSpec("a", "", "bad/id", marathon.TaskSpec{})
+	_, err := buildSpec(Config{AgentID: "a", Hostname: "h"}, "bad/id", marathon.TaskSpec{})
 	if !errors.Is(err, agent.ErrInvalidSpec) {
 		t.Fatalf("error %v", err)
 	}

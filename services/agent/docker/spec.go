@@ -30,10 +30,14 @@ type containerSpec struct {
 	Network *network.NetworkingConfig
 }
 
-// buildSpec maps a task's resolved spec onto a container. It is pure; its
-// errors wrap agent.ErrInvalidSpec. publishIP is the host address ports
-// published without one bind to ("" for every address).
-func buildSpec(agentID, publishIP, taskID string, spec marathon.TaskSpec) (containerSpec, error) {
+// buildSpec maps a task's resolved spec onto a container of the
+// runtime's agent (cfg.AgentID), whose ports published without an address
+// bind to cfg.PublishIP ("" for every address). The container's env is
+// the task's as Marathon and Mesos give it (TaskSpec.TaskEnv, with the
+// sandbox where Mesos mounts it; Drover mounts none). It is pure; its
+// errors wrap agent.ErrInvalidSpec.
+func buildSpec(cfg Config, taskID string, spec marathon.TaskSpec) (containerSpec, error) {
+	agentID := cfg.AgentID
 	invalid := func(format string, a ...any) (containerSpec, error) {
 		return containerSpec{}, fmt.Errorf("%w: %s", agent.ErrInvalidSpec, fmt.Sprintf(format, a...))
 	}
@@ -47,9 +51,11 @@ func buildSpec(agentID, publishIP, taskID string, spec marathon.TaskSpec) (conta
 	if err != nil {
 		return invalid("%v", err)
 	}
+	name := ContainerName(agentID, taskID)
+	env := spec.TaskEnv(marathon.TaskContext{TaskID: taskID, Host: cfg.Hostname, Sandbox: marathon.DockerSandbox, Container: name})
 	opts := spec.Options
-	cfg := &container.Config{
-		Image: spec.Image, Env: envList(spec.Env), Labels: labels, Tty: spec.TTY,
+	ccfg := &container.Config{
+		Image: spec.Image, Env: envList(env), Labels: labels, Tty: spec.TTY,
 		Entrypoint: slices.Clone(spec.Entrypoint), Cmd: slices.Clone(spec.Command),
 		User: opts.User, WorkingDir: opts.Workdir, Hostname: opts.Hostname, StopSignal: opts.StopSignal,
 	}
@@ -71,12 +77,12 @@ func buildSpec(agentID, publishIP, taskID string, spec marathon.TaskSpec) (conta
 		host.ShmSize = *opts.ShmSize
 	}
 	setResources(&host.Resources, spec)
-	setVolumes(cfg, host, spec.Volumes)
-	netCfg, err := setNetwork(cfg, host, publishIP, spec)
+	setVolumes(ccfg, host, spec.Volumes)
+	netCfg, err := setNetwork(ccfg, host, cfg.PublishIP, spec)
 	if err != nil {
 		return invalid("%v", err)
 	}
-	return containerSpec{Name: ContainerName(agentID, taskID), Config: cfg, Host: host, Network: netCfg}, nil
+	return containerSpec{Name: name, Config: ccfg, Host: host, Network: netCfg}, nil
 }
 
 // containerLabels are the task's labels, then Drover's own, the checks

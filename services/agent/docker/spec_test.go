@@ -17,14 +17,18 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-// buildFrom is buildSpec of a launch resolved as the agent resolves it: a
-// launch that does not resolve is an invalid spec, as the agent reports it.
+// testHostname is the hostname of the agents of buildFrom.
+const testHostname = "host1.example"
+
+// buildFrom is buildSpec of a launch resolved as the agent resolves it, on
+// an agent of hostname testHostname: a launch that does not resolve is an
+// invalid spec, as the agent reports it.
 func buildFrom(agentID, publishIP, taskID string, ls events.LaunchSpec) (containerSpec, error) {
 	spec, err := ls.Resolve()
 	if err != nil {
 		return containerSpec{}, fmt.Errorf("%w: %v", agent.ErrInvalidSpec, err)
 	}
-	return buildSpec(agentID, publishIP, taskID, spec)
+	return buildSpec(Config{AgentID: agentID, Hostname: testHostname, PublishIP: publishIP}, taskID, spec)
 }
 
 // resolve is the spec a launch runs with; it must resolve.
@@ -229,16 +233,21 @@ func TestBuildSpecCommandEnvLabelsAndParameters(t *testing.T) {
 		{Key: "ulimit", Value: "nofile=1024:2048"}, {Key: "memory-swap", Value: "-1"}, {Key: "shm-size", Value: "1m"},
 		{Key: "init", Value: "true"}, {Key: "read-only", Value: "true"}, {Key: "device", Value: "/dev/fuse"},
 	}
-	cs, err := buildFrom("a", "", "t", events.LaunchSpec{App: app, Env: map[string]string{"PORT0": "31000", "HOST": "host1"}})
+	cs, err := buildFrom("a", "", "t", events.LaunchSpec{App: app})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(cs.Config.Entrypoint, []string{"/bin/sh", "-c"}) || !slices.Equal(cs.Config.Cmd, []string{"echo $GREETING"}) {
 		t.Errorf("entrypoint %v cmd %v", cs.Config.Entrypoint, cs.Config.Cmd)
 	}
-	wantEnv := []string{"FROM_PARAM=1", "GREETING=hi", "HOST=host1", "PORT0=31000"}
+	wantEnv := []string{"FROM_PARAM=1", "GREETING=hi", "HOST=" + testHostname,
+		"MARATHON_APP_DOCKER_IMAGE=httpd", "MARATHON_APP_ENFORCE_GROUP_ROLE=FALSE", "MARATHON_APP_ID=/test-docker",
+		"MARATHON_APP_LABELS=DROVER_AGENT_ID TEAM", "MARATHON_APP_LABEL_DROVER_AGENT_ID=forged", "MARATHON_APP_LABEL_TEAM=web",
+		"MARATHON_APP_RESOURCE_CPUS=0.001", "MARATHON_APP_RESOURCE_DISK=0.0", "MARATHON_APP_RESOURCE_GPUS=0", "MARATHON_APP_RESOURCE_MEM=4.0",
+		"MARATHON_APP_VERSION=2026-01-01T00:00:00.000Z", "MESOS_CONTAINER_NAME=" + ContainerName("a", "t"),
+		"MESOS_SANDBOX=/mnt/mesos/sandbox", "MESOS_TASK_ID=t", "PORT0=1"}
 	if !slices.Equal(cs.Config.Env, wantEnv) {
-		t.Errorf("env %v, want %v (secrets skipped, scheduler's env wins)", cs.Config.Env, wantEnv)
+		t.Errorf("env\n%q\nwant\n%q\n(secrets skipped, the app's PORT0 wins, no ports assigned)", cs.Config.Env, wantEnv)
 	}
 	if l := cs.Config.Labels; l["team"] != "web" || l["tier"] != "front" || l[LabelAgentID] != "a" {
 		t.Errorf("labels %v", l)
@@ -364,7 +373,7 @@ func TestBuildSpecFromTaskSpec(t *testing.T) {
 		t.Run(tt.mode, func(t *testing.T) {
 			spec := marathon.TaskSpec{AppID: "/a", Image: "httpd", NetworkMode: tt.mode, NetworkName: tt.name,
 				Ports: ports, HostPorts: []int{31000, 0}}
-			cs, err := buildSpec("a", "127.0.0.1", "t", spec)
+			cs, err := buildSpec(Config{AgentID: "a", Hostname: testHostname, PublishIP: "127.0.0.1"}, "t", spec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -381,7 +390,7 @@ func TestBuildSpecFromTaskSpec(t *testing.T) {
 			}
 		})
 	}
-	if _, err := buildSpec("a", "", "t", marathon.TaskSpec{Image: "httpd", NetworkMode: marathon.NetworkModeUser}); !errors.Is(err, agent.ErrInvalidSpec) {
+	if _, err := buildSpec(Config{AgentID: "a", Hostname: testHostname}, "t", marathon.TaskSpec{Image: "httpd", NetworkMode: marathon.NetworkModeUser}); !errors.Is(err, agent.ErrInvalidSpec) {
 		t.Errorf("a user network without a name: %v", err)
 	}
 }

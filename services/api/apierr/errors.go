@@ -58,6 +58,7 @@ func Response(err error, path string) (int, Body) {
 		invalid  *ValidationError
 		tooLarge *http.MaxBytesError
 		httpErr  *echo.HTTPError
+		noPorts  *marathon.PortRangeExhaustedError
 	)
 	if status, ok := notFoundStatus(err); ok {
 		return status, Body{Message: err.Error()}
@@ -81,6 +82,9 @@ func Response(err error, path string) (int, Body) {
 		return http.StatusUnprocessableEntity, Body{Message: "Object is not valid", Details: invalid.Details}
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, Body{Message: fmt.Sprintf("Request body exceeds %d bytes", tooLarge.Limit)}
+	case errors.As(err, &noPorts):
+		// Marathon's 500, with its message: the fault is the range's.
+		return http.StatusInternalServerError, Body{Message: noPorts.Error()}
 	case errors.Is(err, ErrNoLeader):
 		return http.StatusNotFound, Body{Message: "There is no leader"}
 	case errors.As(err, &httpErr):

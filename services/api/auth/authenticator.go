@@ -104,14 +104,21 @@ func (a *authenticator) reload(force bool) {
 		"sessions_shared_by_replicas", shared)
 }
 
-// identify authenticates a request by its Authorization header or its
-// login cookie.
+// dcosTokenPrefix starts the Authorization header of DC/OS clients.
+const dcosTokenPrefix = "token="
+
+// identify authenticates a request by its Authorization header (Basic,
+// Bearer or Token, or DC/OS' token=) or its login cookie.
 func (a *authenticator) identify(r *http.Request) (Identity, error) {
 	a.reload(false)
 	creds := a.creds.Load()
 	if h := r.Header.Get(echo.HeaderAuthorization); h != "" {
 		scheme, rest, _ := strings.Cut(h, " ")
 		rest = strings.TrimSpace(rest)
+		// DC/OS clients send "token=<token>" (its ACS token): a bearer token.
+		if len(h) >= len(dcosTokenPrefix) && strings.EqualFold(h[:len(dcosTokenPrefix)], dcosTokenPrefix) {
+			scheme, rest = "token", strings.TrimSpace(h[len(dcosTokenPrefix):])
+		}
 		switch strings.ToLower(scheme) {
 		case "basic":
 			name, password, ok := r.BasicAuth()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/drover/drover/pkg/deployplan"
@@ -26,6 +27,10 @@ import (
 // compare-and-set race with another writer of the same app.
 const changeAttempts = 5
 
+// seqAttempts bounds how often a change that takes free service ports is
+// rebuilt because another replica wrote any app meanwhile.
+const seqAttempts = 20
+
 // Op is one app's part in a change.
 type Op struct {
 	ID   string
@@ -40,6 +45,14 @@ type Op struct {
 	// versionInfo, when set, is kept instead of computed (rollbacks
 	// restore the original's lastConfigChangeAt, so its tasks stay).
 	VersionInfo *marathon.VersionInfo
+	// Sentenced are the tasks the change lowers the instances for: the
+	// leader kills those (events.AppRecord.Sentenced).
+	Sentenced []string
+}
+
+// record is what the op writes to the apps bucket.
+func (op Op) record(deploymentID string) events.AppRecord {
+	return events.AppRecord{V: events.Version, App: *op.Next, DeploymentID: deploymentID, Sentenced: op.Sentenced}
 }
 
 // Spec is what a handler wants changed, built from the read model.
@@ -56,34 +69,80 @@ type Spec struct {
 type Staged struct {
 	Spec
 	Deployment events.Deployment
+	// Plan is the deployment as its events carry it, with the root group
+	// before the change and after it (deployplan.FullPlan).
+	Plan events.DeploymentPlan
 	// locks are the running deployments of the affected apps.
 	Locks []string
+	// TookPorts says the change took free service ports: it is written
+	// only if nothing else was written to the apps bucket since Seq, the
+	// bucket's last revision it was staged on (compare-and-set on the whole
+	// bucket), which keeps them free in every app.
+	TookPorts bool
+	Seq       uint64
 }
 
-// errRetry is a compare-and-set lost on an app: rebuild the change.
+// errRetry is a compare-and-set lost on an app (key), or on the whole
+// apps bucket (key ""): rebuild the change.
 type errRetry struct{ key string }
 
-func (e *errRetry) Error() string { return "api: app " + e.key + " changed concurrently" }
+func (e *errRetry) Error() string {
+	if e.key == "" {
+		return "api: apps changed concurrently"
+	}
+	return "api: app " + e.key + " changed concurrently"
+}
 
 // Make builds a change from the read model, checks the deployment locks,
 // writes it by compare-and-set and records its deployment. A lost race
 // rebuilds it from the state that won, so a concurrent update is either
 // applied after the other or refused, never lost. With force, the running
 // deployments of the affected apps are cancelled (their records deleted).
+//
+// A change that takes free service ports is staged and written holding
+// the Writer's port lock, so that this replica's changes do not race each
+// other for the same ports; other replicas' are told apart by Staged.Seq.
 func (s *Writer) Make(c echo.Context, force bool, build Build) (*Staged, error) {
 	ctx := c.Request().Context()
-	for range changeAttempts {
-		p, err := s.Stage(build)
+	locked := false
+	defer func() {
+		if locked {
+			s.portLock.Unlock()
+		}
+	}()
+	// Once a change taking free ports is written, the next may be staged.
+	written := func(p *Staged, writes []tailWrite) {
+		if locked {
+			if p.TookPorts {
+				s.tail.wrote(p.Seq, writes)
+			}
+			s.portLock.Unlock()
+			locked = false
+		}
+	}
+	keyLost, seqLost := 0, 0
+	for keyLost < changeAttempts && seqLost < seqAttempts {
+		p, err := s.stage(build, locked)
 		if err != nil {
 			return nil, err
+		}
+		if p.TookPorts && !locked {
+			s.portLock.Lock()
+			locked = true
+			continue // staged again under the lock
 		}
 		if err := s.checkLocks(ctx, p, force); err != nil {
 			return nil, err
 		}
-		err = s.commit(ctx, c, p)
+		err = s.commit(ctx, c, p, written)
 		var retry *errRetry
 		if !errors.As(err, &retry) {
 			return p, err
+		}
+		if retry.key == "" {
+			seqLost++
+		} else {
+			keyLost++
 		}
 		if err := s.catchUpOn(ctx, retry.key); err != nil {
 			return nil, err
@@ -94,44 +153,96 @@ func (s *Writer) Make(c echo.Context, force bool, build Build) (*Staged, error) 
 
 // Stage builds a change from the read model and stages it, without
 // writing anything: Make writes what it stages, a dry run shows it.
-func (s *Writer) Stage(build Build) (*Staged, error) {
+func (s *Writer) Stage(build Build) (*Staged, error) { return s.stage(build, false) }
+
+// stage is Stage; with the port lock held (locked), on this replica's
+// writes the read model does not show yet as well (portTail).
+func (s *Writer) stage(build Build, locked bool) (*Staged, error) {
 	var (
 		p   *Staged
 		err error
 	)
 	now := s.now()
-	s.rm.Read(func(st *readmodel.State) {
+	s.rm.ReadAt(events.BucketApps, func(st *readmodel.State, rev uint64) {
+		base := portBase{rm: rev, seq: rev}
+		if locked {
+			base = s.tail.base(rev)
+		}
 		var spec *Spec
 		if spec, err = build(st); err == nil {
-			p, err = stageChange(st, spec, now)
+			p, err = stageChange(st, base, spec, now, s.ports)
+		}
+		if err == nil {
+			p.Plan = planOf(st, p)
 		}
 	})
 	return p, err
 }
 
+// planOf is a staged change's plan with the root group before and after
+// it. Called with the read lock held.
+func planOf(st *readmodel.State, p *Staged) events.DeploymentPlan {
+	if len(st.Apps) > deployplan.MaxPlanApps {
+		return deployplan.Plan(p.Deployment) // light: too large to carry
+	}
+	next := map[string]*marathon.App{}
+	for _, op := range p.Ops {
+		next[op.ID] = op.Next
+	}
+	var original, target []marathon.App
+	for _, e := range st.SortedApps() {
+		original = append(original, e.Rec.App)
+		if n, changed := next[e.Rec.App.ID]; !changed {
+			target = append(target, e.Rec.App)
+		} else if n != nil {
+			target = append(target, *n)
+		}
+	}
+	for _, op := range p.Ops {
+		if op.Next != nil && op.Prev == nil {
+			target = append(target, *op.Next)
+		}
+	}
+	return deployplan.FullPlan(p.Deployment, original, target)
+}
+
 // catchUpOn waits until the read model shows the apps bucket's current
-// entry for key (after a lost compare-and-set).
+// entry for key, or with key "" everything the bucket holds (after a lost
+// compare-and-set).
 func (s *Writer) catchUpOn(ctx context.Context, key string) error {
 	var rev uint64
-	entry, err := s.bus.Apps.Get(ctx, key)
-	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
+	if key != "" {
+		entry, err := s.bus.Apps.Get(ctx, key)
+		switch {
+		case err == nil:
+			rev = entry.Revision()
+		case !errors.Is(err, jetstream.ErrKeyNotFound):
+			return fmt.Errorf("api: read app %s: %w", key, err)
+		}
+	}
+	if rev == 0 {
 		rev = readmodel.LastSeq(ctx, s.bus.Apps)
-	case err != nil:
-		return fmt.Errorf("api: read app %s: %w", key, err)
-	default:
-		rev = entry.Revision()
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.syncTimeout)
 	defer cancel()
 	return s.rm.CaughtUp(wctx, events.BucketApps, rev)
 }
 
-// stageChange stamps the new definitions with the change's version and
-// plans its deployment. Called with the read lock held.
-func stageChange(st *readmodel.State, spec *Spec, now time.Time) (*Staged, error) {
+// stageChange assigns the dynamic service ports of the new definitions
+// (from ports), stamps them with the change's version and plans its
+// deployment. base is the apps bucket's revision it is staged on, which st
+// shows but for base.extra. Called with the read lock held.
+func stageChange(st *readmodel.State, base portBase, spec *Spec, now time.Time, ports marathon.PortRange) (*Staged, error) {
 	if deployplan.Cyclic(planApps{st}, planChanges(spec.Ops, nil)) {
 		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{MsgCycle}}}}
+	}
+	ops := slices.Clone(spec.Ops)
+	if base.touches(ops) {
+		base = portBase{rm: base.rm, seq: base.rm}
+	}
+	took, err := assignServicePorts(st, base.extra, ops, ports)
+	if err != nil {
+		return nil, err
 	}
 	// A version is a timestamp; it must move forward for every app changed.
 	at := now
@@ -145,6 +256,8 @@ func stageChange(st *readmodel.State, spec *Spec, now time.Time) (*Staged, error
 	}
 	version := view.FormatTime(at)
 	p := &Staged{Spec: *spec}
+	p.Ops = ops
+	p.TookPorts, p.Seq = took, base.seq
 	p.Deployment = events.Deployment{
 		V: events.Version, ID: uuid.NewString(), Version: version, CreatedAt: now,
 		Steps: [][]events.DeploymentAction{},
@@ -184,7 +297,7 @@ func (p *Staged) checkSizes() error {
 		if op.Next == nil {
 			continue
 		}
-		data, err := events.Encode(events.AppRecord{V: events.Version, App: *op.Next, DeploymentID: p.Deployment.ID})
+		data, err := events.Encode(op.record(p.Deployment.ID))
 		if err != nil {
 			return err
 		}
@@ -321,10 +434,15 @@ type Writer struct {
 	logger      *slog.Logger
 	syncTimeout time.Duration // bounds each wait for the read model
 	now         func() time.Time
+	ports       marathon.PortRange // where dynamic service ports come from
+	portLock    sync.Mutex         // held by a change taking free service ports
+	tail        portTail           // under portLock
 }
 
 // NewWriter is a Writer on the buckets of bus that waits, within
-// syncTimeout each time, for rm to show what it wrote; now stamps versions.
-func NewWriter(bus *natsbus.Bus, rm *readmodel.Model, logger *slog.Logger, syncTimeout time.Duration, now func() time.Time) *Writer {
-	return &Writer{bus: bus, rm: rm, logger: logger, syncTimeout: syncTimeout, now: now}
+// syncTimeout each time, for rm to show what it wrote; now stamps versions;
+// dynamic service ports are assigned from ports.
+func NewWriter(bus *natsbus.Bus, rm *readmodel.Model, logger *slog.Logger, syncTimeout time.Duration, now func() time.Time,
+	ports marathon.PortRange) *Writer {
+	return &Writer{bus: bus, rm: rm, logger: logger, syncTimeout: syncTimeout, now: now, ports: ports}
 }

@@ -2,9 +2,7 @@ package change
 
 import (
 	"context"
-	"encoding/json"
 
-	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/api/view"
 	"github.com/labstack/echo/v4"
@@ -18,7 +16,7 @@ func (s *Writer) publishChange(c echo.Context, p *Staged) {
 	ctx := c.Request().Context()
 	ts := view.FormatTime(s.now())
 	info := events.DeploymentInfoEvent{
-		EventType: events.EventDeploymentInfo, Timestamp: ts, Plan: deployplan.Plan(p.Deployment),
+		EventType: events.EventDeploymentInfo, Timestamp: ts, Plan: p.Plan,
 		CurrentStep: events.DeploymentPlanStep{Actions: []events.DeploymentAction{}},
 	}
 	if len(p.Deployment.Steps) > 0 {
@@ -46,7 +44,7 @@ func (s *Writer) publishChange(c echo.Context, p *Staged) {
 // PublishEvent puts a Marathon event on drover.events.<type>, where the
 // events stream keeps it for /v2/events and `nats sub 'drover.events.>'`.
 func (s *Writer) PublishEvent(ctx context.Context, eventType string, payload any) {
-	data, err := json.Marshal(payload)
+	data, err := events.MarshalEvent(eventType, payload)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.syncTimeout)
 		defer cancel()

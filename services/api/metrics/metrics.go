@@ -1,8 +1,12 @@
-// Package metrics is the api's Prometheus metrics: requests by route and
-// status, their latency, malformed messages, and the read model's gauges.
+// Package metrics is the api's metrics: requests by route and status,
+// their latency, malformed messages, and the read model's gauges; served
+// as Marathon serves its own, JSON at /metrics (Dropwizard's shape,
+// dropwizard.go) and Prometheus' text at /metrics/prometheus.
 package metrics
 
 import (
+	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -14,9 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics is GET /metrics: Prometheus' text format (Marathon's /metrics
-// is JSON; Drover serves Prometheus there, as its operators scrape it).
-// Each Server has its own registry, so replicas in one process do not mix.
+// Metrics is GET /metrics (JSON) and GET /metrics/prometheus (text), both
+// views of one registry. Each Server has its own registry, so replicas in
+// one process do not mix.
 type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -52,8 +56,19 @@ func New(rm *readmodel.Model) *Metrics {
 	return m
 }
 
-// Handler serves the metrics.
-func (m *Metrics) Handler(c echo.Context) error { return m.serve(c) }
+// Prometheus serves the metrics in Prometheus' text format, as Marathon
+// 1.7+ does at /metrics/prometheus.
+func (m *Metrics) Prometheus(c echo.Context) error { return m.serve(c) }
+
+// JSON serves the metrics as Marathon's /metrics does (Snapshot).
+func (m *Metrics) JSON(c echo.Context) error {
+	families, err := m.reg.Gather()
+	if err != nil { // a 500, as the text view answers it
+		return fmt.Errorf("metrics: gather: %w", err)
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
+	return c.JSON(http.StatusOK, Dropwizard(families))
+}
 
 // Register adds collectors of other parts of the api (package auth).
 func (m *Metrics) Register(cs ...prometheus.Collector) { m.reg.MustRegister(cs...) }

@@ -151,6 +151,15 @@ func (rm *Model) Read(fn func(s *State)) {
 	fn(&rm.s)
 }
 
+// ReadAt is Read that also gives the last revision of bucket the state
+// holds: a write that expects it as the bucket's last lands only if
+// nothing was written to the bucket since.
+func (rm *Model) ReadAt(bucket string, fn func(s *State, rev uint64)) {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	fn(&rm.s, rm.rev[bucket])
+}
+
 // waitFor waits until cond, called under the read lock, holds.
 func (rm *Model) waitFor(ctx context.Context, cond func() bool) error {
 	for {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,7 +42,8 @@ const sseKeepAlive = 15 * time.Second
 // Serve is GET /v2/events: Marathon's events as server-sent events,
 // "event: <type>\ndata: <json>\n\n", from the events stream (the same
 // messages `nats sub 'drover.events.>'` shows). ?event_type= (repeatable,
-// or comma-separated) keeps only those types. The stream starts with what
+// or comma-separated) keeps only those types; ?plan-format=light leaves
+// the plan's original and target out of deployment events. The stream starts with what
 // happens after the request: an ordered consumer delivering new messages.
 func (s *Stream) Serve(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
@@ -85,7 +87,15 @@ func (s *Stream) Serve(c echo.Context) error {
 		})
 		s.Logger.Debug("event stream detached", "remote", remote)
 	}()
-	return s.relayEvents(ctx, c.Response(), msgs)
+	return s.relayEvents(ctx, c.Response(), msgs, lightPlans(c))
+}
+
+// lightPlans reports whether a request asks for Marathon's light plan
+// format (?plan-format=light, Marathon 1.6+): deployment events without the
+// plan's original and target. Any other value is the full format, as in
+// Marathon.
+func lightPlans(c echo.Context) bool {
+	return slices.Contains(c.QueryParams()["plan-format"], "light")
 }
 
 // eventSubjects are the subjects of the event types a request asks for
@@ -134,7 +144,7 @@ func (s *Stream) consumeEvents(ctx context.Context, subjects []string) (<-chan j
 
 // relayEvents writes each message as a server-sent event, and a comment
 // line when idle, until the client or the server goes.
-func (s *Stream) relayEvents(ctx context.Context, w *echo.Response, msgs <-chan jetstream.Msg) error {
+func (s *Stream) relayEvents(ctx context.Context, w *echo.Response, msgs <-chan jetstream.Msg, light bool) error {
 	keepAlive := time.NewTicker(sseKeepAlive)
 	defer keepAlive.Stop()
 	for {
@@ -155,6 +165,9 @@ func (s *Stream) relayEvents(ctx context.Context, w *echo.Response, msgs <-chan 
 				s.Malformed.WithLabelValues(events.EventAll).Inc()
 				s.Logger.Warn("dropping a malformed event", "subject", m.Subject(), "bytes", len(m.Data()))
 				continue
+			}
+			if light {
+				data, _ = events.LightPlan(t, data)
 			}
 			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", t, data)
 		}

@@ -23,9 +23,10 @@ type AppResponse struct {
 	Tasks           *[]Task         `json:"tasks,omitempty"`
 	LastTaskFailure *taskFailure    `json:"lastTaskFailure,omitempty"`
 	// TaskStats and ReadinessCheckResults come with apps.taskStats and
-	// apps.readiness.
-	TaskStats             map[string]taskStats `json:"taskStats,omitempty"`
-	ReadinessCheckResults *[]readinessCheck    `json:"readinessCheckResults,omitempty"`
+	// apps.readiness: {} and [] when there is nothing to count, as
+	// Marathon writes them when embedded; absent when not.
+	TaskStats             *map[string]taskStats `json:"taskStats,omitempty"`
+	ReadinessCheckResults *[]readinessCheck     `json:"readinessCheckResults,omitempty"`
 }
 
 // taskStats is Marathon's statistics of one set of an app's tasks.
@@ -96,7 +97,8 @@ func NewAppResponse(s *readmodel.State, e readmodel.AppEntry, emb Embeds) AppRes
 		}
 	}
 	if emb.TaskStats {
-		r.TaskStats = newTaskStats(&a, instances, time.Now())
+		ts := newTaskStats(&a, instances, time.Now())
+		r.TaskStats = &ts
 	}
 	if emb.Readiness {
 		rc := readinessResults(s, a.ID)

@@ -1,12 +1,14 @@
 package view
 
-import ()
-
 // Info is GET /v2/info. Drover has no ZooKeeper and no Mesos
 // framework: zookeeper_config is {"zk": null} and frameworkId null.
+// Version is the Marathon API level Drover implements, numeric as
+// clients compare it; Drover's own release is DroverVersion, its commit
+// BuildRef.
 type Info struct {
 	Name            string         `json:"name"`
 	Version         string         `json:"version"`
+	DroverVersion   string         `json:"drover_version"`
 	BuildRef        string         `json:"buildref"`
 	Elected         bool           `json:"elected"`
 	Leader          *string        `json:"leader"`

@@ -11,11 +11,13 @@ import (
 // checks them (a funnel: each reason sees the agents the ones before it
 // let through). Marathon's own reasons keep their names; Drover's agent
 // availability and policy reasons (no Mesos counterpart) keep theirs:
-// AgentUnreachable, DockerUnavailable, DeclinedByPolicy; SilentMajority
+// AgentUnreachable, DockerUnavailable, HostCommandsDisabled (an app
+// without an image, an agent without --allow-host-commands),
+// DeclinedByPolicy; SilentMajority
 // counts the unreachable agents whose tasks' replacements the scheduler
 // holds because most agents went silent together.
 var rejectReasons = []string{
-	"SilentMajority", "AgentUnreachable", "DockerUnavailable", "UnfulfilledRole", "DeclinedByPolicy", "UnfulfilledConstraint",
+	"SilentMajority", "AgentUnreachable", "DockerUnavailable", "UnfulfilledRole", "HostCommandsDisabled", "DeclinedByPolicy", "UnfulfilledConstraint",
 	"NoCorrespondingReservationFound", "AgentMaintenance", "InsufficientCpus", "InsufficientMemory",
 	"InsufficientDisk", "InsufficientGpus", "InsufficientPorts", "DeclinedScarceResources",
 }

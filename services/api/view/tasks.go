@@ -14,20 +14,27 @@ import (
 // FormatTime is how Marathon writes timestamps: ISO-8601, UTC, milliseconds.
 func FormatTime(t time.Time) string { return t.UTC().Format(events.TimeFormat) }
 
-// Task is a task as Marathon's /v2 API shows it.
+// Task is a task as Marathon's /v2 API shows it. What Marathon leaves out
+// when it has nothing to say is left out (conformance_test.go
+// TestConformanceOmittedWhenEmpty): healthCheckResults until a check
+// has a result (clients read a present list as "results in": go-marathon's
+// ApplicationOK and marathon-lb take an empty one for healthy), slaveId,
+// version, stagedAt and startedAt when unknown (optional in Marathon's
+// RAML). The lists Marathon 1.6+ always writes (ports, servicePorts,
+// ipAddresses, localVolumes) are always written, [] when empty.
 type Task struct {
 	ID                 string         `json:"id"`
 	AppID              string         `json:"appId"`
 	Host               string         `json:"host"`
-	SlaveID            string         `json:"slaveId"`
+	SlaveID            string         `json:"slaveId,omitempty"`
 	State              string         `json:"state"`
 	StagedAt           string         `json:"stagedAt,omitempty"`
 	StartedAt          string         `json:"startedAt,omitempty"`
-	Version            string         `json:"version"`
+	Version            string         `json:"version,omitempty"`
 	Ports              []int          `json:"ports"`
 	ServicePorts       []int          `json:"servicePorts"`
 	IPAddresses        []ipAddress    `json:"ipAddresses"`
-	HealthCheckResults []healthResult `json:"healthCheckResults"`
+	HealthCheckResults []healthResult `json:"healthCheckResults,omitempty"`
 	LocalVolumes       []any          `json:"localVolumes"`
 }
 
@@ -50,7 +57,12 @@ func optTime(t time.Time) *string {
 	return &s
 }
 
+// newHealthResults are a task's health results: nil (left out) when it
+// has none yet.
 func newHealthResults(in events.Instance) []healthResult {
+	if len(in.Health) == 0 {
+		return nil
+	}
 	out := make([]healthResult, 0, len(in.Health))
 	for _, h := range in.Health {
 		r := healthResult{
@@ -71,7 +83,7 @@ type ipAddress struct {
 	Protocol  string `json:"protocol"`
 }
 
-// taskFailure is an app's lastTaskFailure.
+// taskFailure is an app's lastTaskFailure; slaveId is optional there.
 type taskFailure struct {
 	AppID     string `json:"appId"`
 	Host      string `json:"host"`
@@ -80,7 +92,7 @@ type taskFailure struct {
 	TaskID    string `json:"taskId"`
 	Timestamp string `json:"timestamp"`
 	Version   string `json:"version"`
-	SlaveID   string `json:"slaveId"`
+	SlaveID   string `json:"slaveId,omitempty"`
 }
 
 // NewTask renders an instance record; servicePorts are its app's.
@@ -119,19 +131,7 @@ func newTaskFailure(in events.Instance) *taskFailure {
 
 // ServicePorts are an app's service ports: its port mappings' on a
 // container network, else its port definitions'.
-func ServicePorts(a *marathon.App) []int {
-	var out []int
-	if a.NetworkMode() != marathon.NetworkModeHost {
-		for _, pm := range a.PortMappingList() {
-			out = append(out, pm.ServicePort)
-		}
-		return out
-	}
-	for _, pd := range a.PortDefinitions {
-		out = append(out, pd.Port)
-	}
-	return out
-}
+func ServicePorts(a *marathon.App) []int { return a.ServicePorts() }
 
 // AppTasks is an app's live tasks: its instances not in a terminal state.
 func AppTasks(s *readmodel.State, a *marathon.App) []Task {

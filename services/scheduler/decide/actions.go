@@ -29,7 +29,7 @@ func (w *work) launch(app marathon.App, spec marathon.TaskSpec, agent events.Hea
 func LaunchCommand(epoch uint64, app marathon.App, inst *events.Instance) events.Command {
 	return events.Command{
 		Epoch: epoch, Kind: events.CommandLaunch, TaskID: inst.TaskID, AppID: app.ID,
-		Launch: &events.LaunchSpec{App: app, HostPorts: inst.HostPorts, Env: TaskEnv(app, inst.TaskID, inst.Host, inst.HostPorts)},
+		Launch: &events.LaunchSpec{App: app, HostPorts: inst.HostPorts},
 	}
 }
 

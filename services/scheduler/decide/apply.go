@@ -16,6 +16,13 @@ func (d Decisions) Apply(st *State) {
 			st.Queue[w.Queue.AppID] = *w.Queue
 		case w.DeleteQueue != "":
 			delete(st.Queue, w.DeleteQueue)
+		case w.AdvanceDeployment != nil:
+			// Its step moves at once (no pass reports it again); its
+			// revision when the bucket delivers the write.
+			if ds, ok := st.Deployments[w.AdvanceDeployment.Key]; ok && ds.Rev == w.AdvanceDeployment.Rev {
+				ds.D = w.AdvanceDeployment.D
+				st.Deployments[w.AdvanceDeployment.Key] = ds
+			}
 		}
 	}
 	for id, v := range d.Agents {

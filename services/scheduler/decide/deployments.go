@@ -2,24 +2,32 @@ package decide
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
 )
 
 // finishDeployments removes every deployment whose apps have converged, every
 // one a later deployment of the same apps superseded, and fails every one that
 // made no end within the deployment timeout. The delete keeps the revision
 // check (it lands only if the record is still the one judged), and the
-// outcome's event is published only once the delete has landed.
+// outcome's events are published only once the delete has landed: a
+// deployment_step_success for each step not yet reported (and the
+// deployment_info of each step after the first), then deployment_success;
+// or deployment_step_failure for the step it was at, then
+// deployment_failed. A deployment that goes on but whose first steps are
+// done advances (advanceDeployment).
 func (w *work) finishDeployments() {
 	if len(w.deployments) == 0 {
 		return
 	}
 	w.indexByApp()
 	defer func() { w.byApp = nil }()
-	for key, ds := range w.deployments {
+	for _, key := range slices.Sorted(maps.Keys(w.deployments)) {
+		ds := w.deployments[key]
 		var outcome, reason string
 		switch {
 		case w.superseded(ds.D):
@@ -28,19 +36,138 @@ func (w *work) finishDeployments() {
 		case w.now.Sub(ds.D.CreatedAt) > w.cfg.DeploymentTimeout:
 			outcome, reason = events.EventDeploymentFailed, w.stuckReason(ds.D)
 		default:
+			w.advanceDeployment(key, ds)
 			continue
 		}
 		w.write(Write{DeleteDeployment: &DeploymentDelete{Key: key, Rev: ds.Rev}})
 		delete(w.deployments, key)
 		w.d.Finished = append(w.d.Finished, key)
 		w.logger.Info("deployment finished", "deployment", key, "apps", ds.D.AffectedApps, "outcome", outcome, "reason", reason)
-		if outcome != "" {
-			w.write(Write{Event: &Event{Type: outcome, AfterPrevious: true, Payload: events.DeploymentEvent{
-				EventType: outcome, Timestamp: w.timestamp(),
-				ID: ds.D.ID, Plan: deployplan.Plan(ds.D), Reason: reason,
-			}}})
+		if outcome == "" {
+			continue
+		}
+		plan := w.plan(ds.D)
+		cur := currentStep(ds.D)
+		if outcome == events.EventDeploymentSuccess {
+			w.stepEvents(ds.D, plan, cur, len(ds.D.Steps))
+		} else if cur < len(ds.D.Steps) {
+			w.stepEvent(events.EventDeploymentStepFailed, plan, ds.D.Steps[cur])
+		}
+		w.write(Write{Event: &Event{Type: outcome, AfterPrevious: true, Payload: events.DeploymentEvent{
+			EventType: outcome, Timestamp: w.timestamp(),
+			ID: ds.D.ID, Plan: plan, Reason: reason,
+		}}})
+	}
+}
+
+// advanceDeployment moves a deployment that goes on past the steps it has
+// done: its record is written again with the step it is now at (checked
+// against the revision judged, so that only one pass, of one leader,
+// reports a step), then, once that write has landed, a
+// deployment_step_success for each step done and the deployment_info of
+// the step it is now at, as Marathon publishes them.
+func (w *work) advanceDeployment(key string, ds Deployment) {
+	cur := currentStep(ds.D)
+	next := cur
+	for next < len(ds.D.Steps)-1 && w.stepDone(ds.D, ds.D.Steps[next]) {
+		next++
+	}
+	if next == cur {
+		return
+	}
+	d := ds.D
+	d.CurrentStep = next
+	w.write(Write{AdvanceDeployment: &DeploymentAdvance{Key: key, Rev: ds.Rev, D: d}})
+	w.logger.Info("deployment step done", "deployment", key, "step", next, "of", len(d.Steps))
+	plan := w.plan(d)
+	w.stepEvents(d, plan, cur, next)
+	w.stepEvent(events.EventDeploymentInfo, plan, d.Steps[next])
+}
+
+// currentStep is the index of the step a deployment is at (0 for the first).
+func currentStep(d events.Deployment) int { return min(max(d.CurrentStep, 0), len(d.Steps)) }
+
+// stepEvents are the events of steps from to to (exclusive) ending well:
+// deployment_step_success for each, and deployment_info for each after the
+// first (the step before it published the first's).
+func (w *work) stepEvents(d events.Deployment, plan events.DeploymentPlan, from, to int) {
+	for i := from; i < to; i++ {
+		if i > from {
+			w.stepEvent(events.EventDeploymentInfo, plan, d.Steps[i])
+		}
+		w.stepEvent(events.EventDeploymentStepOK, plan, d.Steps[i])
+	}
+}
+
+// stepEvent writes one event of a step, after the write before it.
+func (w *work) stepEvent(eventType string, plan events.DeploymentPlan, step []events.DeploymentAction) {
+	w.write(Write{Event: &Event{Type: eventType, AfterPrevious: true, Payload: events.DeploymentInfoEvent{
+		EventType: eventType, Timestamp: w.timestamp(), Plan: plan,
+		CurrentStep: events.DeploymentPlanStep{Actions: step},
+	}}})
+}
+
+// stepDone: every action of a step is done. A start is done once the app
+// exists at the deployment's version (Marathon starts it at 0 instances and
+// scales it in a later step); a stop once the app is gone and runs
+// nothing; a scale or restart once the app has converged at the
+// deployment's version.
+func (w *work) stepDone(d events.Deployment, step []events.DeploymentAction) bool {
+	for _, a := range step {
+		st := w.app(a.App)
+		switch a.Action {
+		case events.ActionStop:
+			if !w.appConverged(a.App, true) {
+				return false
+			}
+		case events.ActionStart:
+			if st == nil || st.Def.Version < d.Version {
+				return false
+			}
+		default:
+			if st == nil || st.Def.Version < d.Version || !w.appConverged(a.App, false) {
+				return false
+			}
 		}
 	}
+	return true
+}
+
+// plan is a deployment as its events carry it: with the root group before
+// it and after it, from the apps as the leader follows them. The target is
+// the apps as they are now; the original has each app the deployment
+// changed as it was before (App.Prev: known when the leader saw the change
+// happen; else the app as it is), without the apps it started, and with
+// those it stopped (State.Removed).
+func (w *work) plan(d events.Deployment) events.DeploymentPlan {
+	if len(w.in.Apps) > deployplan.MaxPlanApps {
+		return deployplan.Plan(d)
+	}
+	actions := map[string]string{}
+	for _, step := range d.Steps {
+		for _, a := range step {
+			if a.Action == events.ActionStart || a.Action == events.ActionStop || actions[a.App] == "" {
+				actions[a.App] = a.Action
+			}
+		}
+	}
+	var original, target []marathon.App
+	for id, st := range w.in.Apps {
+		target = append(target, st.Def)
+		switch {
+		case actions[id] == events.ActionStart:
+		case actions[id] != "" && st.DeploymentID == d.ID && st.Prev != nil:
+			original = append(original, *st.Prev)
+		default:
+			original = append(original, st.Def)
+		}
+	}
+	for id, action := range actions {
+		if prev, ok := w.in.Removed[id]; ok && action == events.ActionStop && w.app(id) == nil {
+			original = append(original, prev)
+		}
+	}
+	return deployplan.FullPlan(d, original, target)
 }
 
 // stuckReason says why a deployment could not finish.

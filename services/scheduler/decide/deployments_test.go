@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -44,12 +45,19 @@ func TestDeploymentsFinish(t *testing.T) {
 			}
 			h.pass()
 			var deleted *DeploymentDelete
-			var event *Event
+			var event, step *Event
 			for i, w := range h.last.Writes {
 				if w.DeleteDeployment != nil && w.DeleteDeployment.Key == "d1" {
 					deleted = w.DeleteDeployment
-					if i+1 < len(h.last.Writes) && h.last.Writes[i+1].Event != nil {
-						event = h.last.Writes[i+1].Event
+					// The step's event, then the outcome's, each after the write before it.
+					for _, after := range h.last.Writes[i+1:] {
+						if after.Event == nil {
+							break
+						}
+						if step == nil {
+							step = after.Event
+						}
+						event = after.Event
 					}
 				}
 			}
@@ -69,6 +77,11 @@ func TestDeploymentsFinish(t *testing.T) {
 				t.Fatalf("event %+v, want %s after the delete", event, tc.outcome)
 			case tc.reason != "" && !strings.Contains(event.Payload.(events.DeploymentEvent).Reason, tc.reason):
 				t.Errorf("reason %q, want it to say %q", event.Payload.(events.DeploymentEvent).Reason, tc.reason)
+			}
+			wantStep := map[string]string{events.EventDeploymentSuccess: events.EventDeploymentStepOK,
+				events.EventDeploymentFailed: events.EventDeploymentStepFailed}[tc.outcome]
+			if wantStep != "" && (step == nil || step.Type != wantStep || !step.AfterPrevious) {
+				t.Errorf("step event %+v, want %s after the delete", step, wantStep)
 			}
 			// A pass before the bucket says it is gone does not finish it again.
 			h.pass()
@@ -100,5 +113,98 @@ func TestDependenciesWait(t *testing.T) {
 	h.pass()
 	if h.count("/web") != 1 {
 		t.Errorf("%d web once db runs, want 1", h.count("/web"))
+	}
+}
+
+// TestDeploymentStepsPublishSuccess: every step of a two-step deployment
+// (start an app, then scale it) publishes deployment_step_success, once,
+// after the write that records the step done; the next step's
+// deployment_info follows the first, and deployment_success the last.
+func TestDeploymentStepsPublishSuccess(t *testing.T) {
+	h := newHarness(t)
+	a := h.app("/web", 2, "")
+	a.DeploymentID, a.DeploymentSeen = "d1", true
+	h.agent("h1")
+	start := []events.DeploymentAction{{Action: events.ActionStart, App: "/web"}}
+	scale := []events.DeploymentAction{{Action: events.ActionScale, App: "/web"}}
+	d := events.Deployment{V: events.Version, ID: "d1", Version: a.Def.Version, AffectedApps: []string{"/web"},
+		CreatedAt: h.now, Steps: [][]events.DeploymentAction{start, scale}}
+	h.st.Deployments["d1"] = Deployment{D: d, Rev: 42}
+
+	// The app exists: the start is done, the scale is not (nothing runs).
+	h.pass()
+	var advanced *DeploymentAdvance
+	var after []*Event
+	for _, w := range h.last.Writes {
+		switch {
+		case w.AdvanceDeployment != nil:
+			advanced = w.AdvanceDeployment
+		case w.Event != nil && advanced != nil:
+			after = append(after, w.Event)
+		}
+	}
+	if advanced == nil || advanced.Rev != 42 || advanced.D.CurrentStep != 1 {
+		t.Fatalf("advance %+v, want step 1 at revision 42", advanced)
+	}
+	wantStepEvents(t, after, []string{events.EventDeploymentStepOK, events.EventDeploymentInfo}, [][]events.DeploymentAction{start, scale})
+	if h.st.Deployments["d1"].D.CurrentStep != 1 {
+		t.Errorf("the leader's deployment is at step %d, want 1", h.st.Deployments["d1"].D.CurrentStep)
+	}
+	plan := after[0].Payload.(events.DeploymentInfoEvent).Plan
+	if plan.Original == nil || len(plan.Original.Apps) != 0 || plan.Target == nil || len(plan.Target.Apps) != 1 || plan.Target.Apps[0].ID != "/web" {
+		t.Errorf("plan %+v: want /web in the target only", plan)
+	}
+
+	// Another pass before the bucket delivers the write reports nothing again.
+	h.pass()
+	for _, w := range h.last.Writes {
+		if w.AdvanceDeployment != nil || w.Event != nil && w.Event.Type == events.EventDeploymentStepOK {
+			t.Fatalf("reported again: %+v", w)
+		}
+	}
+
+	// The write lands (a new revision); both tasks run: the scale is done.
+	ds := h.st.Deployments["d1"]
+	ds.Rev = 43
+	h.st.Deployments["d1"] = ds
+	h.st.Instances = map[string]*events.Instance{}
+	h.task("web.a", "/web", "h1", h.now.Add(-time.Minute))
+	h.task("web.b", "/web", "h1", h.now.Add(-time.Minute))
+	h.agent("h1")
+	h.pass()
+	var deleted *DeploymentDelete
+	after = nil
+	for _, w := range h.last.Writes {
+		switch {
+		case w.DeleteDeployment != nil:
+			deleted = w.DeleteDeployment
+		case w.Event != nil && deleted != nil:
+			after = append(after, w.Event)
+		}
+	}
+	if deleted == nil || deleted.Rev != 43 {
+		t.Fatalf("delete %+v, want at revision 43", deleted)
+	}
+	wantStepEvents(t, after, []string{events.EventDeploymentStepOK, events.EventDeploymentSuccess}, [][]events.DeploymentAction{scale, nil})
+}
+
+// wantStepEvents checks the events after a write: their types, that each
+// waits for the one before it, and the step each carries (nil: none).
+func wantStepEvents(t *testing.T, got []*Event, types []string, steps [][]events.DeploymentAction) {
+	t.Helper()
+	if len(got) != len(types) {
+		t.Fatalf("%d events after the write, want %v", len(got), types)
+	}
+	for i, e := range got {
+		if e.Type != types[i] || !e.AfterPrevious {
+			t.Errorf("event %d: %s (after previous %v), want %s after the write before it", i, e.Type, e.AfterPrevious, types[i])
+		}
+		if steps[i] == nil {
+			continue
+		}
+		info, ok := e.Payload.(events.DeploymentInfoEvent)
+		if !ok || info.EventType != types[i] || !reflect.DeepEqual(info.CurrentStep.Actions, steps[i]) || info.Plan.ID != "d1" {
+			t.Errorf("event %d: payload %+v, want currentStep %v of plan d1", i, e.Payload, steps[i])
+		}
 	}
 }

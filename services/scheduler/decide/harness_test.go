@@ -70,6 +70,7 @@ func (h *harness) app(id string, n int, extra string) *App {
 func (h *harness) agent(id string, opts ...func(*events.Heartbeat)) {
 	hb := events.Heartbeat{V: events.Version, AgentID: id, Hostname: id,
 		Resources: events.Resources{Cpus: 8, Mem: 8192, Disk: 10000, Ports: []events.PortRange{{Begin: 31000, End: 31100}}},
+		Policy:    events.AgentPolicy{AllowHostCommands: true}, // its apps have no image
 		Docker:    events.DockerHealth{Healthy: true}, SentAt: h.now, TasksListedAt: h.now}
 	for _, inst := range h.st.Instances {
 		if inst.AgentID == id && inst.State != events.TaskStaging {

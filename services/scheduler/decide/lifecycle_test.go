@@ -221,3 +221,40 @@ func TestPartitionHealKeepsExactlyInstances(t *testing.T) {
 		})
 	}
 }
+
+// TestKillAndScaleKillsTheNamedTask: a write that lowered the instances
+// for named tasks (/v2/tasks/delete?scale=true) kills those, not the
+// ones killSelection would pick, and nothing more on the next pass; a
+// write without names kills by killSelection (youngest first).
+func TestKillAndScaleKillsTheNamedTask(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		instances int
+		sentenced []string
+		want      []string
+	}{
+		{"named oldest", 2, []string{"web.1"}, []string{"web.1"}},
+		{"named two", 1, []string{"web.2", "web.1"}, []string{"web.1", "web.2"}},
+		{"none named: youngest", 2, nil, []string{"web.3"}},
+		{"named already gone: the excess by killSelection", 2, []string{"web.9"}, []string{"web.3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			app := h.app("/web", 3, "")
+			for i := 1; i <= 3; i++ {
+				h.task(fmt.Sprintf("web.%d", i), "/web", "h1", h.now.Add(-time.Duration(10-i)*time.Minute))
+			}
+			h.agent("h1")
+			app.Def.Instances, app.Sentenced = &tc.instances, tc.sentenced
+			d := h.pass()
+			slices.Sort(d.kills)
+			if !slices.Equal(d.kills, tc.want) {
+				t.Fatalf("kills %v, want %v", d.kills, tc.want)
+			}
+			h.advance(time.Second)
+			if again := h.pass(); len(again.kills) != 0 || len(again.launches) != 0 {
+				t.Errorf("next pass: kills %v launches %v, want nothing", again.kills, again.launches)
+			}
+		})
+	}
+}

@@ -115,7 +115,7 @@ func toPlacementAgent(id string, a *Agent) placement.Agent {
 		ID: id, Hostname: hb.Hostname, Attributes: hb.Attributes,
 		Total: placement.Resources{Cpus: hb.Resources.Cpus, Mem: hb.Resources.Mem, Disk: hb.Resources.Disk},
 		Policy: placement.Policy{AllowPrivileged: hb.Policy.AllowPrivileged, HostPathPrefixes: hb.Policy.HostPathPrefixes,
-			ImagePatterns: hb.Policy.ImagePatterns},
+			ImagePatterns: hb.Policy.ImagePatterns, AllowHostCommands: hb.Policy.AllowHostCommands},
 	}
 	for _, r := range hb.Resources.Ports {
 		pa.Ports = append(pa.Ports, placement.PortRange{Begin: r.Begin, End: r.End})

@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -57,6 +58,7 @@ func (w *work) scale() []want {
 			}
 			return ""
 		}
+		w.killSentenced(st, byApp[appID])
 		next := nextStep(st.Def, w.current(byApp[appID]), w.now, groupOf)
 		for _, inst := range next.kill {
 			w.kill(inst)
@@ -68,6 +70,19 @@ func (w *work) scale() []want {
 	}
 	sort.Slice(wants, func(i, j int) bool { return wants[i].appID < wants[j].appID })
 	return wants
+}
+
+// killSentenced kills the app's tasks its last write lowered the
+// instances for (kill-and-scale), as Marathon's ScaleApplication kills the
+// instances sentenced to death before it picks any: killed first, they
+// count as killing in nextStep, which then has no excess left to pick
+// from the healthy ones. A sentenced task already gone is nothing to do.
+func (w *work) killSentenced(st *App, insts []*events.Instance) {
+	for _, inst := range w.current(insts) {
+		if inst.State != events.TaskKilling && slices.Contains(st.Sentenced, inst.TaskID) {
+			w.kill(inst)
+		}
+	}
 }
 
 // current are the instances as they stand now: those of a kill above may

@@ -2,10 +2,8 @@ package decide
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
-	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/scheduler/placement"
 	"github.com/google/uuid"
@@ -46,7 +44,7 @@ func placementRequest(app marathon.App, spec marathon.TaskSpec, count int) place
 	}
 	// What the agents' policies judge, read as the agents read it.
 	ha := spec.Access
-	req.Privileged, req.HostPaths, req.Image = ha.Privileged, ha.HostPaths, ha.Image
+	req.Privileged, req.HostPaths, req.Image, req.HostCommand = ha.Privileged, ha.HostPaths, ha.Image, ha.HostCommand
 	return req
 }
 
@@ -70,33 +68,4 @@ func assignPorts(spec marathon.TaskSpec, picked []int) []int {
 func newTaskID(appID string) string {
 	path := strings.ReplaceAll(strings.TrimPrefix(appID, "/"), "/", "_")
 	return fmt.Sprintf("%s.instance-%s._app.1", path, uuid.NewString())
-}
-
-// TaskEnv is the environment Marathon gives every task.
-func TaskEnv(app marathon.App, taskID, host string, hostPorts []int) map[string]string {
-	env := map[string]string{
-		"HOST":                       host,
-		"MARATHON_APP_ID":            app.ID,
-		"MARATHON_APP_VERSION":       deployplan.ConfigVersion(&app),
-		"MESOS_TASK_ID":              taskID,
-		"MARATHON_APP_RESOURCE_CPUS": strconv.FormatFloat(floatValue(app.Cpus), 'f', -1, 64),
-		"MARATHON_APP_RESOURCE_MEM":  strconv.FormatFloat(floatValue(app.Mem), 'f', -1, 64),
-		"MARATHON_APP_RESOURCE_DISK": strconv.FormatFloat(floatValue(app.Disk), 'f', -1, 64),
-	}
-	if app.Container != nil && app.Container.Docker != nil {
-		env["MARATHON_APP_DOCKER_IMAGE"] = app.Container.Docker.Image
-	}
-	var ports []string
-	for i, p := range hostPorts {
-		if p <= 0 {
-			continue
-		}
-		env["PORT"+strconv.Itoa(i)] = strconv.Itoa(p)
-		ports = append(ports, strconv.Itoa(p))
-	}
-	if len(ports) > 0 {
-		env["PORT"] = ports[0]
-		env["PORTS"] = strings.Join(ports, ",")
-	}
-	return env
 }

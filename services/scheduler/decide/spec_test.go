@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 )
 
@@ -36,7 +37,7 @@ func TestHostPortSlots(t *testing.T) {
 	}
 }
 
-func TestAssignPortsAndEnv(t *testing.T) {
+func TestAssignPortsAndLaunch(t *testing.T) {
 	app := marathon.App{ID: "/grp/web", Version: "v1", Container: &marathon.Container{Docker: &marathon.Docker{Image: "httpd", Network: "USER"},
 		PortMappings: []marathon.PortMapping{{ContainerPort: 80}, {ContainerPort: 81, HostPort: intp(0)}}},
 		Networks: []marathon.Network{{Mode: "container", Name: "n"}}}
@@ -48,16 +49,9 @@ func TestAssignPortsAndEnv(t *testing.T) {
 	if !strings.HasPrefix(id, "grp_web.instance-") || !strings.HasSuffix(id, "._app.1") {
 		t.Errorf("task id %q is not Marathon's shape", id)
 	}
-	env := TaskEnv(app, id, "host1", ports)
-	want := map[string]string{"HOST": "host1", "PORT1": "31005", "PORT": "31005", "PORTS": "31005",
-		"MARATHON_APP_ID": "/grp/web", "MESOS_TASK_ID": id, "MARATHON_APP_DOCKER_IMAGE": "httpd", "MARATHON_APP_VERSION": "v1"}
-	for k, v := range want {
-		if env[k] != v {
-			t.Errorf("env %s = %q, want %q", k, env[k], v)
-		}
-	}
-	if _, ok := env["PORT0"]; ok {
-		t.Error("PORT0 set for a mapping without a host port")
+	if cmd := LaunchCommand(1, app, &events.Instance{TaskID: id, AppID: app.ID, Host: "host1", HostPorts: ports}); cmd.Launch.Env != nil ||
+		!reflect.DeepEqual(cmd.Launch.HostPorts, ports) {
+		t.Errorf("launch %+v: the agent gives the task its env (marathon.TaskSpec.TaskEnv)", cmd.Launch)
 	}
 }
 

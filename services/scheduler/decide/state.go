@@ -20,6 +20,9 @@ type State struct {
 	Instances   map[string]*events.Instance  // by task id
 	Queue       map[string]events.QueueEntry // as last written to the queue bucket
 	KillSent    map[string]KillTry           // by task id
+	// Removed are the last definitions of apps deleted while a deployment
+	// lists them, by app id: the original of that deployment's events.
+	Removed map[string]marathon.App
 
 	View  View  // how far the leader's own view of the agents can be trusted
 	Self  Self  // this pass's reading of the leader's connection
@@ -60,11 +63,17 @@ type Config struct {
 type App struct {
 	Def          marathon.App
 	DeploymentID string // the deployment the app's last write started
+	// Sentenced are the tasks the app's last write lowered its instances
+	// for (kill-and-scale): scale kills them rather than killSelection's.
+	Sentenced []string
 	// Changed is when the leader saw the current record arrive, and
 	// DeploymentSeen whether the deployment written with it has arrived.
 	Changed        time.Time
 	DeploymentSeen bool
 	Backoff        Backoff
+	// Prev is the definition before the last write, when the leader saw
+	// that write replace it; nil for a new app, or one loaded at start.
+	Prev *marathon.App
 }
 
 // Backoff is an app's launch delay: the next delay, no launch before
@@ -165,14 +174,15 @@ type Verdict struct {
 
 // Write is one record to write or message to send; exactly one field is set.
 type Write struct {
-	Instance         *events.Instance // put, under its task id
-	DeleteInstance   string           // a task id
-	Command          *Command
-	Queue            *events.QueueEntry // put, under its app id
-	DeleteQueue      string             // an app id
-	Agent            *events.AgentRecord
-	DeleteDeployment *DeploymentDelete
-	Event            *Event
+	Instance          *events.Instance // put, under its task id
+	DeleteInstance    string           // a task id
+	Command           *Command
+	Queue             *events.QueueEntry // put, under its app id
+	DeleteQueue       string             // an app id
+	Agent             *events.AgentRecord
+	DeleteDeployment  *DeploymentDelete
+	AdvanceDeployment *DeploymentAdvance
+	Event             *Event
 }
 
 // Command is a command for an agent.
@@ -185,6 +195,14 @@ type Command struct {
 type DeploymentDelete struct {
 	Key string
 	Rev uint64
+}
+
+// DeploymentAdvance writes a deployment again, at the step it is now at
+// (D.CurrentStep), if it is still at revision Rev.
+type DeploymentAdvance struct {
+	Key string
+	Rev uint64
+	D   events.Deployment
 }
 
 // Event is a Marathon event. AfterPrevious: publish it only once the write

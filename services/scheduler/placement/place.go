@@ -77,7 +77,7 @@ func placeRequest(req Request, agents []*agentUsage, groups *groupIndex, result 
 	gb := groups.groupBy()
 	buckets := map[string]*agentHeap{}
 	for _, a := range agents {
-		if a.Unavailable != "" || !allowed(req, a.Policy) {
+		if a.Unavailable != "" || allowed(req, a.Policy) != "" {
 			continue
 		}
 		key := ""
@@ -200,8 +200,8 @@ func feasible(req Request, a *agentUsage, groups *groupIndex) ([]int, Reason) {
 	if a.Unavailable != "" {
 		return nil, a.Unavailable
 	}
-	if !allowed(req, a.Policy) {
-		return nil, ReasonPolicy
+	if reason := allowed(req, a.Policy); reason != "" {
+		return nil, reason
 	}
 	if !groups.satisfies(req, a) {
 		return nil, ReasonConstraint
@@ -221,19 +221,23 @@ func feasible(req Request, a *agentUsage, groups *groupIndex) ([]int, Reason) {
 	return ports, ""
 }
 
-func allowed(req Request, p Policy) bool {
+// allowed is why the agent's policy refuses the request, or "".
+func allowed(req Request, p Policy) Reason {
+	if req.HostCommand && !p.AllowHostCommands {
+		return ReasonHostCommands
+	}
 	if req.Privileged && !p.AllowPrivileged {
-		return false
+		return ReasonPolicy
 	}
 	if req.Image != "" && !marathon.ImageAllowed(req.Image, p.ImagePatterns) {
-		return false
+		return ReasonPolicy
 	}
 	for _, hp := range req.HostPaths {
 		if !marathon.UnderPrefix(hp, p.HostPathPrefixes) {
-			return false
+			return ReasonPolicy
 		}
 	}
-	return true
+	return ""
 }
 
 // pickPorts assigns the request's host ports on the agent: fixed ones must be

@@ -115,6 +115,16 @@ func TestPlace(t *testing.T) {
 		unplaced: 1,
 		reasons:  map[Reason]int{ReasonPolicy: 1, ReasonConstraint: 1},
 	}, {
+		name: "a host command goes only to agents that allow host commands",
+		agents: []Agent{
+			agent("a", 4, 1024),
+			func() Agent { a := agent("b", 4, 1024); a.Policy.AllowHostCommands = true; return a }(),
+		},
+		req:      Request{AppID: "/cmd", Count: 2, Resources: small, HostCommand: true, Constraints: unique()},
+		want:     map[string]int{"b": 1},
+		unplaced: 1,
+		reasons:  map[Reason]int{ReasonHostCommands: 1, ReasonConstraint: 1},
+	}, {
 		name: "unavailable agents are rejected with their reason",
 		agents: []Agent{
 			func() Agent { a := agent("a", 4, 1024); a.Unavailable = ReasonDockerDown; return a }(),

@@ -21,6 +21,8 @@ type Policy struct {
 	AllowPrivileged  bool
 	HostPathPrefixes []string // empty: any host path
 	ImagePatterns    []string // empty: any image (see marathon.ImageAllowed)
+	// AllowHostCommands: the agent runs apps without an image on the host.
+	AllowHostCommands bool
 }
 
 // Agent is one agent as placement sees it.
@@ -63,6 +65,9 @@ type Request struct {
 	Privileged    bool
 	HostPaths     []string
 	Image         string
+	// HostCommand: the app runs on the host, without an image; only agents
+	// allowing host commands take it (ReasonHostCommands).
+	HostCommand bool
 	// PortSeed varies where in an agent's ranges dynamic ports are sought,
 	// so a launch retried after a port clash (a port taken by something
 	// Drover does not know) tries other ports. Same seed, same result.
@@ -74,14 +79,17 @@ type Reason string
 
 // Reasons, as /v2/queue reports them.
 const (
-	ReasonCpus        Reason = "InsufficientCpus"
-	ReasonMem         Reason = "InsufficientMemory"
-	ReasonDisk        Reason = "InsufficientDisk"
-	ReasonPorts       Reason = "InsufficientPorts"
-	ReasonConstraint  Reason = "UnfulfilledConstraint"
-	ReasonPolicy      Reason = "DeclinedByPolicy"
-	ReasonDockerDown  Reason = "DockerUnavailable"
-	ReasonUnreachable Reason = "AgentUnreachable"
+	ReasonCpus       Reason = "InsufficientCpus"
+	ReasonMem        Reason = "InsufficientMemory"
+	ReasonDisk       Reason = "InsufficientDisk"
+	ReasonPorts      Reason = "InsufficientPorts"
+	ReasonConstraint Reason = "UnfulfilledConstraint"
+	ReasonPolicy     Reason = "DeclinedByPolicy"
+	// ReasonHostCommands: the app has no image and the agent runs no
+	// commands on the host (its --allow-host-commands is off).
+	ReasonHostCommands Reason = "HostCommandsDisabled"
+	ReasonDockerDown   Reason = "DockerUnavailable"
+	ReasonUnreachable  Reason = "AgentUnreachable"
 )
 
 // Launch places one instance of an app on an agent.

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/drover/drover/internal/testutil"
+	"github.com/drover/drover/services/agent"
+)
+
+// knownHosts resolves the names it holds, and counts its lookups.
+type knownHosts struct {
+	names   map[string][]string
+	lookups int
+}
+
+func (k *knownHosts) LookupHost(_ context.Context, name string) ([]string, error) {
+	k.lookups++
+	if a, ok := k.names[name]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func TestCheckHostname(t *testing.T) {
+	r := &knownHosts{names: map[string][]string{"host1.example.com": {"10.0.0.11"}}}
+	var buf testutil.SyncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	bad := agent.Config{Hostname: "host1"}
+
+	if err := checkHostname(t.Context(), r, agent.Config{Hostname: "host1.example.com"}, "refuse", logger); err != nil {
+		t.Errorf("resolvable, refuse: %v", err)
+	}
+	if err := checkHostname(t.Context(), r, bad, "warn", logger); err != nil {
+		t.Errorf("warn must go on: %v", err)
+	}
+	if log := buf.String(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "does not resolve") ||
+		!strings.Contains(log, "hostname=host1") {
+		t.Errorf("warning not logged clearly:\n%s", log)
+	}
+	err := checkHostname(t.Context(), r, bad, "refuse", logger)
+	if !errors.Is(err, agent.ErrUnresolvable) || !strings.Contains(err.Error(), `"host1"`) || !strings.Contains(err.Error(), "--hostname") {
+		t.Errorf("refuse: %v", err)
+	}
+	before := r.lookups
+	if err := checkHostname(t.Context(), r, bad, "off", logger); err != nil || r.lookups != before {
+		t.Errorf("off: %v, %d lookups", err, r.lookups-before)
+	}
+}
+
+func TestHostnameCheckFlag(t *testing.T) {
+	c, err := parse(t, nil, "agent", "--hostname", "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Agent.HostnameCheck != "warn" {
+		t.Errorf("default %q, want warn", c.Agent.HostnameCheck)
+	}
+	if _, err := parse(t, nil, "agent", "--hostname", "h1", "--hostname-check", "maybe"); err == nil {
+		t.Error("--hostname-check maybe accepted")
+	}
+	c, err = parse(t, map[string]string{"DROVER_HOSTNAME_CHECK": "refuse"}, "agent", "--hostname", "h1")
+	if err != nil || c.Agent.HostnameCheck != "refuse" {
+		t.Errorf("DROVER_HOSTNAME_CHECK: %v %q", err, c.Agent.HostnameCheck)
+	}
+}

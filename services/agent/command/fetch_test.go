@@ -1,0 +1,264 @@
+package command
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drover/drover/pkg/marathon"
+	"github.com/ulikunitz/xz"
+)
+
+type entry struct {
+	name, body, link string
+	typ              byte
+	mode             int64
+}
+
+func tarball(t testing.TB, entries ...entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.link, Mode: e.mode, Size: int64(len(e.body))}
+		if h.Typeflag == 0 {
+			h.Typeflag = tar.TypeReg
+		}
+		if h.Mode == 0 {
+			h.Mode = 0o644
+		}
+		if h.Typeflag != tar.TypeReg {
+			h.Size = 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := tw.Write([]byte(e.body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gzipped(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func xzed(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := xz.NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write(b)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func zipped(t testing.TB, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range files {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = w.Write([]byte(body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// serve serves files by path; any other path is a 404.
+func serve(t testing.TB, files map[string][]byte) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func fetchInto(t testing.TB, uris ...marathon.FetchURI) (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	return dir, Fetch(t.Context(), dir, uris, DefaultFetchLimits(), slog.New(slog.DiscardHandler))
+}
+
+func readFile(t testing.TB, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestFetchExtracts(t *testing.T) {
+	app := tarball(t, entry{name: "app/", typ: tar.TypeDir, mode: 0o755},
+		entry{name: "app/run.sh", body: "echo hi\n", mode: 0o4755},
+		entry{name: "app/current", typ: tar.TypeSymlink, link: "run.sh"},
+		entry{name: "app/hard", typ: tar.TypeLink, link: "app/run.sh"})
+	base := serve(t, map[string][]byte{
+		"/app.tar.gz":  gzipped(t, app),
+		"/app.tgz":     gzipped(t, app),
+		"/app.tar":     app,
+		"/app.tar.xz":  xzed(t, app),
+		"/site.zip":    zipped(t, map[string]string{"site/index.html": "<p>hi</p>"}),
+		"/notes.gz":    gzipped(t, []byte("notes")),
+		"/tool":        []byte("#!/bin/sh\necho tool\n"),
+		"/keep.tar.gz": gzipped(t, app),
+	})
+	for _, name := range []string{"app.tar.gz", "app.tgz", "app.tar", "app.tar.xz"} {
+		t.Run(name, func(t *testing.T) {
+			dir, err := fetchInto(t, marathon.FetchURI{URI: base + "/" + name, Extract: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, filepath.Join(dir, "app/run.sh")); got != "echo hi\n" {
+				t.Errorf("run.sh = %q", got)
+			}
+			st, err := os.Stat(filepath.Join(dir, "app/run.sh"))
+			if err != nil || st.Mode() != 0o755 {
+				t.Errorf("run.sh mode %v (%v), want 0755 without setuid", st.Mode(), err)
+			}
+			if l, err := os.Readlink(filepath.Join(dir, "app/current")); err != nil || l != "run.sh" {
+				t.Errorf("symlink %q %v", l, err)
+			}
+			if got := readFile(t, filepath.Join(dir, "app/hard")); got != "echo hi\n" {
+				t.Errorf("hard link = %q", got)
+			}
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				t.Errorf("the archive is not kept: %v", err)
+			}
+		})
+	}
+	dir, err := fetchInto(t,
+		marathon.FetchURI{URI: base + "/site.zip", Extract: true},
+		marathon.FetchURI{URI: base + "/notes.gz", Extract: true},
+		marathon.FetchURI{URI: base + "/tool", Executable: true, OutputFile: "bin/tool"},
+		marathon.FetchURI{URI: base + "/keep.tar.gz", Extract: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(dir, "site/index.html")); got != "<p>hi</p>" {
+		t.Errorf("zip: %q", got)
+	}
+	if got := readFile(t, filepath.Join(dir, "notes")); got != "notes" {
+		t.Errorf("gz: %q", got)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "bin/tool")); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("executable: %v %v", st, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "app")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("extract: false extracted: %v", err)
+	}
+}
+
+func TestFetchFileURI(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "conf.txt")
+	if err := os.WriteFile(src, []byte("x=1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := fetchInto(t, marathon.FetchURI{URI: "file://" + src}, marathon.FetchURI{URI: src, OutputFile: "again.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if readFile(t, filepath.Join(dir, "conf.txt")) != "x=1" || readFile(t, filepath.Join(dir, "again.txt")) != "x=1" {
+		t.Error("file URIs not copied")
+	}
+}
+
+// TestFetchRefuses: every bad input is an error that says what is wrong,
+// and nothing is written outside the sandbox.
+func TestFetchRefuses(t *testing.T) {
+	outside := t.TempDir()
+	base := serve(t, map[string][]byte{
+		"/dotdot.tar.gz":   gzipped(t, tarball(t, entry{name: "../../" + filepath.Base(outside) + "/evil", body: "x"})),
+		"/abs.tar":         tarball(t, entry{name: outside + "/evil", body: "x"}),
+		"/symlink.tar":     tarball(t, entry{name: "out", typ: tar.TypeSymlink, link: outside}, entry{name: "out/evil", body: "x"}),
+		"/relsymlink.tar":  tarball(t, entry{name: "a/out", typ: tar.TypeSymlink, link: "../../" + filepath.Base(outside)}),
+		"/hardlink.tar":    tarball(t, entry{name: "h", typ: tar.TypeLink, link: "../etc/passwd"}),
+		"/dotdot.zip":      zipped(t, map[string]string{"../evil": "x"}),
+		"/text.tar.gz":     []byte("this is no archive"),
+		"/text.zip":        []byte("this is no archive"),
+		"/empty.tar":       {},
+		"/big":             bytes.Repeat([]byte("x"), 2048),
+		"/bomb.tar.gz":     gzipped(t, tarball(t, entry{name: "big", body: strings.Repeat("x", 4096)})),
+		"/nothing-to-name": []byte("x"),
+	})
+	tests := []struct {
+		name string
+		uri  marathon.FetchURI
+		want string
+	}{
+		{"404", marathon.FetchURI{URI: base + "/missing.tgz", Extract: true}, "404 Not Found"},
+		{"tar entry with ..", marathon.FetchURI{URI: base + "/dotdot.tar.gz", Extract: true}, "leaves the sandbox"},
+		{"tar entry absolute", marathon.FetchURI{URI: base + "/abs.tar", Extract: true}, "leaves the sandbox"},
+		{"symlink out then through it", marathon.FetchURI{URI: base + "/symlink.tar", Extract: true}, "leaves the sandbox"},
+		{"relative symlink out", marathon.FetchURI{URI: base + "/relsymlink.tar", Extract: true}, "leaves the sandbox"},
+		{"hard link out", marathon.FetchURI{URI: base + "/hardlink.tar", Extract: true}, "leaves the sandbox"},
+		{"zip entry with ..", marathon.FetchURI{URI: base + "/dotdot.zip", Extract: true}, "leaves the sandbox"},
+		{"not a gzip", marathon.FetchURI{URI: base + "/text.tar.gz", Extract: true}, "not a valid archive"},
+		{"not a zip", marathon.FetchURI{URI: base + "/text.zip", Extract: true}, "not a valid archive"},
+		{"empty tar", marathon.FetchURI{URI: base + "/empty.tar", Extract: true}, "no entries"},
+		{"output file out", marathon.FetchURI{URI: base + "/big", OutputFile: "../big"}, "leaves the sandbox"},
+		{"output file absolute", marathon.FetchURI{URI: base + "/big", OutputFile: "/etc/big"}, "leaves the sandbox"},
+		{"no file name", marathon.FetchURI{URI: base + "/"}, "names no file"},
+		{"scheme", marathon.FetchURI{URI: "ftp://example.com/x"}, `scheme "ftp" is not supported`},
+		{"relative file", marathon.FetchURI{URI: "file:x"}, "absolute path"},
+		{"missing file", marathon.FetchURI{URI: "file:///nonexistent/drover/x"}, "no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := fetchInto(t, tc.uri)
+			if err == nil || !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one wrapping ErrFetch saying %q", err, tc.want)
+			}
+		})
+	}
+	if left, _ := os.ReadDir(outside); len(left) > 0 {
+		t.Errorf("written outside the sandbox: %v", left)
+	}
+
+	lim := DefaultFetchLimits()
+	lim.MaxBytes, lim.MaxExtractedBytes = 1024, 1024
+	for uri, want := range map[string]string{base + "/big": "1024 bytes allowed", base + "/bomb.tar.gz": "unpacks to more than"} {
+		err := Fetch(t.Context(), t.TempDir(), []marathon.FetchURI{{URI: uri, Extract: true}}, lim, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", uri, err, want)
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package agent_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/memruntime"
+)
+
+// hostMem is a memruntime standing for the host command runtime.
+type hostMem struct{ *memruntime.Runtime }
+
+func (h hostMem) Has(taskID string) bool { _, ok := h.Task(taskID); return ok }
+
+func TestRoutedRuntime(t *testing.T) {
+	containers, commands := memruntime.New(), hostMem{memruntime.New()}
+	r := &agent.Routed{Containers: containers, Commands: commands}
+	evs := r.Events(t.Context())
+	docker := marathon.TaskSpec{AppID: "/web", Image: "httpd", Command: []string{"httpd"}}
+	host := marathon.TaskSpec{AppID: "/cmd", Entrypoint: []string{"/bin/sh", "-c"}, Command: []string{"sleep 1"}}
+	if _, err := r.Launch(t.Context(), "web.1", docker); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Launch(t.Context(), "cmd.1", host); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := containers.Task("web.1"); !ok {
+		t.Error("the docker task is not in the container runtime")
+	}
+	if !commands.Has("cmd.1") {
+		t.Error("the host command is not in the command runtime")
+	}
+	tasks, err := r.List(t.Context())
+	if err != nil || len(tasks) != 2 || tasks[0].TaskID != "cmd.1" || tasks[1].TaskID != "web.1" {
+		t.Fatalf("list %+v %v, want both tasks by id", tasks, err)
+	}
+	if err := r.Kill(t.Context(), "cmd.1", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if commands.Kills() != 1 || containers.Kills() != 0 {
+		t.Errorf("kills: commands %d, containers %d; want the command's runtime to kill it", commands.Kills(), containers.Kills())
+	}
+	seen := map[string]bool{}
+	deadline := time.After(10 * time.Second)
+	for !seen["web.1"] || !seen["cmd.1"] {
+		select {
+		case ev := <-evs:
+			seen[ev.Task.TaskID] = true
+		case <-deadline:
+			t.Fatalf("events of %v only, want both runtimes'", seen)
+		}
+	}
+
+	off := &agent.Routed{Containers: memruntime.New()}
+	_, err = off.Launch(t.Context(), "cmd.2", host)
+	if !errors.Is(err, agent.ErrInvalidSpec) || !strings.Contains(err.Error(), "--allow-host-commands") {
+		t.Errorf("a host command without a command runtime: %v", err)
+	}
+	if tasks, _ := off.List(t.Context()); len(tasks) != 0 {
+		t.Errorf("tasks %+v", tasks)
+	}
+}

@@ -1,0 +1,52 @@
+package change
+
+import (
+	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/api/readmodel"
+)
+
+// assignServicePorts gives every 0 service port of the change's new and
+// reconfigured apps a port of r (marathon.ServicePortAssigner: an app
+// keeps the ones it had, the others are free in every app) and reports
+// whether it took a free one: such a change is written only against the
+// apps bucket it was staged on (Staged.Seq). As in Marathon, an app only
+// scaled is left as it is. Called with the read lock held.
+func assignServicePorts(st *readmodel.State, extra []int, ops []Op, r marathon.PortRange) (bool, error) {
+	a := marathon.ServicePortAssigner{Range: r, Used: func() []int { return append(usedServicePorts(st, ops), extra...) }}
+	took := false
+	for i := range ops {
+		op := &ops[i]
+		if op.Next == nil || !op.Next.HasDynamicServicePorts() {
+			continue
+		}
+		var prev *marathon.App
+		if op.Prev != nil {
+			prev = &op.Prev.Rec.App
+			if !op.Restart && !ConfigChanged(prev, op.Next) {
+				continue
+			}
+		}
+		next, fresh, err := a.Assign(prev, op.Next)
+		if err != nil {
+			return false, err
+		}
+		op.Next = next
+		took = took || len(fresh) > 0
+	}
+	return took, nil
+}
+
+// usedServicePorts are the service ports of every app before the change
+// and of the change's apps after it.
+func usedServicePorts(st *readmodel.State, ops []Op) []int {
+	var used []int
+	for _, e := range st.Apps {
+		used = append(used, e.Rec.App.ServicePorts()...)
+	}
+	for _, op := range ops {
+		if op.Next != nil {
+			used = append(used, op.Next.ServicePorts()...)
+		}
+	}
+	return used
+}
