@@ -377,15 +377,19 @@ func leader(base string) (int, error) {
 	if code != http.StatusOK || json.Unmarshal(body, &out) != nil {
 		return 0, fmt.Errorf("GET /v2/leader: %d %s", code, body)
 	}
-	host := out.Leader // host:port, Marathon's form: masterN:8080
+	host := out.Leader // host:port, Marathon's form: the api beside the leader, masterN's address:8080
 	if h, _, err := net.SplitHostPort(out.Leader); err == nil {
 		host = h
 	}
-	m, err := strconv.Atoi(strings.TrimPrefix(host, "master"))
-	if err != nil {
-		return 0, fmt.Errorf("leader %q is no master", out.Leader)
+	for m := 1; m <= masters; m++ {
+		if host == masterAddr(m) {
+			return m, nil
+		}
 	}
-	return m, nil
+	if m, err := strconv.Atoi(strings.TrimPrefix(host, "master")); err == nil {
+		return m, nil // a scheduler given --hostname masterN and no --api-address
+	}
+	return 0, fmt.Errorf("leader %q is no master", out.Leader)
 }
 
 // schedulerKillRun SIGKILLs the leading scheduler and, at the same moment,
