@@ -48,6 +48,11 @@ type elector struct {
 	// probe, when set, asks whether the lock's stream has a leader after
 	// a renewal went unanswered (probeLock).
 	probe probeLock
+	// oneServer says whether the lease's connection and the working one are
+	// on the same NATS server (nil: they are): only then does that server's
+	// "no leader" answer speak for the term's own writes too, which then
+	// cannot commit either, and only then may it extend the lease.
+	oneServer func() bool
 	// apiAddress is what the records say of the API beside this
 	// scheduler (LeaderRecord.APIAddress).
 	apiAddress string
@@ -261,7 +266,7 @@ func (e *elector) renew(ctx context.Context, data []byte, rev uint64, noLeader f
 			}
 			pcancel()
 		}
-		if leaderless(err) && ctx.Err() == nil {
+		if leaderless(err) && ctx.Err() == nil && (e.oneServer == nil || e.oneServer()) {
 			if !sawNoLeader {
 				e.logger.Warn("leader: the lock's stream has no leader; nobody can take the lock, the term goes on", "error", err)
 			}

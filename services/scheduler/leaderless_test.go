@@ -246,6 +246,26 @@ func TestElectorEndsItsTermWhenRenewalsTimeOut(t *testing.T) {
 	}
 }
 
+// "No leader" heard on the lease's server says nothing of the server the
+// term writes through when that is another one (which may reach a leader
+// the lease's cannot): the term ends at its deadline.
+func TestElectorEndsItsTermWhenNoLeaderIsHeardOnAnotherServer(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	bus := js.Bus(t)
+	kv := &noLeaderKV{KeyValue: bus.Leader}
+	e := &elector{kv: kv, id: "s1", nonce: "this-process", hostname: "h", ttl: 2 * time.Second,
+		logger: testutil.Logger(t), now: time.Now, resume: resumeLockOf(bus.JS, events.BucketLeader),
+		probe: func(context.Context) error { return nats.ErrNoResponders }, oneServer: func() bool { return false }}
+	tm, stop := holding(t, e)
+	defer stop()
+	kv.set(jetstream.ErrNoStreamResponse)
+	select {
+	case <-tm.ctx.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("the term outlived its lease on another server's word")
+	}
+}
+
 // The probe is answered (refused, not stored) while the lock's stream has a
 // leader, and hears "no responders" when nothing leads it.
 func TestProbeLock(t *testing.T) {

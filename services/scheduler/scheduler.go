@@ -176,7 +176,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return !s.now().Before(s.abdicatedUntil)
 		},
 		connected: s.nc.IsConnected,
-		stream:    lockStreamOf(lease), resume: resumeLockOf(leaseJS, lease.Bucket()), probe: probeLockOf(leaseJS.Conn())}
+		stream:    lockStreamOf(lease), resume: resumeLockOf(leaseJS, lease.Bucket()), probe: probeLockOf(leaseJS.Conn()),
+		oneServer: func() bool { return leaseJS.Conn().ConnectedServerId() == s.nc.ConnectedServerId() }}
 	e.run(ctx, s.lead)
 	if errors.Is(context.Cause(ctx), errLeaseClosed) {
 		return errLeaseClosed
