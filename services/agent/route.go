@@ -59,6 +59,21 @@ func (r *Routed) List(ctx context.Context) ([]events.TaskReport, error) {
 	return tasks, nil
 }
 
+// ListContainers lists the container runtime's tasks only.
+func (r *Routed) ListContainers(ctx context.Context) ([]events.TaskReport, error) {
+	return r.Containers.List(ctx)
+}
+
+// ListHost lists the host commands only: they need no daemon, so their
+// list holds when Docker's fails. ok is false when this agent runs none.
+func (r *Routed) ListHost(ctx context.Context) (tasks []events.TaskReport, ok bool, err error) {
+	if r.Commands == nil {
+		return nil, false, nil
+	}
+	tasks, err = r.Commands.List(ctx)
+	return tasks, true, err
+}
+
 // Launch starts the task on the runtime its spec needs.
 func (r *Routed) Launch(ctx context.Context, taskID string, spec marathon.TaskSpec) (events.TaskReport, error) {
 	if !spec.HostCommand() {
