@@ -425,3 +425,5 @@ func (m LeaderRecord) version() int     { return m.V }
 func (m QueueEntry) version() int       { return m.V }
 func (m SchedulerRequest) version() int { return m.V }
 func (m Subscriber) version() int       { return m.V }
+func (m SandboxRead) version() int      { return m.V }
+func (m SandboxFile) version() int      { return m.V }

@@ -14,6 +14,7 @@ func TestAgentSubjectsRoundTrip(t *testing.T) {
 		{AgentHeartbeat, ParseAgentHeartbeat, "drover.agent.host-1.heartbeat"},
 		{AgentCommand, ParseAgentCommand, "drover.agent.host-1.cmd"},
 		{AgentStatus, ParseAgentStatus, "drover.agent.host-1.status"},
+		{AgentSandbox, ParseAgentSandbox, "drover.agent.host-1.sandbox"},
 	} {
 		subject := tt.build("host-1")
 		if subject != tt.want {

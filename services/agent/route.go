@@ -33,6 +33,7 @@ type Routed struct {
 }
 
 var (
+	_ SandboxReader = (*Routed)(nil)
 	_ Runtime       = (*Routed)(nil)
 	_ Execer        = (*Routed)(nil)
 	_ CheckRecaller = (*Routed)(nil)
@@ -115,6 +116,19 @@ func (r *Routed) RecallChecks(ctx context.Context, taskID string) (CheckSpec, er
 		return c.RecallChecks(ctx, taskID)
 	}
 	return CheckSpec{}, nil
+}
+
+// ReadSandbox reads a host command's sandbox file; a task of the
+// containers has none (ErrNoSandbox).
+func (r *Routed) ReadSandbox(ctx context.Context, taskID, path string, offset, length int64) (SandboxChunk, error) {
+	if r.Commands == nil || !r.Commands.Has(taskID) {
+		return SandboxChunk{}, fmt.Errorf("agent: task %s: %w", taskID, ErrNoSandbox)
+	}
+	sr, ok := r.Commands.(SandboxReader)
+	if !ok {
+		return SandboxChunk{}, fmt.Errorf("agent: task %s: %w", taskID, ErrNoSandbox)
+	}
+	return sr.ReadSandbox(ctx, taskID, path, offset, length)
 }
 
 // Events merges both runtimes' events until ctx is done.
