@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/drover/drover/services/agent"
 	"github.com/drover/drover/services/agent/memruntime"
 )
@@ -62,7 +63,7 @@ func TestUISandboxFiles(t *testing.T) {
 	c.waitRunning("/hello", 1)
 	c.waitRunning("/web", 1)
 
-	b.eval(`location.hash = "#/app/web"`, nil)
+	b.do("open /web's page", chromedp.Navigate(c.browserURL+"/ui/#/app/web"))
 	b.waitJS("/web's task, without sandbox links", 10*time.Second,
 		`document.querySelectorAll("#tasks-body tr").length === 1 && !document.querySelector("#tasks-body [data-file]")`)
 
