@@ -2,6 +2,7 @@ package events
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -74,5 +75,29 @@ func TestKeys(t *testing.T) {
 		if ValidKey(k) == nil {
 			t.Errorf("ValidKey(%q) accepted", k)
 		}
+	}
+}
+
+func TestSandboxReadValidate(t *testing.T) {
+	ok := SandboxRead{V: Version, TaskID: "t.1", Path: "stdout", Offset: -1, Length: SandboxTail}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("%+v: %v", ok, err)
+	}
+	for _, p := range []string{"", "/etc/passwd", "..", "../x", "a/../../x", "a//b", "./stdout", "a/", "x\x00y", strings.Repeat("a", SandboxPathMax+1)} {
+		r := ok
+		r.Path = p
+		if err := r.Validate(); err == nil {
+			t.Errorf("path %q accepted", p)
+		}
+	}
+	for _, n := range []int64{-1, SandboxMaxRead + 1} {
+		r := ok
+		r.Length = n
+		if err := r.Validate(); err == nil {
+			t.Errorf("length %d accepted", n)
+		}
+	}
+	if err := (SandboxRead{V: Version, Path: "stdout"}).Validate(); err == nil {
+		t.Error("no task id accepted")
 	}
 }

@@ -58,7 +58,7 @@ func (a *Agent) readSandbox(ctx context.Context, reader SandboxReader, data []by
 	if reader == nil {
 		return events.SandboxFile{Code: events.SandboxNotCommand, Error: ErrNoSandbox.Error()}
 	}
-	fits := (a.nc.MaxPayload() - replyOverhead) * 3 / 4
+	fits := max((a.nc.MaxPayload()-replyOverhead)*3/4, 1024)
 	chunk, err := reader.ReadSandbox(ctx, req.TaskID, req.Path, req.Offset, min(req.Length, fits))
 	switch {
 	case err == nil:

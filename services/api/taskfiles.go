@@ -19,6 +19,10 @@ import (
 // sandboxWait bounds one read of a sandbox file from its agent.
 const sandboxWait = 5 * time.Second
 
+// sandboxReplies bounds the replies one read gathers (a reply is most of
+// a NATS message: 1 MiB takes two at the default 1 MB max payload).
+const sandboxReplies = 16
+
 // TaskFile is the answer of GET /v2/tasks/{taskId}/files/{path}: as
 // Mesos' /files/read, the bytes read (Data, as text: bytes that are no
 // UTF-8 become U+FFFD) and where they start; and the file's size.
@@ -89,12 +93,12 @@ func fileRange(offsetParam, lengthParam string) (offset, length int64, err error
 func (s *Server) readSandbox(ctx context.Context, inst events.Instance, path string, offset, length int64) (TaskFile, error) {
 	var out TaskFile
 	var data []byte
-	for first := true; ; first = false {
+	for i := range sandboxReplies {
 		f, err := s.askSandbox(ctx, inst, events.SandboxRead{V: events.Version, TaskID: inst.TaskID, Path: path, Offset: offset, Length: length})
 		if err != nil {
 			return TaskFile{}, err
 		}
-		if first {
+		if i == 0 {
 			out.Offset = f.Offset
 		}
 		data = append(data, f.Data...)
