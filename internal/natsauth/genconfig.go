@@ -266,6 +266,13 @@ type confUser struct {
 type confPerms struct {
 	Publish   confSubjects `json:"publish"`
 	Subscribe confSubjects `json:"subscribe"`
+	// Responses lets the user answer the requests it receives.
+	Responses *confResponses `json:"allow_responses,omitempty"`
+}
+
+type confResponses struct {
+	Max     int    `json:"max"`
+	Expires string `json:"expires"`
 }
 
 type confSubjects struct {
@@ -281,6 +288,9 @@ func toConf(u *server.User) confUser {
 		}
 		if p.Subscribe != nil {
 			cu.Permissions.Subscribe = confSubjects{Allow: p.Subscribe.Allow, Deny: p.Subscribe.Deny}
+		}
+		if r := p.Response; r != nil {
+			cu.Permissions.Responses = &confResponses{Max: r.MaxMsgs, Expires: r.Expires.String()}
 		}
 	}
 	return cu

@@ -2,6 +2,7 @@ package natsauth
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/nats-io/nats-server/v2/server"
@@ -30,8 +31,11 @@ func kvSubjects(bucket string) string { return events.KVSubject(bucket, ">") }
 // request carries the filter, and the server refuses a body that names
 // another); read the leader record, once at start (a direct get) and then
 // by plain subscription to its key's subject; receive replies on its own
-// inbox. Nothing else: not another agent's subjects or consumer, not a
-// bucket, not the commands it would like to have.
+// inbox; take the reads of its own tasks' sandbox files (AgentSandbox) and
+// answer each once (a response permission: one message to the requester's
+// inbox, within a minute). Nothing else: not another agent's subjects,
+// sandbox reads or consumer, not a bucket, not the commands it would like
+// to have.
 func AgentPermissions(agentID string) *server.Permissions {
 	return agentPermissions(agentID, events.InboxPrefix(AgentUser(agentID)))
 }
@@ -54,7 +58,9 @@ func agentPermissions(agentID, inbox string) *server.Permissions {
 		Subscribe: &server.SubjectPermission{Allow: []string{
 			inbox + ".>",
 			events.LeaderKeySubject,
+			events.AgentSandbox(agentID),
 		}},
+		Response: &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute},
 	}
 }
 
@@ -68,8 +74,8 @@ var apiStreams = []string{
 
 // APIPermissions are the api's: write the apps, deployments and
 // subscribers buckets, publish Marathon events and requests to the
-// scheduler leader, read (watch, get, follow) its buckets and the events
-// stream, and acknowledge what the shared callback consumer delivers. Never an agent's
+// scheduler leader and reads of sandbox files to agents, read (watch,
+// get, follow) its buckets and the events stream, and acknowledge what the shared callback consumer delivers. Never an agent's
 // command subject, the leader lock, or the instances the scheduler records;
 // no stream it may create, change or delete.
 func APIPermissions() *server.Permissions { return apiPermissions(events.InboxPrefix(RoleAPI)) }
@@ -80,6 +86,7 @@ func apiPermissions(inbox string) *server.Permissions {
 		kvSubjects(events.BucketDeployments),
 		kvSubjects(events.BucketSubscribers),
 		events.SchedulerRequests,
+		events.AgentSandboxAll,
 		events.EventAll,
 		events.JSAckPrefix + events.StreamEvents + "." + events.CallbackConsumer + ".>",
 		jsFC,

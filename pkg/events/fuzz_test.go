@@ -32,6 +32,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte(`{"v":1,"launch":{"app":{"id":5}}}`))
+	f.Add([]byte(`{"v":1,"taskId":"t","path":"../stdout","offset":-1,"length":65536}`))
 	f.Add([]byte(`{"v":1,"tasks":[{"health":[{"index":-1}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = Decode[Heartbeat](data)
@@ -44,6 +45,10 @@ func FuzzDecode(f *testing.F) {
 		_, _ = Decode[LeaderRecord](data)
 		_, _ = Decode[QueueEntry](data)
 		_, _ = Decode[SchedulerRequest](data)
+		if r, err := Decode[SandboxRead](data); err == nil {
+			_ = r.Validate()
+		}
+		_, _ = Decode[SandboxFile](data)
 	})
 }
 

@@ -128,10 +128,16 @@ type Heartbeat struct {
 	// TasksStale: the runtime could not list its tasks lately, so Tasks is
 	// the last list it gave, and a task missing from it is not evidence
 	// that the task is gone.
-	TasksStale bool      `json:"tasksStale,omitempty"`
-	Epoch      uint64    `json:"epoch"` // highest scheduler epoch the agent has seen
-	StartedAt  time.Time `json:"startedAt"`
-	SentAt     time.Time `json:"sentAt"`
+	TasksStale bool `json:"tasksStale,omitempty"`
+	// HostTasksListedAt is when (agent's clock, as TasksListedAt) the
+	// command runtime listed its tasks in Tasks, which it does whatever
+	// Docker's state: a host command missing from that list is gone even
+	// when the list as a whole is stale. Zero on agents that run no host
+	// commands (and on agents older than the field).
+	HostTasksListedAt time.Time `json:"hostTasksListedAt,omitzero"`
+	Epoch             uint64    `json:"epoch"` // highest scheduler epoch the agent has seen
+	StartedAt         time.Time `json:"startedAt"`
+	SentAt            time.Time `json:"sentAt"`
 	// Refused counts, since the agent started, the commands it terminated
 	// unrun: malformed (undecodable or invalid: a broken or hostile
 	// publisher) and stale (a deposed leader's epoch).
@@ -230,7 +236,22 @@ type Instance struct {
 	// Epoch is the term of the scheduler leader that wrote the record, so a
 	// leader tells a deposed leader's late writes from its own.
 	Epoch uint64 `json:"epoch,omitempty"`
+	// Runtime is the agent's runtime that runs the task: RuntimeCommand
+	// for a host command, else Docker (RuntimeDocker; records written
+	// before the field have none, and were Docker's unless their app ran
+	// a command).
+	Runtime string `json:"runtime,omitempty"`
 }
+
+// Task runtimes (Instance.Runtime).
+const (
+	RuntimeDocker  = "docker"
+	RuntimeCommand = "command"
+)
+
+// OnDocker reports whether Docker runs the task: only such tasks depend on
+// their agent's Docker daemon.
+func (i Instance) OnDocker() bool { return i.Runtime != RuntimeCommand }
 
 // Healthy is Marathon's view of an instance's health: nil when its app has no
 // health checks or no result is in yet, else whether every check is alive.
@@ -404,3 +425,5 @@ func (m LeaderRecord) version() int     { return m.V }
 func (m QueueEntry) version() int       { return m.V }
 func (m SchedulerRequest) version() int { return m.V }
 func (m Subscriber) version() int       { return m.V }
+func (m SandboxRead) version() int      { return m.V }
+func (m SandboxFile) version() int      { return m.V }

@@ -14,6 +14,8 @@ const (
 	AgentCommandAll = "drover.agent.*.cmd"
 	// AgentStatusAll matches every agent's status reports: drover.agent.*.status
 	AgentStatusAll = "drover.agent.*.status"
+	// AgentSandboxAll matches every agent's sandbox reads: drover.agent.*.sandbox
+	AgentSandboxAll = "drover.agent.*.sandbox"
 	// SchedulerRequests is where the api asks the scheduler leader for
 	// actions on tasks and itself: drover.scheduler.requests
 	SchedulerRequests = "drover.scheduler.requests"
@@ -39,6 +41,11 @@ func AgentCommand(agentID string) string { return agentSubject(agentID, "cmd") }
 // drover.agent.<agentId>.status
 func AgentStatus(agentID string) string { return agentSubject(agentID, "status") }
 
+// AgentSandbox is the subject an agent answers reads of its tasks'
+// sandbox files on (request/reply, SandboxRead → SandboxFile):
+// drover.agent.<agentId>.sandbox
+func AgentSandbox(agentID string) string { return agentSubject(agentID, "sandbox") }
+
 // Event is the subject a Marathon event of the given type goes on:
 // drover.events.<eventType>
 func Event(eventType string) string { return eventPrefix + eventType }
@@ -53,6 +60,9 @@ func ParseAgentCommand(subject string) (string, error) { return parseAgentSubjec
 
 // ParseAgentStatus returns the agent id of a status subject.
 func ParseAgentStatus(subject string) (string, error) { return parseAgentSubject(subject, "status") }
+
+// ParseAgentSandbox returns the agent id of a sandbox subject.
+func ParseAgentSandbox(subject string) (string, error) { return parseAgentSubject(subject, "sandbox") }
 
 // ParseEvent returns the event type of an event subject.
 func ParseEvent(subject string) (string, error) {

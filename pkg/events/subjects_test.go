@@ -2,6 +2,7 @@ package events
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -14,6 +15,7 @@ func TestAgentSubjectsRoundTrip(t *testing.T) {
 		{AgentHeartbeat, ParseAgentHeartbeat, "drover.agent.host-1.heartbeat"},
 		{AgentCommand, ParseAgentCommand, "drover.agent.host-1.cmd"},
 		{AgentStatus, ParseAgentStatus, "drover.agent.host-1.status"},
+		{AgentSandbox, ParseAgentSandbox, "drover.agent.host-1.sandbox"},
 	} {
 		subject := tt.build("host-1")
 		if subject != tt.want {
@@ -73,5 +75,29 @@ func TestKeys(t *testing.T) {
 		if ValidKey(k) == nil {
 			t.Errorf("ValidKey(%q) accepted", k)
 		}
+	}
+}
+
+func TestSandboxReadValidate(t *testing.T) {
+	ok := SandboxRead{V: Version, TaskID: "t.1", Path: "stdout", Offset: -1, Length: SandboxTail}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("%+v: %v", ok, err)
+	}
+	for _, p := range []string{"", "/etc/passwd", "..", "../x", "a/../../x", "a//b", "./stdout", "a/", "x\x00y", strings.Repeat("a", SandboxPathMax+1)} {
+		r := ok
+		r.Path = p
+		if err := r.Validate(); err == nil {
+			t.Errorf("path %q accepted", p)
+		}
+	}
+	for _, n := range []int64{-1, SandboxMaxRead + 1} {
+		r := ok
+		r.Length = n
+		if err := r.Validate(); err == nil {
+			t.Errorf("length %d accepted", n)
+		}
+	}
+	if err := (SandboxRead{V: Version, Path: "stdout"}).Validate(); err == nil {
+		t.Error("no task id accepted")
 	}
 }

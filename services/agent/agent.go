@@ -128,7 +128,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.seedEpoch(ctx)
 	a.log.Info("agent starting", "hostname", a.cfg.Hostname, "address", a.cfg.Address, "epoch", a.fence.Highest())
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){a.watchLeader, a.runEvents, a.runCommands, a.runHealthReports, a.runProbes} {
+	for _, f := range []func(context.Context){a.watchLeader, a.runEvents, a.runCommands, a.runHealthReports, a.runProbes, a.runSandbox} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}

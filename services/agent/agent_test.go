@@ -29,6 +29,7 @@ type harness struct {
 	bus   *natsbus.Bus
 	nc    *nats.Conn
 	rt    *memruntime.Runtime
+	host  *memruntime.Runtime // when set, the host command runtime beside rt (agent.Routed)
 	agent *agent.Agent
 	id    string
 	beat  time.Duration // heartbeat interval (50 ms unless a hook sets it)
@@ -55,7 +56,11 @@ func newHarness(t testing.TB, before ...func(*harness)) *harness {
 	if h.tune != nil {
 		h.tune(&cfg)
 	}
-	a, err := agent.New(cfg, h.bus, h.nc, h.rt, testutil.Logger(t))
+	var rt agent.Runtime = h.rt
+	if h.host != nil {
+		rt = &agent.Routed{Containers: h.rt, Commands: hostMem{h.host}}
+	}
+	a, err := agent.New(cfg, h.bus, h.nc, rt, testutil.Logger(t))
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)
 	}

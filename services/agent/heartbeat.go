@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,12 +16,15 @@ import (
 func (a *Agent) listTimeout() time.Duration { return 2 * a.cfg.RuntimeDownAfter }
 
 // taskList is the runtime's latest list of tasks, as the probe loop keeps it
-// for the heartbeats.
+// for the heartbeats. A runtime that lists its host commands apart
+// (splitLister) keeps them in host, listed whatever Docker's state.
 type taskList struct {
-	mu       sync.Mutex
-	tasks    []events.TaskReport
-	listedAt time.Time // zero until the first list
-	stale    bool      // the latest attempt to list failed
+	mu           sync.Mutex
+	tasks        []events.TaskReport
+	listedAt     time.Time // zero until the first list
+	stale        bool      // the latest attempt to list failed
+	host         []events.TaskReport
+	hostListedAt time.Time // zero until the first list of host commands
 }
 
 func (l *taskList) set(tasks []events.TaskReport, at time.Time) {
@@ -28,16 +33,42 @@ func (l *taskList) set(tasks []events.TaskReport, at time.Time) {
 	l.mu.Unlock()
 }
 
+func (l *taskList) setHost(tasks []events.TaskReport, at time.Time) {
+	l.mu.Lock()
+	l.host, l.hostListedAt = tasks, at
+	l.mu.Unlock()
+}
+
+// hostListed is when the host commands were last listed; zero if never.
+func (l *taskList) hostListed() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hostListedAt
+}
+
 func (l *taskList) failed() {
 	l.mu.Lock()
 	l.stale = true
 	l.mu.Unlock()
 }
 
+// get returns the list: the containers' and the host commands' together.
 func (l *taskList) get() ([]events.TaskReport, time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.tasks, l.listedAt, l.stale || l.listedAt.IsZero()
+	tasks := l.tasks
+	if len(l.host) > 0 {
+		tasks = append(slices.Clip(tasks), l.host...)
+		slices.SortFunc(tasks, func(a, b events.TaskReport) int { return cmp.Compare(a.TaskID, b.TaskID) })
+	}
+	return tasks, l.listedAt, l.stale || l.listedAt.IsZero()
+}
+
+// splitLister is a runtime that lists its containers and its host commands
+// apart (Routed): the host commands' list needs no daemon.
+type splitLister interface {
+	ListContainers(ctx context.Context) ([]events.TaskReport, error)
+	ListHost(ctx context.Context) (tasks []events.TaskReport, ok bool, err error)
 }
 
 // runProbes asks the runtime about its daemon and its tasks every heartbeat
@@ -72,8 +103,17 @@ func (a *Agent) runProbes(ctx context.Context) {
 
 // probe pings the runtime and, when it answers, lists its tasks: the ping
 // tells the judge whether the daemon is there, the listing whether it is
-// slow, and the checker follows the list.
+// slow, and the checker follows the list. Host commands, which need no
+// daemon, are listed first, whatever the daemon does.
 func (a *Agent) probe(ctx context.Context) {
+	split, _ := a.rt.(splitLister)
+	var hostAt time.Time // when the host commands were listed in this probe
+	if split != nil {
+		var runs bool
+		if hostAt, runs = a.probeHost(ctx, split); !runs {
+			split = nil
+		}
+	}
 	began := time.Now()
 	a.judge.begin(began)
 	pctx, cancel := context.WithTimeout(ctx, a.cfg.RuntimeDownAfter)
@@ -85,12 +125,19 @@ func (a *Agent) probe(ctx context.Context) {
 	a.judge.observe(began, time.Now(), err)
 	if err != nil {
 		a.tasks.failed()
+		if !hostAt.IsZero() {
+			a.checkHost() // host commands started meanwhile are checked
+		}
 		return
 	}
 	a.judge.setAPIVersion(health.APIVersion)
 	began = time.Now()
 	lctx, cancel := context.WithTimeout(ctx, a.listTimeout())
-	tasks, err := a.rt.List(lctx)
+	list := a.rt.List
+	if split != nil {
+		list = split.ListContainers
+	}
+	tasks, err := list(lctx)
 	cancel()
 	if ctx.Err() != nil {
 		return
@@ -101,8 +148,47 @@ func (a *Agent) probe(ctx context.Context) {
 		a.log.Debug("list tasks", "error", err)
 		return
 	}
+	if split != nil {
+		if hostAt.IsZero() {
+			a.tasks.failed() // the whole list is evidence only when whole
+			return
+		}
+		began = hostAt // the earlier of the two lists
+	}
 	a.tasks.set(tasks, began)
-	a.checks.Sync(tasks, began)
+	all, _, _ := a.tasks.get()
+	a.checks.Sync(all, began)
+}
+
+// checkHost starts checking the running host commands of the latest list,
+// while the containers cannot be listed.
+func (a *Agent) checkHost() {
+	a.tasks.mu.Lock()
+	host := slices.Clone(a.tasks.host)
+	a.tasks.mu.Unlock()
+	for _, t := range host {
+		if t.State == events.TaskRunning {
+			a.checks.Start(t)
+		}
+	}
+}
+
+// probeHost lists the host commands: when it did (zero if it failed), and
+// whether the runtime runs any.
+func (a *Agent) probeHost(ctx context.Context, split splitLister) (time.Time, bool) {
+	began := time.Now()
+	lctx, cancel := context.WithTimeout(ctx, a.listTimeout())
+	tasks, ok, err := split.ListHost(lctx)
+	cancel()
+	switch {
+	case !ok:
+		return time.Time{}, false
+	case err != nil:
+		a.log.Debug("list host commands", "error", err)
+		return time.Time{}, true
+	}
+	a.tasks.setHost(tasks, began)
+	return began, true
 }
 
 // heartbeat composes the agent's heartbeat now from the judge's verdict and
@@ -120,21 +206,22 @@ func (a *Agent) heartbeat() events.Heartbeat {
 		tasks[i] = t
 	}
 	return events.Heartbeat{
-		V:             events.Version,
-		AgentID:       a.cfg.AgentID,
-		Hostname:      a.cfg.Hostname,
-		Address:       a.cfg.Address,
-		Attributes:    a.cfg.Attributes,
-		Resources:     a.cfg.Resources,
-		Policy:        a.cfg.Policy,
-		Docker:        a.judge.verdict(now),
-		Tasks:         tasks,
-		TasksListedAt: listedAt,
-		TasksStale:    stale,
-		Epoch:         a.fence.Highest(),
-		StartedAt:     a.startedAt,
-		SentAt:        now,
-		Refused:       a.refusals(),
+		V:                 events.Version,
+		AgentID:           a.cfg.AgentID,
+		Hostname:          a.cfg.Hostname,
+		Address:           a.cfg.Address,
+		Attributes:        a.cfg.Attributes,
+		Resources:         a.cfg.Resources,
+		Policy:            a.cfg.Policy,
+		Docker:            a.judge.verdict(now),
+		Tasks:             tasks,
+		TasksListedAt:     listedAt,
+		TasksStale:        stale,
+		HostTasksListedAt: a.tasks.hostListed(),
+		Epoch:             a.fence.Highest(),
+		StartedAt:         a.startedAt,
+		SentAt:            now,
+		Refused:           a.refusals(),
 	}
 }
 

@@ -33,6 +33,7 @@ type Routed struct {
 }
 
 var (
+	_ SandboxReader = (*Routed)(nil)
 	_ Runtime       = (*Routed)(nil)
 	_ Execer        = (*Routed)(nil)
 	_ CheckRecaller = (*Routed)(nil)
@@ -57,6 +58,21 @@ func (r *Routed) List(ctx context.Context) ([]events.TaskReport, error) {
 	tasks = append(tasks, cmds...)
 	slices.SortFunc(tasks, func(a, b events.TaskReport) int { return cmp.Compare(a.TaskID, b.TaskID) })
 	return tasks, nil
+}
+
+// ListContainers lists the container runtime's tasks only.
+func (r *Routed) ListContainers(ctx context.Context) ([]events.TaskReport, error) {
+	return r.Containers.List(ctx)
+}
+
+// ListHost lists the host commands only: they need no daemon, so their
+// list holds when Docker's fails. ok is false when this agent runs none.
+func (r *Routed) ListHost(ctx context.Context) (tasks []events.TaskReport, ok bool, err error) {
+	if r.Commands == nil {
+		return nil, false, nil
+	}
+	tasks, err = r.Commands.List(ctx)
+	return tasks, true, err
 }
 
 // Launch starts the task on the runtime its spec needs.
@@ -100,6 +116,19 @@ func (r *Routed) RecallChecks(ctx context.Context, taskID string) (CheckSpec, er
 		return c.RecallChecks(ctx, taskID)
 	}
 	return CheckSpec{}, nil
+}
+
+// ReadSandbox reads a host command's sandbox file; a task of the
+// containers has none (ErrNoSandbox).
+func (r *Routed) ReadSandbox(ctx context.Context, taskID, path string, offset, length int64) (SandboxChunk, error) {
+	if r.Commands == nil || !r.Commands.Has(taskID) {
+		return SandboxChunk{}, fmt.Errorf("agent: task %s: %w", taskID, ErrNoSandbox)
+	}
+	sr, ok := r.Commands.(SandboxReader)
+	if !ok {
+		return SandboxChunk{}, fmt.Errorf("agent: task %s: %w", taskID, ErrNoSandbox)
+	}
+	return sr.ReadSandbox(ctx, taskID, path, offset, length)
 }
 
 // Events merges both runtimes' events until ctx is done.

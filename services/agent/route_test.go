@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -63,4 +64,17 @@ func TestRoutedRuntime(t *testing.T) {
 	if tasks, _ := off.List(t.Context()); len(tasks) != 0 {
 		t.Errorf("tasks %+v", tasks)
 	}
+}
+
+// ReadSandbox: a stand-in sandbox with one file, stdout, of "hello\n".
+func (h hostMem) ReadSandbox(_ context.Context, taskID, path string, offset, length int64) (agent.SandboxChunk, error) {
+	if !h.Has(taskID) || path != "stdout" {
+		return agent.SandboxChunk{}, agent.ErrSandboxNotFound
+	}
+	data := []byte("hello\n")
+	if offset < 0 {
+		offset = max(int64(len(data))-length, 0)
+	}
+	offset = min(offset, int64(len(data)))
+	return agent.SandboxChunk{Data: data[offset:min(offset+length, int64(len(data)))], Offset: offset, Size: int64(len(data))}, nil
 }

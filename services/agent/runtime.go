@@ -40,7 +40,32 @@ type RuntimeEvent struct {
 	At   time.Time
 }
 
+// SandboxReader reads files of its tasks' sandboxes (the command runtime;
+// a container has none).
+type SandboxReader interface {
+	// ReadSandbox reads up to length bytes of the file at path, relative
+	// to the task's sandbox, from offset, or (offset < 0) its last length
+	// bytes. Errors wrap ErrSandboxNotFound for a task or file not there,
+	// ErrSandboxPath for a path that is no regular file inside the
+	// sandbox (a symbolic link leaving it included), ErrNoSandbox for a
+	// task that is not a host command.
+	ReadSandbox(ctx context.Context, taskID, path string, offset, length int64) (SandboxChunk, error)
+}
+
+// SandboxChunk is what a ReadSandbox read: Data from Offset, of a file of Size bytes.
+type SandboxChunk struct {
+	Data   []byte
+	Offset int64
+	Size   int64
+}
+
 var (
+	// ErrSandboxNotFound: no such task, or no such file in its sandbox.
+	ErrSandboxNotFound = errors.New("no such task or file")
+	// ErrSandboxPath: the path is no regular file inside the sandbox.
+	ErrSandboxPath = errors.New("not a regular file inside the sandbox")
+	// ErrNoSandbox: the task runs in a container, which has no sandbox.
+	ErrNoSandbox = errors.New("not a command task: it has no sandbox")
 	// ErrInvalidSpec is wrapped by Runtime.Launch errors for a launch spec
 	// that cannot run as written; the agent reports TASK_ERROR.
 	ErrInvalidSpec = errors.New("invalid launch spec")

@@ -43,6 +43,7 @@ func (s *Server) routes() *echo.Echo {
 	e.POST("/v2/apps/*", s.appPOST)
 
 	get("/v2/tasks", s.listTasks)
+	get("/v2/tasks/:taskId/files/*", s.taskFile)
 	e.POST("/v2/tasks/delete", s.killTasks)
 
 	get("/v2/deployments", s.listDeployments)

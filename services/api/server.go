@@ -45,6 +45,8 @@ type Server struct {
 	guard *auth.Guard
 	// callbacks is the HTTP callback subscriber; nil when off.
 	callbacks *callbacks.Service
+	// sandboxWait bounds a read of a sandbox file from an agent.
+	sandboxWait time.Duration
 
 	closeOnce sync.Once
 	// stopping is closed when the server shuts down: it ends event streams.
@@ -73,7 +75,7 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: metrics.New(rm), clock: time.Now, port: port,
-		stopping: make(chan struct{})}
+		stopping: make(chan struct{}), sandboxWait: sandboxWait}
 	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now, cfg.servicePorts())
 	s.stream = &sse.Stream{JS: bus.JS, Logger: logger, Malformed: s.metrics.Malformed, Stopping: s.stopping,
 		Publish: s.changes.PublishEvent, Now: s.now}

@@ -101,6 +101,7 @@ func (s *Scheduler) takeHeartbeats() {
 		if h.seen.After(a.Seen) {
 			a.Heartbeat, a.Seen = h.hb, h.seen
 			a.ListedAt = decide.ListedAt(h.hb, h.seen)
+			a.HostListedAt = decide.HostListedAt(h.hb, h.seen)
 		}
 		a.DockerDownSince = downSince[id]
 	}

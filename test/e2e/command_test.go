@@ -29,9 +29,9 @@ type commandStandalone struct {
 	host      string
 }
 
-// startCommandStandalone starts standalone with --allow-host-commands. At
-// cleanup every process left under its sandboxes is killed.
-func startCommandStandalone(t *testing.T) (*commandStandalone, *process) {
+// startCommandStandalone starts standalone with --allow-host-commands, and
+// the extra flags. At cleanup every process left under its sandboxes is killed.
+func startCommandStandalone(t *testing.T, extra ...string) (*commandStandalone, *process) {
 	t.Helper()
 	testimage.RequireDocker(t) // the agent's Docker runtime judges its health
 	dir := t.TempDir()
@@ -51,6 +51,7 @@ func startCommandStandalone(t *testing.T) (*commandStandalone, *process) {
 			"--allow-host-commands", "--sandbox-dir", sandboxes},
 		sandboxes: sandboxes, host: host,
 	}
+	cs.args = append(cs.args, extra...)
 	t.Cleanup(func() { killUnder(sandboxes); removeAgentCgroups(host) })
 	return cs, cs.start("standalone")
 }

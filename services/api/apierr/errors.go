@@ -59,11 +59,22 @@ func Response(err error, path string) (int, Body) {
 		tooLarge *http.MaxBytesError
 		httpErr  *echo.HTTPError
 		noPorts  *marathon.PortRangeExhaustedError
+		noFile   *SandboxFileNotFoundError
+		noAgent  *AgentUnavailableError
 	)
 	if status, ok := notFoundStatus(err); ok {
 		return status, Body{Message: err.Error()}
 	}
 	switch {
+	case errors.As(err, &noFile):
+		return http.StatusNotFound, Body{Message: noFile.Error()}
+	case errors.As(err, &noAgent):
+		// The agent is named; its error (the cause) is for the log only.
+		status := http.StatusServiceUnavailable
+		if noAgent.Timeout {
+			status = http.StatusGatewayTimeout
+		}
+		return status, Body{Message: fmt.Sprintf("Agent '%s' did not answer", noAgent.AgentID)}
 	case errors.As(err, &locked):
 		body := Body{Message: locked.Error(), Deployments: []view.DeploymentRef{}}
 		for _, id := range locked.IDs {
@@ -199,3 +210,25 @@ type AppVersionNotFoundError struct{ ID, Version string }
 func (e *AppVersionNotFoundError) Error() string {
 	return fmt.Sprintf("App '%s' does not exist in version %s", e.ID, e.Version)
 }
+
+// SandboxFileNotFoundError is a file a task's sandbox lacks, or a task
+// that has no sandbox (Why says which): 404.
+type SandboxFileNotFoundError struct{ TaskID, Path, Why string }
+
+func (e *SandboxFileNotFoundError) Error() string {
+	return fmt.Sprintf("File '%s' of task '%s' does not exist: %s", e.Path, e.TaskID, e.Why)
+}
+
+// AgentUnavailableError is an agent that did not answer: none listens
+// (503), or not in time (Timeout: 504), or it could not read (503).
+type AgentUnavailableError struct {
+	AgentID string
+	Timeout bool
+	Err     error
+}
+
+func (e *AgentUnavailableError) Error() string {
+	return fmt.Sprintf("agent %s did not answer: %v", e.AgentID, e.Err)
+}
+
+func (e *AgentUnavailableError) Unwrap() error { return e.Err }

@@ -78,13 +78,24 @@ func (c *cluster) startScheduler(id, host string) {
 // startAgent runs an agent on an in-memory runtime until the test ends.
 func (c *cluster) startAgent(host string, attrs map[string]string) *memruntime.Runtime {
 	c.t.Helper()
+	return c.startAgentOn(host, attrs, nil)
+}
+
+// startAgentOn runs an agent whose containers run on an in-memory runtime
+// and, when wrap is not nil, its host commands on the runtime wrap makes.
+func (c *cluster) startAgentOn(host string, attrs map[string]string, wrap func(containers *memruntime.Runtime) agent.Runtime) *memruntime.Runtime {
+	c.t.Helper()
 	cfg := agent.DefaultConfig()
 	cfg.Hostname = host
 	cfg.Attributes = attrs
 	cfg.Resources = events.Resources{Cpus: 4, Mem: 8192, Disk: 20000, Ports: []events.PortRange{{Begin: 31000, End: 31099}}}
 	cfg.HeartbeatInterval = 200 * time.Millisecond
 	rt := memruntime.New()
-	a, err := agent.New(cfg, c.js.Bus(c.t), c.js.Connect(c.t), rt, testutil.Logger(c.t))
+	var run agent.Runtime = rt
+	if wrap != nil {
+		run = wrap(rt)
+	}
+	a, err := agent.New(cfg, c.js.Bus(c.t), c.js.Connect(c.t), run, testutil.Logger(c.t))
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -17,6 +17,10 @@ func (w *work) launch(app marathon.App, spec marathon.TaskSpec, agent events.Hea
 		V: events.Version, TaskID: taskID, AppID: app.ID, Version: deployplan.ConfigVersion(&app),
 		AgentID: agent.AgentID, Host: agent.Hostname, HostPorts: ports,
 		State: events.TaskStaging, StagedAt: w.now, UpdatedAt: w.now,
+		Runtime: events.RuntimeDocker,
+	}
+	if spec.HostCommand() {
+		inst.Runtime = events.RuntimeCommand
 	}
 	w.instances[taskID] = inst
 	w.mine[taskID] = true

@@ -85,7 +85,7 @@ func (h *harness) agent(id string, opts ...func(*events.Heartbeat)) {
 		a = &Agent{State: events.AgentActive}
 		h.st.Agents[id] = a
 	}
-	a.Heartbeat, a.Seen, a.ListedAt = hb, h.now, ListedAt(hb, h.now)
+	a.Heartbeat, a.Seen, a.ListedAt, a.HostListedAt = hb, h.now, ListedAt(hb, h.now), HostListedAt(hb, h.now)
 	if !hb.Docker.Healthy && a.DockerDownSince.IsZero() {
 		a.DockerDownSince = h.now
 	} else if hb.Docker.Healthy {

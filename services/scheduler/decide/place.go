@@ -124,9 +124,10 @@ func toPlacementAgent(id string, a *Agent) placement.Agent {
 	case a.State == events.AgentUnreachable:
 		pa.Unavailable = placement.ReasonUnreachable
 	case a.State == events.AgentDockerDown || !hb.Docker.Healthy:
-		// Its tasks are lost only once Docker stays down for
-		// DockerDownAfter; nothing new goes there meanwhile.
-		pa.Unavailable = placement.ReasonDockerDown
+		// Its Docker tasks are lost only once Docker stays down for
+		// DockerDownAfter; no new one goes there meanwhile. Host commands
+		// need no Docker: they may.
+		pa.DockerDown = true
 	case hb.Docker.Degraded:
 		pa.Degraded = true
 	}

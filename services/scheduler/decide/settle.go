@@ -12,8 +12,9 @@ import (
 const heartbeatSlack = 2 * time.Second
 
 // settleInstances compares each instance with its agent's report: tasks on
-// unreachable agents follow their app's unreachableStrategy; tasks on an
-// agent whose Docker daemon is down are lost; a state the status stream
+// unreachable agents follow their app's unreachableStrategy; Docker's tasks
+// on an agent whose Docker daemon is down are lost (host commands run on,
+// judged by the agent's list of them); a state the status stream
 // missed is taken from the heartbeat (observe, as a status report is); a
 // task missing from a list its agent took after the task's last change is
 // lost. A stale list, or a degraded daemon, makes nothing lost.
@@ -32,7 +33,7 @@ func (w *work) settleInstances() {
 				w.unreachable(inst)
 			}
 			continue
-		case a.State == events.AgentDockerDown:
+		case a.State == events.AgentDockerDown && inst.OnDocker():
 			w.finish(inst, events.TaskLost, "Docker is unavailable on agent "+inst.AgentID+": "+a.Heartbeat.Docker.Error)
 			continue
 		}
@@ -44,7 +45,7 @@ func (w *work) settleInstances() {
 			if w.now.Sub(inst.StagedAt) > w.cfg.StagingTimeout {
 				w.finish(inst, events.TaskLost, "not started within "+w.cfg.StagingTimeout.String())
 			}
-		case !a.ListedAt.IsZero() && a.ListedAt.After(inst.UpdatedAt.Add(heartbeatSlack)):
+		case !a.listedAt(inst).IsZero() && a.listedAt(inst).After(inst.UpdatedAt.Add(heartbeatSlack)):
 			if inst.State == events.TaskKilling {
 				w.finish(inst, events.TaskKilled, "")
 			} else {

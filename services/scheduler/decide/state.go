@@ -101,6 +101,9 @@ type Agent struct {
 	// of its last heartbeat; zero when that list is no evidence of what is
 	// missing from it (stale, or never taken). See ListedAt.
 	ListedAt time.Time
+	// HostListedAt is the same for the host commands in that list, which
+	// the agent lists whatever its Docker daemon does (HostListedAt).
+	HostListedAt time.Time
 	// DockerDownSince is when its heartbeats began to report Docker down.
 	DockerDownSince time.Time
 	State           string    // the last verdict (events.Agent*)
@@ -115,6 +118,26 @@ func ListedAt(hb events.Heartbeat, seen time.Time) time.Time {
 		return time.Time{}
 	}
 	return seen.Add(-hb.SentAt.Sub(hb.TasksListedAt))
+}
+
+// HostListedAt is when a heartbeat seen at seen listed its host commands,
+// on the scheduler's clock; zero when it did not (an agent running none, or
+// older than Heartbeat.HostTasksListedAt).
+func HostListedAt(hb events.Heartbeat, seen time.Time) time.Time {
+	if hb.HostTasksListedAt.IsZero() || hb.SentAt.Before(hb.HostTasksListedAt) {
+		return time.Time{}
+	}
+	return seen.Add(-hb.SentAt.Sub(hb.HostTasksListedAt))
+}
+
+// listedAt is when the agent last listed the runtime that runs inst: a
+// list that is evidence of what is missing from it, or zero. A whole list
+// that is fresh lists the host commands too.
+func (a *Agent) listedAt(inst *events.Instance) time.Time {
+	if inst.OnDocker() || a.HostListedAt.Before(a.ListedAt) {
+		return a.ListedAt
+	}
+	return a.HostListedAt
 }
 
 // KillTry is when a task's last kill command was sent, and how long to wait

@@ -77,7 +77,7 @@ func placeRequest(req Request, agents []*agentUsage, groups *groupIndex, result 
 	gb := groups.groupBy()
 	buckets := map[string]*agentHeap{}
 	for _, a := range agents {
-		if a.Unavailable != "" || allowed(req, a.Policy) != "" {
+		if unavailable(req, a.Agent) != "" || allowed(req, a.Policy) != "" {
 			continue
 		}
 		key := ""
@@ -197,8 +197,8 @@ const epsilon = 1e-9
 // feasible says whether one more instance fits on the agent, and if so with
 // which host ports; otherwise the first reason it does not.
 func feasible(req Request, a *agentUsage, groups *groupIndex) ([]int, Reason) {
-	if a.Unavailable != "" {
-		return nil, a.Unavailable
+	if reason := unavailable(req, a.Agent); reason != "" {
+		return nil, reason
 	}
 	if reason := allowed(req, a.Policy); reason != "" {
 		return nil, reason
@@ -219,6 +219,17 @@ func feasible(req Request, a *agentUsage, groups *groupIndex) ([]int, Reason) {
 		return nil, ReasonPorts
 	}
 	return ports, ""
+}
+
+// unavailable is why the agent takes no task of the request now, or "".
+func unavailable(req Request, a Agent) Reason {
+	switch {
+	case a.Unavailable != "":
+		return a.Unavailable
+	case a.DockerDown && !req.HostCommand:
+		return ReasonDockerDown
+	}
+	return ""
 }
 
 // allowed is why the agent's policy refuses the request, or "".

@@ -36,6 +36,9 @@ type Agent struct {
 	// Unavailable, when not empty, is why no task may go there now
 	// (ReasonDockerDown, ReasonUnreachable).
 	Unavailable Reason
+	// DockerDown: its Docker daemon is down; it takes host commands
+	// (Request.HostCommand) only, the others rejected as ReasonDockerDown.
+	DockerDown bool
 	// Degraded agents (their Docker daemon slow) take an instance only
 	// when no other agent can: a launch adds to the load that slows them.
 	Degraded bool

@@ -66,6 +66,10 @@ export const api = {
   destroy: (id) => request("DELETE", `v2/apps/${appPath(id)}`),
   rollback: (id, version, force) => request("PUT", `v2/apps/${appPath(id)}`, {id, version}, {query: {force: force ? "true" : ""}}),
   killTasks: (ids, scale) => request("POST", "v2/tasks/delete", {ids}, {query: {scale: scale ? "true" : ""}}),
+  // A host command's sandbox file (stdout, stderr): the last length bytes, or from offset.
+  taskFile: (taskId, name, {offset, length} = {}) => request("GET",
+    `v2/tasks/${encodeURIComponent(taskId)}/files/${name.split("/").map(encodeURIComponent).join("/")}`, undefined,
+    {query: {offset, length}}),
   queue: () => request("GET", "v2/queue").then((r) => r.queue),
   resetDelay: (id) => request("DELETE", `v2/queue/${appPath(id)}/delay`),
   deployments: () => request("GET", "v2/deployments"),

@@ -42,6 +42,13 @@ const REASONS = {
 
 const TABS = [["instances", "Instances"], ["config", "Configuration"], ["versions", "Versions"]];
 
+// hostCommand: the app runs on its agents' hosts, without an image (a cmd
+// or args): its tasks have a sandbox with stdout and stderr.
+export function hostCommand(app) {
+  const image = app.container && app.container.docker && app.container.docker.image;
+  return !image && (!!app.cmd || (app.args || []).length > 0);
+}
+
 export function appView({main, query, ui}, id) {
   const tab = TABS.some(([t]) => t === query.get("tab")) ? query.get("tab") : "instances";
   const base = "#/app/" + appPath(id);
@@ -72,9 +79,25 @@ export function appView({main, query, ui}, id) {
       h("th", {scope: "col"}, "State"),
       h("th", {scope: "col"}, "Health"),
       h("th", {scope: "col"}, "Started"),
-      h("th", {scope: "col"}, "Version"))),
+      h("th", {scope: "col"}, "Version"),
+      h("th", {scope: "col"}, "Sandbox"))),
     tbody);
   const noTasks = h("p", {class: "empty", hidden: true}, "No instances.");
+
+  // The sandbox file shown under the tasks (a host command's stdout or
+  // stderr, as Mesos' UI showed them): its tail, older parts on demand.
+  const fileTitle = h("h2", {class: "card-title", id: "task-file-title"});
+  const fileInfo = h("span", {class: "muted", "aria-live": "polite"});
+  const filePre = h("pre", {class: "json task-file", id: "task-file-body", tabindex: "0", "aria-labelledby": "task-file-title"});
+  const olderBtn = h("button", {class: "btn small", type: "button", id: "task-file-older"}, "↑ Older");
+  const fileBox = h("section", {class: "card", id: "task-file", hidden: true, "aria-labelledby": "task-file-title"},
+    h("div", {class: "toolbar"}, fileTitle,
+      h("span", {class: "btns"}, olderBtn,
+        h("button", {class: "btn small", type: "button", id: "task-file-refresh", onclick: () => loadFile(true)}, "↻ Refresh"),
+        h("button", {class: "btn small", type: "button", id: "task-file-close", onclick: closeFile}, "✕ Close"))),
+    fileInfo, filePre);
+  let file = null; // {taskId, name, offset: where what is shown starts, size}
+  olderBtn.addEventListener("click", () => loadFile(false));
 
   const updateSelection = () => {
     const n = selected.size;
@@ -119,7 +142,53 @@ export function appView({main, query, ui}, id) {
   if (tab === "instances") {
     replace(panel,
       h("div", {class: "toolbar"}, killBtn, killScaleBtn, selInfo),
-      tasksTable, noTasks);
+      tasksTable, noTasks, fileBox);
+  }
+
+  function openFile(taskId, name) {
+    file = {taskId, name, offset: 0, size: 0};
+    replace(fileTitle, name + " of ", h("code", {}, taskId));
+    fileBox.hidden = false;
+    filePre.textContent = "";
+    loadFile(true);
+  }
+
+  function closeFile() {
+    file = null;
+    fileBox.hidden = true;
+  }
+
+  // loadFile shows the file's tail (tail) or prepends the part before what
+  // is shown.
+  async function loadFile(tail) {
+    const f = file;
+    if (!f) return;
+    const chunk = 64 * 1024;
+    try {
+      let r;
+      if (tail) {
+        r = await api.taskFile(f.taskId, f.name, {length: chunk});
+      } else {
+        const from = Math.max(f.offset - chunk, 0);
+        r = await api.taskFile(f.taskId, f.name, {offset: from, length: f.offset - from});
+      }
+      if (file !== f) return;
+      if (tail) {
+        filePre.textContent = r.data;
+        f.offset = r.offset;
+        filePre.scrollTop = filePre.scrollHeight;
+      } else {
+        filePre.textContent = r.data + filePre.textContent;
+        f.offset = r.offset;
+      }
+      f.size = r.size;
+      olderBtn.disabled = f.offset === 0;
+      fileInfo.textContent = r.size === 0 ? "Empty." : f.offset === 0 ? `All ${r.size} bytes.` : `The last ${r.size - f.offset} of ${r.size} bytes.`;
+    } catch (err) {
+      if (file !== f) return;
+      fileInfo.textContent = err.message;
+      olderBtn.disabled = true;
+    }
   }
 
   const view = {
@@ -141,8 +210,10 @@ export function appView({main, query, ui}, id) {
       const status = appStatus(app, q);
       renderHead(status);
       renderNotices(q, deployments.filter((d) => d.affectedApps.includes(id)));
-      if (tab === "instances") renderTasks();
-      else if (tab === "config") renderConfig();
+      if (tab === "instances") {
+        renderTasks();
+        if (file && file.offset >= Math.max(file.size - 64 * 1024, 0)) loadFile(true); // following the tail
+      } else if (tab === "config") renderConfig();
       else renderVersions(versions);
     },
   };
@@ -250,7 +321,10 @@ export function appView({main, query, ui}, id) {
       h("td", {}, taskState(t.state)),
       h("td", {}, taskHealth(t, app)),
       h("td", {}, t.startedAt ? agoTime(t.startedAt) : h("span", {class: "muted"}, "not yet")),
-      h("td", {}, time(t.version), current ? null : h("span", {class: "tag"}, " outdated")));
+      h("td", {}, time(t.version), current ? null : h("span", {class: "tag"}, " outdated")),
+      h("td", {class: "sandbox"}, hostCommand(app) ? ["stdout", "stderr"].map((name, i) => [i ? " " : "",
+        h("button", {class: "btn small", type: "button", dataset: {file: name}, "aria-label": `${name} of ${t.id}`,
+          onclick: () => openFile(t.id, name)}, name)]) : h("span", {class: "muted", title: "A container: see docker logs on its host"}, "—")));
   }
 
   function renderConfig() {
