@@ -196,10 +196,12 @@ func (s *Service) targets(eventType string, data []byte) []*worker {
 	}
 	s.mu.Lock()
 	_, known := s.workers[only]
+	_, gone := s.workers[except]
 	s.mu.Unlock()
-	if only != "" && !known {
-		// Registered through another replica, whose write this
-		// replica's watch has not delivered yet.
+	if (only != "" && !known) || (except != "" && gone) {
+		// Registered (or removed) through any replica, whose write this
+		// replica's watch has not delivered yet: an unsubscribed URL
+		// gets nothing after its unsubscribe_event.
 		ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
 		_ = s.catchUp(ctx)
 		cancel()
