@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/drover/drover/pkg/marathon"
@@ -54,6 +55,24 @@ type ExecResult struct {
 	ExitCode int
 	Output   string // the start of its stdout and stderr
 }
+
+// MaxExecOutput is how much of a command's output Exec keeps (ExecOutput).
+const MaxExecOutput = 4 << 10
+
+// ExecOutput collects a command's stdout and stderr for an ExecResult: the
+// first MaxExecOutput bytes written to it; the rest is discarded.
+type ExecOutput struct {
+	buf bytes.Buffer
+}
+
+func (b *ExecOutput) Write(p []byte) (int, error) {
+	if room := MaxExecOutput - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *ExecOutput) String() string { return b.buf.String() }
 
 // CheckRecaller is a Runtime that keeps each task's CheckSpec with the task
 // (the Docker runtime: in a container label), so that an agent restarted

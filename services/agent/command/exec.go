@@ -1,7 +1,6 @@
 package command
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,9 +10,6 @@ import (
 
 	"github.com/drover/drover/services/agent"
 )
-
-// maxExecOutput is how much of a command's output Exec keeps.
-const maxExecOutput = 4 << 10
 
 // RecallChecks reads a task's check spec from its launch record.
 func (r *Runtime) RecallChecks(_ context.Context, taskID string) (agent.CheckSpec, error) {
@@ -52,7 +48,7 @@ func (r *Runtime) Exec(ctx context.Context, taskID string, cmd []string) (agent.
 	c := exec.CommandContext(ctx, path, cmd[1:]...)
 	c.Args[0] = cmd[0]
 	c.Dir, c.Env = sandbox, rec.Env
-	out := &cappedBuffer{max: maxExecOutput}
+	out := &agent.ExecOutput{}
 	c.Stdout, c.Stderr = out, out
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if u := rec.User; u.Switch {
@@ -73,17 +69,3 @@ func (r *Runtime) Exec(ctx context.Context, taskID string, cmd []string) (agent.
 	return agent.ExecResult{ExitCode: 0, Output: out.String()}, nil
 }
 
-// cappedBuffer keeps the first max bytes written to it and discards the rest.
-type cappedBuffer struct {
-	buf bytes.Buffer
-	max int
-}
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (b *cappedBuffer) String() string { return b.buf.String() }

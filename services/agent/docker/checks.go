@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,9 +16,6 @@ var (
 	_ agent.Execer        = (*Runtime)(nil)
 	_ agent.CheckRecaller = (*Runtime)(nil)
 )
-
-// maxExecOutput is how much of a command's output Exec keeps.
-const maxExecOutput = 4 << 10
 
 // RecallChecks reads a task's check spec from its container's LabelChecks.
 func (r *Runtime) RecallChecks(ctx context.Context, taskID string) (agent.CheckSpec, error) {
@@ -54,7 +50,7 @@ func (r *Runtime) Exec(ctx context.Context, taskID string, cmd []string) (agent.
 		return agent.ExecResult{}, fmt.Errorf("docker: exec in %s: %w", name, err)
 	}
 	stop := context.AfterFunc(ctx, att.Close) // unblocks the read below
-	out := &cappedBuffer{max: maxExecOutput}
+	out := &agent.ExecOutput{}
 	_, copyErr := stdcopy.StdCopy(out, out, att.Reader)
 	stop()
 	att.Close()
@@ -81,17 +77,3 @@ func (r *Runtime) Exec(ctx context.Context, taskID string, cmd []string) (agent.
 	}
 }
 
-// cappedBuffer keeps the first max bytes written to it and discards the rest.
-type cappedBuffer struct {
-	buf bytes.Buffer
-	max int
-}
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (b *cappedBuffer) String() string { return b.buf.String() }
