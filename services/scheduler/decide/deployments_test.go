@@ -10,9 +10,10 @@ import (
 )
 
 // TestDeploymentsFinish: a deployment ends when its apps converge
-// (deployment_success), when a later one of the same app supersedes it (no
-// event), or when it times out (deployment_failed with the reason); its
-// delete checks the revision judged, and the event waits for the delete.
+// (deployment_success), when a later one of the same app supersedes it
+// (deployment_failed, cancelled, without a step failure: Marathon's
+// cancellation), or when it times out (deployment_failed with the reason);
+// its delete checks the revision judged, and the event waits for the delete.
 func TestDeploymentsFinish(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -25,7 +26,7 @@ func TestDeploymentsFinish(t *testing.T) {
 	}{
 		{"converged", 2, time.Minute, false, events.EventDeploymentSuccess, "", true},
 		{"not yet", 1, time.Minute, false, "", "", false},
-		{"superseded", 1, time.Minute, true, "", "", true},
+		{"superseded", 1, time.Minute, true, events.EventDeploymentFailed, events.ReasonCancelled, true},
 		{"timed out, unplaceable", 1, 16 * time.Minute, false, events.EventDeploymentFailed, "could not be placed", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,6 +81,9 @@ func TestDeploymentsFinish(t *testing.T) {
 			}
 			wantStep := map[string]string{events.EventDeploymentSuccess: events.EventDeploymentStepOK,
 				events.EventDeploymentFailed: events.EventDeploymentStepFailed}[tc.outcome]
+			if tc.later {
+				wantStep = tc.outcome // the outcome alone
+			}
 			if wantStep != "" && (step == nil || step.Type != wantStep || !step.AfterPrevious) {
 				t.Errorf("step event %+v, want %s after the delete", step, wantStep)
 			}
