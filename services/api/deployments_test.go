@@ -82,7 +82,11 @@ func TestCancelledDeploymentsFail(t *testing.T) {
 	if f := nextFrame(t, frames, failed, info); f.event != info || planID(f) != first {
 		t.Fatalf("after the create: %s of %s, want deployment_info of %s", f.event, planID(f), first)
 	}
-	res := expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/jenkins?force=true", `{"cmd":"two","instances":2}`), http.StatusOK)
+	// Jenkins PUTs the whole definition.
+	res := expect[change.Result](t, h.do(http.MethodPut, "/v2/apps/jenkins?force=true", `{"id":"/jenkins","cmd":"two","instances":2,"cpus":0.5,"mem":64}`), http.StatusOK)
+	if app := h.getApp("/jenkins"); app["cmd"] != "two" || app["cpus"] != 0.5 {
+		t.Errorf("after the forced PUT: %v", app)
+	}
 	f := nextFrame(t, frames, failed, info)
 	if f.event != failed || f.data["id"] != first || planID(f) != first || f.data["reason"] != "The upgrade has been cancelled" {
 		t.Fatalf("after the forced PUT: %s %v, want deployment_failed of %s", f.event, f.data, first)

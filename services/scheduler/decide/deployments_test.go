@@ -212,3 +212,41 @@ func wantStepEvents(t *testing.T, got []*Event, types []string, steps [][]events
 		}
 	}
 }
+
+// TestDeploymentWaitsForReadiness: a deployment of an app with readiness
+// checks finishes only once every new task is ready, not when they run
+// (Traefik routes a task of a running deployment only once it is ready,
+// and takes the deployment's end for all of them being so).
+func TestDeploymentWaitsForReadiness(t *testing.T) {
+	h := newHarness(t)
+	h.app("/web", 2, `{"readinessChecks":[{"name":"ready","protocol":"HTTP","path":"/ready","portName":"http"}]}`)
+	ready := func(b bool) *bool { return &b }
+	h.task("web.a", "/web", "h1", h.now.Add(-time.Minute)).Ready = ready(true)
+	h.task("web.b", "/web", "h1", h.now.Add(-time.Minute))
+	h.agent("h1")
+	d := events.Deployment{ID: "d1", AffectedApps: []string{"/web"}, CreatedAt: h.now.Add(-time.Minute),
+		Steps: [][]events.DeploymentAction{{{Action: events.ActionStart, App: "/web"}}}}
+	h.st.Deployments["d1"] = Deployment{D: d, Rev: 1}
+	outcome := func() string {
+		for _, w := range h.last.Writes {
+			if w.Event != nil && (w.Event.Type == events.EventDeploymentSuccess || w.Event.Type == events.EventDeploymentFailed) {
+				return w.Event.Type
+			}
+		}
+		return ""
+	}
+	for _, r := range []*bool{nil, ready(false)} {
+		h.st.Instances["web.b"].Ready = r
+		h.advance(time.Second)
+		h.agent("h1")
+		if h.pass(); outcome() != "" || h.st.Deployments["d1"].Finishing {
+			t.Fatalf("web.b running, ready %v: deployment %s, want it to wait", r, outcome())
+		}
+	}
+	h.st.Instances["web.b"].Ready = ready(true)
+	h.advance(time.Second)
+	h.agent("h1")
+	if h.pass(); outcome() != events.EventDeploymentSuccess {
+		t.Errorf("both ready: outcome %q, want deployment_success", outcome())
+	}
+}
