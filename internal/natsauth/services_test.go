@@ -8,7 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,4 +227,98 @@ func waitTasks(t *testing.T, call func(string, string, string) (int, string), ap
 		return nil
 	})
 	return ids
+}
+
+// TestCallbacksWorkUnderTheAPIPermissions: an api with --event-subscriber
+// http_callback, connected as the api user, registers a callback URL in
+// the subscribers bucket, creates and pulls the shared api-callbacks
+// consumer of the events stream, acknowledges what it delivers, and
+// removes the URL, without a subject refused.
+func TestCallbacksWorkUnderTheAPIPermissions(t *testing.T) {
+	c := runSecured(t)
+	c.setup()
+
+	var (
+		mu  sync.Mutex
+		got []string // eventType of each event POSTed
+	)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			EventType string `json:"eventType"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, ev.EventType)
+		mu.Unlock()
+	}))
+	t.Cleanup(sink.Close)
+	received := func(eventType string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(got, eventType)
+	}
+
+	pnc, pv := c.connect(natsauth.RoleAPI)
+	pjs, _ := jetstream.New(pnc)
+	pbus, err := natsbus.Open(context.Background(), pjs)
+	if err != nil {
+		t.Fatalf("api binds: %v (%v)", err, pv.list())
+	}
+	cfg := api.DefaultConfig()
+	cfg.EventSubscriber = api.EventSubscriberHTTP
+	srv, err := api.New(cfg, pbus, testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	call := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, hs.URL+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	sub := "/v2/eventSubscriptions?callbackUrl=" + url.QueryEscape(sink.URL)
+	if code, body := call(http.MethodPost, sub, ""); code != http.StatusOK {
+		t.Fatalf("subscribe: %d %s (%v)", code, body, pv.list())
+	}
+	if code, body := call(http.MethodGet, "/v2/eventSubscriptions", ""); code != http.StatusOK || !strings.Contains(body, sink.URL) {
+		t.Fatalf("list: %d %s, want %s", code, body, sink.URL)
+	}
+	if code, body := call(http.MethodPost, "/v2/apps", `{"id":"/called","cmd":"sleep 1","instances":0}`); code != http.StatusCreated {
+		t.Fatalf("POST app: %d %s", code, body)
+	}
+	testutil.Eventually(t, 30*time.Second, 50*time.Millisecond, func() error {
+		if !received("subscribe_event") || !received("api_post_event") {
+			mu.Lock()
+			defer mu.Unlock()
+			return fmt.Errorf("callback got %v, want subscribe_event and api_post_event (violations %v)", got, pv.list())
+		}
+		return nil
+	})
+	if code, body := call(http.MethodDelete, sub, ""); code != http.StatusOK {
+		t.Fatalf("unsubscribe: %d %s", code, body)
+	}
+	if code, body := call(http.MethodGet, "/v2/eventSubscriptions", ""); code != http.StatusOK || strings.Contains(body, sink.URL) {
+		t.Fatalf("list after unsubscribing: %d %s", code, body)
+	}
+	if err := pnc.FlushTimeout(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if l := pv.list(); len(l) > 0 {
+		t.Errorf("api was refused: %v", l)
+	}
 }

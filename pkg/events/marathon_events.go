@@ -100,6 +100,11 @@ type DeploymentEvent struct {
 	Reason    string         `json:"reason,omitempty"`
 }
 
+// ReasonCancelled is deployment_failed's reason for a deployment cancelled
+// (DELETE /v2/deployments/{id}) or superseded by a forced change: Marathon's
+// DeploymentCanceledException.
+const ReasonCancelled = "The upgrade has been cancelled"
+
 // AppTerminatedEvent is Marathon's app_terminated_event.
 type AppTerminatedEvent struct {
 	EventType string `json:"eventType"`

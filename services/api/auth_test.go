@@ -89,8 +89,10 @@ const smallApp = `{"id":"/a%s","cmd":"sleep 1","cpus":0.1,"mem":16,"instances":0
 
 func TestAuthenticationAndRoles(t *testing.T) {
 	path := writeCredentials(t)
-	_, srv := newAuthServer(t, func(c *Config) { c.AuthFile = path })
+	_, srv := newAuthServer(t, func(c *Config) { c.AuthFile, c.EventSubscriber = path, EventSubscriberHTTP })
 	app := func(n string) string { return strings.Replace(smallApp, "%s", n, 1) }
+	// Subscribing is a write: a viewer may list the callback URLs only.
+	sub := subscriptionsPath("http://127.0.0.1:1/cb")
 
 	tests := []struct {
 		name    string
@@ -113,6 +115,13 @@ func TestAuthenticationAndRoles(t *testing.T) {
 		{"viewer may not write", "POST", "/v2/apps", app("1"), []string{basic("victor", "victor-pw")}, 403, msgNotAuthorized},
 		{"viewer may not kill", "DELETE", "/v2/apps/a1/tasks", "", []string{basic("victor", "victor-pw")}, 403, msgNotAuthorized},
 		{"viewer may not abdicate", "DELETE", "/v2/leader", "", []string{"Authorization: Bearer view-token"}, 403, msgNotAuthorized},
+		{"viewer may not subscribe", "POST", sub, "", []string{basic("victor", "victor-pw")}, 403, msgNotAuthorized},
+		{"viewer token may not subscribe", "POST", sub, "", []string{"Authorization: token=view-token"}, 403, msgNotAuthorized},
+		{"viewer may not unsubscribe", "DELETE", sub, "", []string{"Authorization: Bearer view-token"}, 403, msgNotAuthorized},
+		{"subscribing needs a user", "POST", sub, "", nil, 401, msgNotAuthenticated},
+		{"viewer lists subscriptions", "GET", "/v2/eventSubscriptions", "", []string{basic("victor", "victor-pw")}, 200, ""},
+		{"operator subscribes", "POST", sub, "", []string{basic("alice", "alice-pw")}, 200, ""},
+		{"operator unsubscribes", "DELETE", sub, "", []string{"Authorization: Bearer op-token"}, 200, ""},
 		{"operator writes", "POST", "/v2/apps", app("2"), []string{basic("alice", "alice-pw")}, 201, ""},
 		{"token operator writes", "POST", "/v2/apps", app("3"), []string{"Authorization: Bearer op-token"}, 201, ""},
 		{"wrong password", "GET", "/v2/apps", "", []string{basic("alice", "nope")}, 401, msgNotAuthenticated},

@@ -171,6 +171,28 @@ func TestConformanceListEmbeds(t *testing.T) {
 	if len(rc) != 1 || rc[0].(object)["taskId"] != "r.1" || rc[0].(object)["ready"] != true || rc[0].(object)["name"] != "ready" {
 		t.Errorf("apps.readiness: %v", rc)
 	}
+
+	// Traefik's Marathon provider asks for the three at once, and parses
+	// startedAt as RFC 3339.
+	tr := get("embed=apps.tasks&embed=apps.deployments&embed=apps.readiness")
+	tasks, _ := tr["tasks"].([]any)
+	deps, _ := tr["deployments"].([]any)
+	rc, _ = tr["readinessCheckResults"].([]any)
+	if len(tasks) != 1 || len(deps) != 1 || len(rc) != 1 || rc[0].(object)["taskId"] != "r.1" || rc[0].(object)["ready"] != true {
+		t.Errorf("Traefik's embeds: tasks %v, deployments %v, readiness %v", tasks, deps, rc)
+	} else if started, _ := tasks[0].(object)["startedAt"].(string); !rfc3339(started) {
+		t.Errorf("startedAt %q is not RFC 3339", started)
+	}
+	// Prometheus' discovery lists /v2/apps/ with a trailing slash.
+	prom := expect[appList](t, h.do(http.MethodGet, "/v2/apps/?embed=apps.tasks", ""), http.StatusOK).Apps
+	if len(prom) != 1 || prom[0]["id"] != "/r" || len(prom[0]["tasks"].([]any)) != 1 {
+		t.Errorf("GET /v2/apps/?embed=apps.tasks: %v", prom)
+	}
+}
+
+func rfc3339(s string) bool {
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil
 }
 
 func TestConformanceValidation(t *testing.T) {

@@ -40,7 +40,8 @@ func (s *Server) listDeployments(c echo.Context) error {
 }
 
 // deleteDeployment is DELETE /v2/deployments/{id}: with force=true it only
-// cancels the deployment (202); otherwise it starts a deployment that
+// cancels the deployment (202; Cancel publishes its deployment_failed);
+// otherwise it starts a deployment that
 // rolls its apps back to what they were before it (200, change result).
 func (s *Server) deleteDeployment(c echo.Context) error {
 	force, err := boolParam(c, "force", false)
@@ -61,10 +62,14 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	if force {
-		if err := s.bus.Deployments.Delete(ctx, id); err != nil {
-			return fmt.Errorf("api: cancel deployment %s: %w", id, err)
+		var root *events.Group
+		s.rm.Read(func(st *readmodel.State) { root = change.RootOf(st) })
+		cancelled, err := s.changes.Cancel(ctx, id, root)
+		if err != nil {
+			return err
 		}
-		s.logger.Info("deployment cancelled", "deployment", id)
+		// Not cancelled: the scheduler finished it meanwhile.
+		s.logger.Info("deployment cancelled", "deployment", id, "cancelled", cancelled)
 		s.changes.AwaitWrites(ctx, map[string]uint64{events.BucketDeployments: readmodel.LastSeq(ctx, s.bus.Deployments)})
 		return c.NoContent(http.StatusAccepted)
 	}

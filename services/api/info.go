@@ -40,6 +40,8 @@ func (s *Server) info(c echo.Context) error {
 			// Marathon's defaults; Drover never proxies: any replica answers.
 			LeaderProxyConnectionTimeoutMS: 5000,
 			LeaderProxyReadTimeoutMS:       10000,
+			LocalPortMin:                   s.cfg.LocalPortMin,
+			LocalPortMax:                   s.cfg.LocalPortMax,
 		},
 		ZookeeperConfig: map[string]any{"zk": nil},
 		HTTPConfig:      view.HTTPConfig{HTTPPort: s.port},
@@ -48,6 +50,9 @@ func (s *Server) info(c echo.Context) error {
 		resp.Elected = true
 		leader := s.leaderAddress(rec)
 		resp.Leader = &leader
+	}
+	if s.cfg.EventSubscriber != "" {
+		resp.EventSubscriber = &view.EventSubscriber{Type: s.cfg.EventSubscriber}
 	}
 	return writeJSON(c, http.StatusOK, resp)
 }

@@ -49,6 +49,15 @@ func TestInfo(t *testing.T) {
 	if mc["master"] != "nats://127.0.0.1:4222" || mc["hostname"] != "master1" || mc["ha"] != true {
 		t.Errorf("marathon_config = %v", mc)
 	}
+	// Marathon's defaults, and what Drover has no counterpart of as null.
+	for k, v := range map[string]any{"local_port_min": 10000.0, "local_port_max": 20000.0, "mesos_leader_ui_url": nil} {
+		if got, ok := mc[k]; !ok || got != v {
+			t.Errorf("marathon_config.%s = %v (present %t), want %v", k, got, ok, v)
+		}
+	}
+	if got, ok := info["event_subscriber"]; !ok || got != nil {
+		t.Errorf("event_subscriber = %v (present %t), want null: callbacks are off", got, ok)
+	}
 
 	h.putLeaderRecord(events.LeaderRecord{V: events.Version, SchedulerID: "s1", Hostname: "sched1", APIAddress: "api1:9090", Epoch: 1})
 	waitFor(t, func() bool {
@@ -84,6 +93,29 @@ func TestInfoVersionIsNumeric(t *testing.T) {
 	info := expect[object](t, serve(t, srv, http.MethodGet, "/v2/info", ""), http.StatusOK)
 	if info["version"] != MarathonVersion || info["drover_version"] != "dev" {
 		t.Errorf("version %v, drover_version %v", info["version"], info["drover_version"])
+	}
+}
+
+// TestInfoFollowsTheConfig: the service port range and the event
+// subscriber are the api's own, as Marathon 1.4 reported its flags
+// (event_subscriber beside marathon_config, as go-marathon's Info reads it).
+func TestInfoFollowsTheConfig(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	cfg := DefaultConfig()
+	cfg.ID, cfg.EventSubscriber = "test", EventSubscriberHTTP
+	cfg.LocalPortMin, cfg.LocalPortMax = 12000, 12999
+	srv, err := New(cfg, js.Bus(t), testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	info := expect[object](t, serve(t, srv, http.MethodGet, "/v2/info", ""), http.StatusOK)
+	mc := info["marathon_config"].(object)
+	if mc["local_port_min"] != 12000.0 || mc["local_port_max"] != 12999.0 {
+		t.Errorf("local ports %v-%v, want 12000-12999", mc["local_port_min"], mc["local_port_max"])
+	}
+	if !equalJSON(t, info["event_subscriber"], object{"type": "http_callback", "http_endpoints": nil}) {
+		t.Errorf("event_subscriber = %v", info["event_subscriber"])
 	}
 }
 

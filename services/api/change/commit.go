@@ -15,7 +15,7 @@ import (
 
 // commit writes a staged change: every app by compare-and-set, then its deployment
 // record, then (with force) the cancellation of the deployments it
-// overrides; it waits for the read model to show the writes and publishes
+// overrides (Cancel: each one's deployment_failed); it waits for the read model to show the writes and publishes
 // the change's events. A race lost on the first app is an *errRetry:
 // nothing is written. One lost on a later app (a group change) leaves what
 // was written, deployed, and is a 409. A change that took free service
@@ -61,9 +61,11 @@ func (s *Writer) commit(ctx context.Context, c echo.Context, p *Staged, landed f
 	landed(p, writes)
 	depRev := s.recordDeployment(ctx, p.Deployment)
 	for _, id := range p.Locks {
-		if err := s.bus.Deployments.Delete(ctx, id); err != nil {
+		// The root before this change is where the cancelled deployment
+		// was taking the apps.
+		if ok, err := s.Cancel(ctx, id, p.Plan.Original); err != nil {
 			s.logger.Warn("cancel deployment", "deployment", id, "error", err)
-		} else {
+		} else if ok {
 			s.logger.Info("deployment cancelled by a forced change", "deployment", id, "by", p.Deployment.ID)
 		}
 	}

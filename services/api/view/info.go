@@ -15,7 +15,19 @@ type Info struct {
 	FrameworkID     *string        `json:"frameworkId"`
 	MarathonConfig  MarathonConfig `json:"marathon_config"`
 	ZookeeperConfig map[string]any `json:"zookeeper_config"`
-	HTTPConfig      HTTPConfig     `json:"http_config"`
+	// EventSubscriber is Marathon 1.4's (go-marathon's Info reads it):
+	// null unless the api runs the http_callback subscriber.
+	EventSubscriber *EventSubscriber `json:"event_subscriber"`
+	HTTPConfig      HTTPConfig       `json:"http_config"`
+}
+
+// EventSubscriber is /v2/info's event_subscriber: the subscriber's type
+// and Marathon's --http_endpoints, the URLs given on its command line
+// (Drover has none: callbacks are registered through
+// /v2/eventSubscriptions), null as Marathon wrote an unset flag.
+type EventSubscriber struct {
+	Type          string   `json:"type"`
+	HTTPEndpoints []string `json:"http_endpoints"`
 }
 
 // MarathonConfig is the part of Marathon's marathon_config that means
@@ -30,6 +42,9 @@ type MarathonConfig struct {
 	Features                       []string `json:"features"`
 	LeaderProxyConnectionTimeoutMS int      `json:"leader_proxy_connection_timeout_ms"`
 	LeaderProxyReadTimeoutMS       int      `json:"leader_proxy_read_timeout_ms"`
+	LocalPortMin                   int      `json:"local_port_min"`
+	LocalPortMax                   int      `json:"local_port_max"`
+	MesosLeaderUIURL               *string  `json:"mesos_leader_ui_url"`
 	MesosRole                      *string  `json:"mesos_role"`
 	MesosUser                      *string  `json:"mesos_user"`
 	WebUIURL                       *string  `json:"webui_url"`

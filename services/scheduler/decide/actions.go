@@ -37,12 +37,16 @@ func LaunchCommand(epoch uint64, app marathon.App, inst *events.Instance) events
 	}
 }
 
-// kill marks an instance as being killed and sends the kill command.
+// kill marks an instance as being killed and sends the kill command. The
+// mark is a status_update_event of TASK_KILLING, as Mesos reports a kill to
+// Marathon: load balancers (marathon-lb) take the task out of rotation on
+// it, before the task ends.
 func (w *work) kill(inst *events.Instance) {
 	if inst.State != events.TaskKilling {
 		inst = w.edit(inst)
 		inst.State, inst.UpdatedAt = events.TaskKilling, w.now
 		w.putInstance(inst)
+		w.statusEvent(inst, "")
 	}
 	w.sendKill(inst.AgentID, inst.TaskID, inst.AppID)
 }

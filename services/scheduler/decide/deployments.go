@@ -29,8 +29,12 @@ func (w *work) finishDeployments() {
 	for _, key := range slices.Sorted(maps.Keys(w.deployments)) {
 		ds := w.deployments[key]
 		var outcome, reason string
+		superseded := w.superseded(ds.D)
 		switch {
-		case w.superseded(ds.D):
+		case superseded:
+			// Its record outlived the forced change that cancels it (the api
+			// deletes it, and reports it, unless this delete lands first).
+			outcome, reason = events.EventDeploymentFailed, events.ReasonCancelled
 		case w.converged(ds.D):
 			outcome = events.EventDeploymentSuccess
 		case w.now.Sub(ds.D.CreatedAt) > w.cfg.DeploymentTimeout:
@@ -50,7 +54,7 @@ func (w *work) finishDeployments() {
 		cur := currentStep(ds.D)
 		if outcome == events.EventDeploymentSuccess {
 			w.stepEvents(ds.D, plan, cur, len(ds.D.Steps))
-		} else if cur < len(ds.D.Steps) {
+		} else if cur < len(ds.D.Steps) && !superseded {
 			w.stepEvent(events.EventDeploymentStepFailed, plan, ds.D.Steps[cur])
 		}
 		w.write(Write{Event: &Event{Type: outcome, AfterPrevious: true, Payload: events.DeploymentEvent{

@@ -10,9 +10,10 @@ import (
 )
 
 // TestDeploymentsFinish: a deployment ends when its apps converge
-// (deployment_success), when a later one of the same app supersedes it (no
-// event), or when it times out (deployment_failed with the reason); its
-// delete checks the revision judged, and the event waits for the delete.
+// (deployment_success), when a later one of the same app supersedes it
+// (deployment_failed, cancelled, without a step failure: Marathon's
+// cancellation), or when it times out (deployment_failed with the reason);
+// its delete checks the revision judged, and the event waits for the delete.
 func TestDeploymentsFinish(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -25,7 +26,7 @@ func TestDeploymentsFinish(t *testing.T) {
 	}{
 		{"converged", 2, time.Minute, false, events.EventDeploymentSuccess, "", true},
 		{"not yet", 1, time.Minute, false, "", "", false},
-		{"superseded", 1, time.Minute, true, "", "", true},
+		{"superseded", 1, time.Minute, true, events.EventDeploymentFailed, events.ReasonCancelled, true},
 		{"timed out, unplaceable", 1, 16 * time.Minute, false, events.EventDeploymentFailed, "could not be placed", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,6 +81,9 @@ func TestDeploymentsFinish(t *testing.T) {
 			}
 			wantStep := map[string]string{events.EventDeploymentSuccess: events.EventDeploymentStepOK,
 				events.EventDeploymentFailed: events.EventDeploymentStepFailed}[tc.outcome]
+			if tc.later {
+				wantStep = tc.outcome // the outcome alone
+			}
 			if wantStep != "" && (step == nil || step.Type != wantStep || !step.AfterPrevious) {
 				t.Errorf("step event %+v, want %s after the delete", step, wantStep)
 			}
@@ -206,5 +210,43 @@ func wantStepEvents(t *testing.T, got []*Event, types []string, steps [][]events
 		if !ok || info.EventType != types[i] || !reflect.DeepEqual(info.CurrentStep.Actions, steps[i]) || info.Plan.ID != "d1" {
 			t.Errorf("event %d: payload %+v, want currentStep %v of plan d1", i, e.Payload, steps[i])
 		}
+	}
+}
+
+// TestDeploymentWaitsForReadiness: a deployment of an app with readiness
+// checks finishes only once every new task is ready, not when they run
+// (Traefik routes a task of a running deployment only once it is ready,
+// and takes the deployment's end for all of them being so).
+func TestDeploymentWaitsForReadiness(t *testing.T) {
+	h := newHarness(t)
+	h.app("/web", 2, `{"readinessChecks":[{"name":"ready","protocol":"HTTP","path":"/ready","portName":"http"}]}`)
+	ready := func(b bool) *bool { return &b }
+	h.task("web.a", "/web", "h1", h.now.Add(-time.Minute)).Ready = ready(true)
+	h.task("web.b", "/web", "h1", h.now.Add(-time.Minute))
+	h.agent("h1")
+	d := events.Deployment{ID: "d1", AffectedApps: []string{"/web"}, CreatedAt: h.now.Add(-time.Minute),
+		Steps: [][]events.DeploymentAction{{{Action: events.ActionStart, App: "/web"}}}}
+	h.st.Deployments["d1"] = Deployment{D: d, Rev: 1}
+	outcome := func() string {
+		for _, w := range h.last.Writes {
+			if w.Event != nil && (w.Event.Type == events.EventDeploymentSuccess || w.Event.Type == events.EventDeploymentFailed) {
+				return w.Event.Type
+			}
+		}
+		return ""
+	}
+	for _, r := range []*bool{nil, ready(false)} {
+		h.st.Instances["web.b"].Ready = r
+		h.advance(time.Second)
+		h.agent("h1")
+		if h.pass(); outcome() != "" || h.st.Deployments["d1"].Finishing {
+			t.Fatalf("web.b running, ready %v: deployment %s, want it to wait", r, outcome())
+		}
+	}
+	h.st.Instances["web.b"].Ready = ready(true)
+	h.advance(time.Second)
+	h.agent("h1")
+	if h.pass(); outcome() != events.EventDeploymentSuccess {
+		t.Errorf("both ready: outcome %q, want deployment_success", outcome())
 	}
 }

@@ -151,3 +151,47 @@ func TestLateWritesOfADeposedLeader(t *testing.T) {
 		t.Error("Stray changed its input")
 	}
 }
+
+// TestKillIsAStatusUpdate: marking a task TASK_KILLING publishes its
+// status_update_event once, as Mesos reports a kill to Marathon (marathon-lb
+// drops a task from its backends on it, before the task ends); later passes
+// do not repeat it, and the end is a TASK_KILLED of its own.
+func TestKillIsAStatusUpdate(t *testing.T) {
+	h := newHarness(t)
+	h.app("/web", 1, "")
+	h.task("web.1", "/web", "h1", h.now.Add(-2*time.Hour))
+	h.task("web.2", "/web", "h1", h.now.Add(-time.Hour))
+	h.agent("h1")
+	statuses := func() []events.TaskState {
+		var out []events.TaskState
+		for _, w := range h.last.Writes {
+			if w.Event != nil && w.Event.Type == events.EventStatusUpdate {
+				out = append(out, w.Event.Payload.(events.StatusUpdateEvent).TaskStatus)
+			}
+		}
+		return out
+	}
+	d := h.pass()
+	if !slices.Equal(d.kills, []string{"web.2"}) || !slices.Equal(statuses(), []events.TaskState{events.TaskKilling}) {
+		t.Fatalf("scale down: kills %v, statuses %v; want web.2 killed and one TASK_KILLING", d.kills, statuses())
+	}
+	ev := h.last.Writes
+	for _, w := range ev {
+		if w.Event != nil {
+			if p := w.Event.Payload.(events.StatusUpdateEvent); p.TaskID != "web.2" || p.AppID != "/web" || p.Host != "h1" {
+				t.Errorf("event %+v, want web.2 of /web on h1", p)
+			}
+		}
+	}
+	for range 6 { // passes while the task is being killed
+		h.advance(time.Second)
+		h.agent("h1")
+		if h.pass(); len(statuses()) != 0 || h.state("web.2") != events.TaskKilling {
+			t.Errorf("pass while killing: statuses %v, web.2 %s; want no event, still killing", statuses(), h.state("web.2"))
+		}
+	}
+	h.status(events.TaskStatus{AgentID: "h1", TaskID: "web.2", State: events.TaskKilled})
+	if !slices.Equal(statuses(), []events.TaskState{events.TaskKilled}) || h.state("web.2") != "gone" {
+		t.Errorf("end: statuses %v, web.2 %s; want one TASK_KILLED and the task gone", statuses(), h.state("web.2"))
+	}
+}
