@@ -68,4 +68,3 @@ func (r *Runtime) Exec(ctx context.Context, taskID string, cmd []string) (agent.
 	}
 	return agent.ExecResult{ExitCode: 0, Output: out.String()}, nil
 }
-

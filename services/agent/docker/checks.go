@@ -76,4 +76,3 @@ func (r *Runtime) Exec(ctx context.Context, taskID string, cmd []string) (agent.
 		}
 	}
 }
-
