@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -224,7 +225,9 @@ func taskIDs(tasks []task) []string {
 	return ids
 }
 
-// leader is the scheduler /v2/leader names, or "" when there is none.
+// leader is the scheduler /v2/leader names (its hostname: these schedulers
+// record no --api-address, so the leader is "<hostname>:<the api's port>"),
+// or "" when there is none.
 func (c *cluster) leader(t *testing.T) string {
 	code, body, err := c.api.do(http.MethodGet, "/v2/leader", nil)
 	if err != nil || code != http.StatusOK {
@@ -234,6 +237,9 @@ func (c *cluster) leader(t *testing.T) string {
 		Leader string `json:"leader"`
 	}
 	_ = json.Unmarshal(body, &out)
+	if host, _, err := net.SplitHostPort(out.Leader); err == nil {
+		return host
+	}
 	return out.Leader
 }
 
