@@ -93,7 +93,8 @@ func (s *Writer) writeApp(ctx context.Context, op Op, deploymentID string) (uint
 func isCASError(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
-		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
+		(errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)) // the latter on replicated streams
 }
 
 // checkLocks refuses a change to apps a running deployment holds, unless
