@@ -110,6 +110,11 @@ func TestClaimPort(t *testing.T) {
 	if got := claimant(t, bus, 10000); got != "/d" {
 		t.Errorf("port 10000 claimed by %q, want /d", got)
 	}
+	// A release at the revision before a takeover leaves the new claim.
+	w.releaseClaims(ctx, []claim{{port: 10000, app: "/a", rev: entry.Revision()}})
+	if got := claimant(t, bus, 10000); got != "/d" {
+		t.Errorf("after a stale release, port 10000 claimed by %q, want /d", got)
+	}
 }
 
 // makeChange runs Make, forced, with a build that returns ops as they are.
