@@ -69,11 +69,11 @@ func agentPermissions(agentID, inbox string) *server.Permissions {
 var apiStreams = []string{
 	events.KVStream(events.BucketApps), events.KVStream(events.BucketDeployments), events.KVStream(events.BucketInstances),
 	events.KVStream(events.BucketAgents), events.KVStream(events.BucketLeader), events.KVStream(events.BucketQueue),
-	events.KVStream(events.BucketSubscribers), events.StreamEvents,
+	events.KVStream(events.BucketSubscribers), events.KVStream(events.BucketPortClaims), events.StreamEvents,
 }
 
-// APIPermissions are the api's: write the apps, deployments and
-// subscribers buckets, publish Marathon events and requests to the
+// APIPermissions are the api's: write the apps, deployments, subscribers
+// and port claims buckets, publish Marathon events, requests to the
 // scheduler leader and reads of sandbox files to agents, read (watch,
 // get, follow) its buckets and the events stream, and acknowledge what the shared callback consumer delivers. Never an agent's
 // command subject, the leader lock, or the instances the scheduler records;
@@ -85,6 +85,7 @@ func apiPermissions(inbox string) *server.Permissions {
 		kvSubjects(events.BucketApps),
 		kvSubjects(events.BucketDeployments),
 		kvSubjects(events.BucketSubscribers),
+		kvSubjects(events.BucketPortClaims),
 		events.SchedulerRequests,
 		events.AgentSandboxAll,
 		events.EventAll,

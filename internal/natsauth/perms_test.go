@@ -253,6 +253,9 @@ func TestAPICredential(t *testing.T) {
 	if _, err := bus.Apps.Create(ctx, "web", []byte(`{"v":1,"app":{"id":"/web"}}`)); err != nil {
 		t.Errorf("api writes an app: %v", err)
 	}
+	if _, err := bus.PortClaims.Create(ctx, events.PortClaimKey(10000), []byte(`{"v":1,"app":"/web"}`)); err != nil {
+		t.Errorf("api claims a service port: %v", err)
+	}
 	if _, err := js.Publish(ctx, events.SchedulerRequests, []byte(`{"v":1}`)); err != nil {
 		t.Errorf("api asks the scheduler: %v", err)
 	}

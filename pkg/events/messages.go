@@ -413,6 +413,13 @@ type Subscriber struct {
 	At          time.Time `json:"at"`
 }
 
+// PortClaim is a service port's claim in BucketPortClaims (key:
+// PortClaimKey of the port): the app that took it.
+type PortClaim struct {
+	V   int    `json:"v"`
+	App string `json:"app"`
+}
+
 // Version reports each message's schema version; Decode checks it.
 func (m Heartbeat) version() int        { return m.V }
 func (m Command) version() int          { return m.V }
@@ -427,3 +434,4 @@ func (m SchedulerRequest) version() int { return m.V }
 func (m Subscriber) version() int       { return m.V }
 func (m SandboxRead) version() int      { return m.V }
 func (m SandboxFile) version() int      { return m.V }
+func (m PortClaim) version() int        { return m.V }

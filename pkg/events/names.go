@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -28,6 +29,10 @@ const (
 	// /v2/eventSubscriptions, one key per URL (SubscriberKey), shared by
 	// every api replica.
 	BucketSubscribers = "subscribers"
+	// BucketPortClaims holds the dynamic service ports taken by apps, one
+	// key per port (PortClaimKey), each created by compare-and-set, so two
+	// api replicas never hand out the same one.
+	BucketPortClaims = "portclaims"
 )
 
 // LeaderKey is the key in BucketLeader that schedulers race for.
@@ -58,6 +63,18 @@ const CallbackConsumer = "api-callbacks"
 func SubscriberKey(callbackURL string) string {
 	sum := sha256.Sum256([]byte(callbackURL))
 	return hex.EncodeToString(sum[:])
+}
+
+// PortClaimKey is the BucketPortClaims key of a service port: "p10000".
+func PortClaimKey(port int) string { return "p" + strconv.Itoa(port) }
+
+// PortFromClaimKey is the inverse of PortClaimKey.
+func PortFromClaimKey(key string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimPrefix(key, "p"))
+	if err != nil || !strings.HasPrefix(key, "p") || n < 1 || n > 65535 || PortClaimKey(n) != key {
+		return 0, fmt.Errorf("events: invalid port claim key %q", key)
+	}
+	return n, nil
 }
 
 // AgentCommandConsumer is the durable consumer name of an agent's commands.

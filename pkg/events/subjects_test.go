@@ -76,6 +76,17 @@ func TestKeys(t *testing.T) {
 			t.Errorf("ValidKey(%q) accepted", k)
 		}
 	}
+	if k := PortClaimKey(10000); k != "p10000" || ValidKey(k) != nil {
+		t.Errorf("PortClaimKey(10000) = %q", k)
+	}
+	if p, err := PortFromClaimKey("p10000"); err != nil || p != 10000 {
+		t.Errorf("PortFromClaimKey(p10000) = %d, %v", p, err)
+	}
+	for _, k := range []string{"", "p", "10000", "p0", "p010000", "p+1", "p70000", "px", "q10000"} {
+		if p, err := PortFromClaimKey(k); err == nil {
+			t.Errorf("PortFromClaimKey(%q) = %d, want an error", k, p)
+		}
+	}
 }
 
 func TestSandboxReadValidate(t *testing.T) {

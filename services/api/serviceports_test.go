@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // servicePortsOf reads an app's service ports from its JSON: its port
@@ -251,4 +253,48 @@ func TestConfigRefusesBadLocalPortRange(t *testing.T) {
 			t.Errorf("range %v: Validate = %v, want a local port range error", r, err)
 		}
 	}
+}
+
+// TestServicePortsClaimed: the ports an app takes are claimed in the port
+// claims bucket; a port another replica's change claimed is not handed
+// out; a delete releases the app's claims.
+func TestServicePortsClaimed(t *testing.T) {
+	h := newHarness(t)
+	ctx := t.Context()
+	claimOf := func(port int) string {
+		t.Helper()
+		e, err := h.bus.PortClaims.Get(ctx, events.PortClaimKey(port))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := events.Decode[events.PortClaim](e.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.App
+	}
+	// Another replica's change in flight: claimed, its app not written yet.
+	if _, err := h.bus.PortClaims.Create(ctx, events.PortClaimKey(10000), []byte(`{"v":1,"app":"/elsewhere"}`)); err != nil {
+		t.Fatal(err)
+	}
+	web := h.createApp(`{"id":"/web","cmd":"serve","portDefinitions":[{"port":0},{"port":0}]}`)
+	wantPorts(t, "beside a claim", servicePortsOf(t, web), []int{10001, 10002})
+	for _, p := range []int{10001, 10002} {
+		if got := claimOf(p); got != "/web" {
+			t.Errorf("port %d claimed by %q, want /web", p, got)
+		}
+	}
+	expect[object](t, h.do(http.MethodDelete, "/v2/apps/web?force=true", ""), http.StatusOK)
+	for _, p := range []int{10001, 10002} {
+		if got := claimOf(p); got != "" {
+			t.Errorf("port %d still claimed by %q after the delete", p, got)
+		}
+	}
+	if got := claimOf(10000); got != "/elsewhere" {
+		t.Errorf("port 10000 claimed by %q, want /elsewhere's claim left alone", got)
+	}
+	wantPorts(t, "after the delete", servicePortsOf(t, h.createApp(`{"id":"/next","cmd":"serve","ports":[0]}`)), []int{10001})
 }

@@ -20,6 +20,7 @@ type Bus struct {
 	Leader      jetstream.KeyValue
 	Queue       jetstream.KeyValue
 	Subscribers jetstream.KeyValue
+	PortClaims  jetstream.KeyValue
 }
 
 // Setup creates or updates every stream and bucket. It is idempotent: every
@@ -88,6 +89,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg events.Config) (*Bus
 		{Bucket: events.BucketLeader, Replicas: r, TTL: cfg.LeaderTTL, Description: "the scheduler leader lock"},
 		{Bucket: events.BucketQueue, Replicas: r, Description: "apps waiting for placement"},
 		{Bucket: events.BucketSubscribers, Replicas: r, Description: "HTTP callback subscriptions of /v2/eventSubscriptions"},
+		{Bucket: events.BucketPortClaims, Replicas: r, Description: "dynamic service ports claimed by apps"},
 	}
 	kvs := make([]jetstream.KeyValue, len(buckets))
 	for i, bc := range buckets {
@@ -97,7 +99,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg events.Config) (*Bus
 		}
 		kvs[i] = kv
 	}
-	return &Bus{JS: js, Apps: kvs[0], Deployments: kvs[1], Instances: kvs[2], Agents: kvs[3], Leader: kvs[4], Queue: kvs[5], Subscribers: kvs[6]}, nil
+	return &Bus{JS: js, Apps: kvs[0], Deployments: kvs[1], Instances: kvs[2], Agents: kvs[3], Leader: kvs[4], Queue: kvs[5], Subscribers: kvs[6],
+		PortClaims: kvs[7]}, nil
 }
 
 // Open binds to the streams and buckets another process set up (Setup),
@@ -107,7 +110,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg events.Config) (*Bus
 // buckets do not exist yet.
 func Open(ctx context.Context, js jetstream.JetStream, buckets ...string) (*Bus, error) {
 	if len(buckets) == 0 {
-		buckets = []string{events.BucketApps, events.BucketDeployments, events.BucketInstances, events.BucketAgents, events.BucketLeader, events.BucketQueue, events.BucketSubscribers}
+		buckets = []string{events.BucketApps, events.BucketDeployments, events.BucketInstances, events.BucketAgents, events.BucketLeader, events.BucketQueue, events.BucketSubscribers,
+			events.BucketPortClaims}
 	}
 	bus := &Bus{JS: js}
 	for _, name := range buckets {
@@ -130,6 +134,8 @@ func Open(ctx context.Context, js jetstream.JetStream, buckets ...string) (*Bus,
 			bus.Queue = kv
 		case events.BucketSubscribers:
 			bus.Subscribers = kv
+		case events.BucketPortClaims:
+			bus.PortClaims = kv
 		default:
 			return nil, fmt.Errorf("events: no bucket %q", name)
 		}

@@ -71,7 +71,8 @@ func TestOpenBindsWhatSetupMade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bus.Apps == nil || bus.Deployments == nil || bus.Instances == nil || bus.Agents == nil || bus.Leader == nil || bus.Queue == nil {
+	if bus.Apps == nil || bus.Deployments == nil || bus.Instances == nil || bus.Agents == nil || bus.Leader == nil || bus.Queue == nil ||
+		bus.Subscribers == nil || bus.PortClaims == nil {
 		t.Fatalf("Open left a bucket unbound: %+v", bus)
 	}
 	only, err := natsbus.Open(t.Context(), jsc, events.BucketLeader)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/drover/drover/pkg/deployplan"
@@ -26,10 +25,6 @@ import (
 // changeAttempts bounds how often a change is rebuilt after losing a
 // compare-and-set race with another writer of the same app.
 const changeAttempts = 5
-
-// seqAttempts bounds how often a change that takes free service ports is
-// rebuilt because another replica wrote any app meanwhile.
-const seqAttempts = 20
 
 // Op is one app's part in a change.
 type Op struct {
@@ -74,24 +69,25 @@ type Staged struct {
 	Plan events.DeploymentPlan
 	// locks are the running deployments of the affected apps.
 	Locks []string
-	// TookPorts says the change took free service ports: it is written
-	// only if nothing else was written to the apps bucket since Seq, the
-	// bucket's last revision it was staged on (compare-and-set on the whole
-	// bucket), which keeps them free in every app.
-	TookPorts bool
-	Seq       uint64
+	// Fresh are the ports each app (by id) took from the free ones: they
+	// are claimed before the change is written (claims.go), and reserved
+	// in this replica until it is.
+	Fresh map[string][]int
 }
 
-// errRetry is a compare-and-set lost on an app (key), or on the whole
-// apps bucket (key ""): rebuild the change.
+// freshPorts are every port the change took free.
+func (p *Staged) freshPorts() []int {
+	var out []int
+	for _, ports := range p.Fresh {
+		out = append(out, ports...)
+	}
+	return out
+}
+
+// errRetry is a compare-and-set lost on an app (key): rebuild the change.
 type errRetry struct{ key string }
 
-func (e *errRetry) Error() string {
-	if e.key == "" {
-		return "api: apps changed concurrently"
-	}
-	return "api: app " + e.key + " changed concurrently"
-}
+func (e *errRetry) Error() string { return "api: app " + e.key + " changed concurrently" }
 
 // Make builds a change from the read model, checks the deployment locks,
 // writes it by compare-and-set and records its deployment. A lost race
@@ -99,81 +95,87 @@ func (e *errRetry) Error() string {
 // applied after the other or refused, never lost. With force, the running
 // deployments of the affected apps are cancelled (their records deleted).
 //
-// A change that takes free service ports is staged and written holding
-// the Writer's port lock, so that this replica's changes do not race each
-// other for the same ports; other replicas' are told apart by Staged.Seq.
+// The ports a change takes free are reserved in this replica while it is
+// in flight and claimed in the port claims bucket before its apps are
+// written; a port another replica claimed first sends it back to be
+// staged again without it (claims.go).
 func (s *Writer) Make(c echo.Context, force bool, build Build) (*Staged, error) {
 	ctx := c.Request().Context()
-	locked := false
-	defer func() {
-		if locked {
-			s.portLock.Unlock()
-		}
-	}()
-	// Once a change taking free ports is written, the next may be staged.
-	written := func(p *Staged, writes []tailWrite) {
-		if locked {
-			if p.TookPorts {
-				s.tail.wrote(p.Seq, writes)
-			}
-			s.portLock.Unlock()
-			locked = false
-		}
-	}
-	keyLost, seqLost := 0, 0
-	for keyLost < changeAttempts && seqLost < seqAttempts {
-		p, err := s.stage(build, locked)
+	keyLost, portLost := 0, 0
+	for keyLost < changeAttempts && portLost < claimAttempts {
+		p, err := s.stage(build, true)
 		if err != nil {
 			return nil, err
 		}
-		if p.TookPorts && !locked {
-			s.portLock.Lock()
-			locked = true
-			continue // staged again under the lock
-		}
-		if err := s.checkLocks(ctx, p, force); err != nil {
-			return nil, err
-		}
-		err = s.commit(ctx, c, p, written)
-		var retry *errRetry
-		if !errors.As(err, &retry) {
-			return p, err
-		}
-		if retry.key == "" {
-			seqLost++
-		} else {
+		err = s.attempt(ctx, c, p, force)
+		var (
+			retry *errRetry
+			taken *errPortsTaken
+		)
+		switch {
+		case errors.As(err, &taken):
+			portLost++
+			s.book.saw(taken.ports, time.Now())
+		case errors.As(err, &retry):
 			keyLost++
-		}
-		if err := s.catchUpOn(ctx, retry.key); err != nil {
-			return nil, err
+			if err := s.catchUpOn(ctx, retry.key); err != nil {
+				return nil, err
+			}
+		default:
+			return p, err
 		}
 	}
 	return nil, &apierr.ConflictError{Message: "The app is being changed by other requests; try again."}
+}
+
+// attempt writes a staged change: it checks the locks, claims the ports
+// the change took free, writes the change, and then releases the claims
+// of the apps not written and of the ports the written ones let go. The
+// change's reservations end with it.
+func (s *Writer) attempt(ctx context.Context, c echo.Context, p *Staged, force bool) error {
+	defer s.book.release(p.freshPorts())
+	if err := s.checkLocks(ctx, p, force); err != nil {
+		return err
+	}
+	claims, err := s.claimPorts(ctx, p)
+	if err != nil {
+		return err
+	}
+	written, err := s.commit(ctx, c, p)
+	var unwritten []claim
+	for _, cl := range claims {
+		if !slices.Contains(written, cl.app) {
+			unwritten = append(unwritten, cl)
+		}
+	}
+	s.releaseClaims(ctx, unwritten)
+	s.releaseDropped(ctx, p, written)
+	return err
 }
 
 // Stage builds a change from the read model and stages it, without
 // writing anything: Make writes what it stages, a dry run shows it.
 func (s *Writer) Stage(build Build) (*Staged, error) { return s.stage(build, false) }
 
-// stage is Stage; with the port lock held (locked), on this replica's
-// writes the read model does not show yet as well (portTail).
-func (s *Writer) stage(build Build, locked bool) (*Staged, error) {
+// stage is Stage; with reserve, the ports the change takes free are
+// reserved in the port book until released.
+func (s *Writer) stage(build Build, reserve bool) (*Staged, error) {
 	var (
 		p   *Staged
 		err error
 	)
 	now := s.now()
-	s.rm.ReadAt(events.BucketApps, func(st *readmodel.State, rev uint64) {
-		base := portBase{rm: rev, seq: rev}
-		if locked {
-			base = s.tail.base(rev)
-		}
+	s.rm.ReadAt(events.BucketApps, func(st *readmodel.State, _ uint64) {
 		var spec *Spec
 		if spec, err = build(st); err == nil {
-			p, err = stageChange(st, base, spec, now, s.ports)
+			p, err = stageChange(st, spec, now, func(ops []Op) (map[string][]int, error) {
+				return s.book.assign(st, ops, s.ports, reserve, time.Now(), s.claimGrace)
+			})
 		}
 		if err == nil {
 			p.Plan = planOf(st, p)
+		} else if p != nil && reserve {
+			s.book.release(p.freshPorts())
 		}
 	})
 	return p, err
@@ -207,8 +209,7 @@ func planOf(st *readmodel.State, p *Staged) events.DeploymentPlan {
 }
 
 // catchUpOn waits until the read model shows the apps bucket's current
-// entry for key, or with key "" everything the bucket holds (after a lost
-// compare-and-set).
+// entry for key (after a lost compare-and-set).
 func (s *Writer) catchUpOn(ctx context.Context, key string) error {
 	var rev uint64
 	if key != "" {
@@ -229,18 +230,15 @@ func (s *Writer) catchUpOn(ctx context.Context, key string) error {
 }
 
 // stageChange assigns the dynamic service ports of the new definitions
-// (from ports), stamps them with the change's version and plans its
-// deployment. base is the apps bucket's revision it is staged on, which st
-// shows but for base.extra. Called with the read lock held.
-func stageChange(st *readmodel.State, base portBase, spec *Spec, now time.Time, ports marathon.PortRange) (*Staged, error) {
+// (assign: assignServicePorts, with what else the replica counts as used),
+// stamps them with the change's version and plans its deployment. Called
+// with the read lock held.
+func stageChange(st *readmodel.State, spec *Spec, now time.Time, assign func([]Op) (map[string][]int, error)) (*Staged, error) {
 	if deployplan.Cyclic(planApps{st}, planChanges(spec.Ops, nil)) {
 		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{MsgCycle}}}}
 	}
 	ops := slices.Clone(spec.Ops)
-	if base.touches(ops) {
-		base = portBase{rm: base.rm, seq: base.rm}
-	}
-	took, err := assignServicePorts(st, base.extra, ops, ports)
+	fresh, err := assign(ops)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +255,7 @@ func stageChange(st *readmodel.State, base portBase, spec *Spec, now time.Time, 
 	version := view.FormatTime(at)
 	p := &Staged{Spec: *spec}
 	p.Ops = ops
-	p.TookPorts, p.Seq = took, base.seq
+	p.Fresh = fresh
 	p.Deployment = events.Deployment{
 		V: events.Version, ID: uuid.NewString(), Version: version, CreatedAt: now,
 		Steps: [][]events.DeploymentAction{},
@@ -283,7 +281,7 @@ func stageChange(st *readmodel.State, base portBase, spec *Spec, now time.Time, 
 	slices.Sort(p.Locks)
 	p.Deployment.Steps = deployplan.Steps(planApps{st}, planChanges(p.Ops, actions))
 	if err := p.checkSizes(); err != nil {
-		return nil, err
+		return p, err // with its fresh ports, to release
 	}
 	return p, nil
 }
@@ -435,8 +433,8 @@ type Writer struct {
 	syncTimeout time.Duration // bounds each wait for the read model
 	now         func() time.Time
 	ports       marathon.PortRange // where dynamic service ports come from
-	portLock    sync.Mutex         // held by a change taking free service ports
-	tail        portTail           // under portLock
+	book        portBook           // ports this replica's changes hold or saw claimed
+	claimGrace  time.Duration      // how long a claim stands without its app holding the port
 }
 
 // NewWriter is a Writer on the buckets of bus that waits, within
@@ -444,5 +442,5 @@ type Writer struct {
 // dynamic service ports are assigned from ports.
 func NewWriter(bus *natsbus.Bus, rm *readmodel.Model, logger *slog.Logger, syncTimeout time.Duration, now func() time.Time,
 	ports marathon.PortRange) *Writer {
-	return &Writer{bus: bus, rm: rm, logger: logger, syncTimeout: syncTimeout, now: now, ports: ports}
+	return &Writer{bus: bus, rm: rm, logger: logger, syncTimeout: syncTimeout, now: now, ports: ports, claimGrace: DefaultClaimGrace}
 }

@@ -9,56 +9,36 @@ import (
 	"github.com/drover/drover/services/api/apierr"
 	"github.com/drover/drover/services/api/readmodel"
 	"github.com/labstack/echo/v4"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // commit writes a staged change: every app by compare-and-set, then its deployment
 // record, then (with force) the cancellation of the deployments it
-// overrides (Cancel: each one's deployment_failed); it waits for the read model to show the writes and publishes
-// the change's events. A race lost on the first app is an *errRetry:
-// nothing is written. One lost on a later app (a group change) leaves what
-// was written, deployed, and is a 409. A change that took free service
-// ports (p.TookPorts) chains its writes: each lands only if the bucket's
-// last revision is the one before it (p.Seq, then this change's own writes).
-// Once every app is written, landed is told the writes.
-func (s *Writer) commit(ctx context.Context, c echo.Context, p *Staged, landed func(*Staged, []tailWrite)) error {
+// overrides (Cancel: each one's deployment_failed); it waits for the read
+// model to show the writes and publishes the change's events. It returns
+// the ids of the apps it wrote. A race lost on the first app is an
+// *errRetry: nothing is written. One lost on a later app (a group change)
+// leaves what was written, deployed, and is a 409.
+func (s *Writer) commit(ctx context.Context, c echo.Context, p *Staged) ([]string, error) {
 	var (
 		written []string
 		lastRev uint64
-		writes  []tailWrite
 	)
-	seq := p.Seq
 	for i, op := range p.Ops {
-		var (
-			rev uint64
-			err error
-		)
-		if p.TookPorts {
-			rev, err = s.writeAppAt(ctx, op, p.Deployment.ID, seq)
-			seq = rev
-		} else {
-			rev, err = s.writeApp(ctx, op, p.Deployment.ID)
-		}
+		rev, err := s.writeApp(ctx, op, p.Deployment.ID)
 		if err != nil {
 			var retry *errRetry
 			if errors.As(err, &retry) && i > 0 {
 				p.Deployment.AffectedApps = written
 				s.recordDeployment(ctx, p.Deployment)
-				return &apierr.ConflictError{Message: fmt.Sprintf("App '%s' was changed by another request meanwhile; "+
+				return written, &apierr.ConflictError{Message: fmt.Sprintf("App '%s' was changed by another request meanwhile; "+
 					"the other apps were changed (deployment %s).", op.ID, p.Deployment.ID)}
 			}
-			return err
+			return written, err
 		}
 		written = append(written, op.ID)
 		lastRev = max(lastRev, rev)
-		w := tailWrite{rev: rev, id: op.ID}
-		if op.Next != nil {
-			w.ports = op.Next.ServicePorts()
-		}
-		writes = append(writes, w)
 	}
-	landed(p, writes)
 	depRev := s.recordDeployment(ctx, p.Deployment)
 	for _, id := range p.Locks {
 		// The root before this change is where the cancelled deployment
@@ -72,7 +52,7 @@ func (s *Writer) commit(ctx context.Context, c echo.Context, p *Staged, landed f
 	s.logger.Info("change", "apps", written, "deployment", p.Deployment.ID, "version", p.Deployment.Version)
 	s.AwaitWrites(ctx, map[string]uint64{events.BucketApps: lastRev, events.BucketDeployments: depRev})
 	s.publishChange(c, p)
-	return nil
+	return written, nil
 }
 
 // writeApp writes one op by compare-and-set and returns the revision.
@@ -112,39 +92,11 @@ func (s *Writer) writeApp(ctx context.Context, op Op, deploymentID string) (uint
 	return rev, nil
 }
 
-// writeAppAt writes one op only if the apps bucket's last revision is
-// still seq (and the app's own is still the one read), and returns the
-// revision it made.
-func (s *Writer) writeAppAt(ctx context.Context, op Op, deploymentID string, seq uint64) (uint64, error) {
-	key := events.AppKey(op.ID)
-	msg := nats.NewMsg(events.KVSubject(s.bus.Apps.Bucket(), key))
-	opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequence(seq)}
-	if op.Prev != nil {
-		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(op.Prev.Rev))
-	}
-	if op.Next == nil {
-		msg.Header.Set(events.HeaderKVOperation, events.KVOperationDelete)
-	} else {
-		data, err := events.Encode(op.record(deploymentID))
-		if err != nil {
-			return 0, err
-		}
-		msg.Data = data
-	}
-	ack, err := s.bus.JS.PublishMsg(ctx, msg, opts...)
-	if isCASError(err) {
-		return 0, &errRetry{}
-	}
-	if err != nil {
-		return 0, fmt.Errorf("api: write app %s: %w", op.ID, err)
-	}
-	return ack.Sequence, nil
-}
-
 func isCASError(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
-		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
+		(errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)) // the latter on replicated streams
 }
 
 // checkLocks refuses a change to apps a running deployment holds, unless

@@ -7,13 +7,14 @@ import (
 
 // assignServicePorts gives every 0 service port of the change's new and
 // reconfigured apps a port of r (marathon.ServicePortAssigner: an app
-// keeps the ones it had, the others are free in every app) and reports
-// whether it took a free one: such a change is written only against the
-// apps bucket it was staged on (Staged.Seq). As in Marathon, an app only
-// scaled is left as it is. Called with the read lock held.
-func assignServicePorts(st *readmodel.State, extra []int, ops []Op, r marathon.PortRange) (bool, error) {
+// keeps the ones it had, the others are free in every app and not in
+// extra) and returns, by app id, the ports it took from the free ones:
+// those are claimed before the change is written (claims.go). As in
+// Marathon, an app only scaled is left as it is. Called with the read
+// lock held.
+func assignServicePorts(st *readmodel.State, extra []int, ops []Op, r marathon.PortRange) (map[string][]int, error) {
 	a := marathon.ServicePortAssigner{Range: r, Used: func() []int { return append(usedServicePorts(st, ops), extra...) }}
-	took := false
+	var took map[string][]int
 	for i := range ops {
 		op := &ops[i]
 		if op.Next == nil || !op.Next.HasDynamicServicePorts() {
@@ -28,10 +29,15 @@ func assignServicePorts(st *readmodel.State, extra []int, ops []Op, r marathon.P
 		}
 		next, fresh, err := a.Assign(prev, op.Next)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		op.Next = next
-		took = took || len(fresh) > 0
+		if len(fresh) > 0 {
+			if took == nil {
+				took = map[string][]int{}
+			}
+			took[op.ID] = fresh
+		}
 	}
 	return took, nil
 }

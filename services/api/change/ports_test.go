@@ -1,16 +1,13 @@
 package change
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"testing"
 
-	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/readmodel"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // hostApp is a defaulted app on the host network with these ports.
@@ -51,12 +48,15 @@ func TestAssignServicePortsOfAChange(t *testing.T) {
 				before = tt.op.Next.ServicePorts()
 			}
 			ops := []Op{tt.op}
-			took, err := assignServicePorts(st, nil, ops, r)
+			fresh, err := assignServicePorts(st, nil, ops, r)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if took != tt.took {
-				t.Errorf("took free ports: %v, want %v", took, tt.took)
+			if took := len(fresh[tt.op.ID]) > 0; took != tt.took || len(fresh) > 1 {
+				t.Errorf("took free ports: %v, want %v", fresh, tt.took)
+			}
+			if tt.took && !slices.Equal(fresh[tt.op.ID], tt.want) {
+				t.Errorf("fresh ports %v, want %v", fresh[tt.op.ID], tt.want)
 			}
 			if ops[0].Next == nil {
 				return
@@ -78,37 +78,5 @@ func TestAssignServicePortsExhaustedRefusesTheChange(t *testing.T) {
 	var exhausted *marathon.PortRangeExhaustedError
 	if !errors.As(err, &exhausted) {
 		t.Fatalf("err = %v, want the range exhausted", err)
-	}
-}
-
-// TestWriteAppAtRefusesAnyWriteSince: a change that took free service ports
-// lands only on the apps bucket it was staged on.
-func TestWriteAppAtRefusesAnyWriteSince(t *testing.T) {
-	bus := testutil.RunJetStream(t).Bus(t)
-	ctx := context.Background()
-	w := &Writer{bus: bus, logger: testutil.Logger(t)}
-	seq, err := w.writeApp(ctx, Op{ID: "/a", Next: hostApp("/a", 1, 10000)}, "d1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	next, err := w.writeAppAt(ctx, Op{ID: "/b", Next: hostApp("/b", 1, 10001)}, "d2", seq)
-	if err != nil {
-		t.Fatalf("write at the last revision: %v", err)
-	}
-	_, err = w.writeAppAt(ctx, Op{ID: "/c", Next: hostApp("/c", 1, 10001)}, "d3", seq)
-	var retry *errRetry
-	if !errors.As(err, &retry) || retry.key != "" {
-		t.Fatalf("a write staged before another = %v, want an errRetry on the bucket", err)
-	}
-	if _, err := bus.Apps.Get(ctx, events.AppKey("/c")); !errors.Is(err, jetstream.ErrKeyNotFound) {
-		t.Errorf("/c: %v, want it not written", err)
-	}
-	a := entry(hostApp("/a", 1, 10000))
-	a.Rev = seq
-	if _, err := w.writeAppAt(ctx, Op{ID: "/a", Prev: a}, "d4", next); err != nil {
-		t.Fatalf("delete at the last revision: %v", err)
-	}
-	if _, err := bus.Apps.Get(ctx, events.AppKey("/a")); !errors.Is(err, jetstream.ErrKeyNotFound) {
-		t.Errorf("/a: %v, want it deleted", err)
 	}
 }
