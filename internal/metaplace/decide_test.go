@@ -1,8 +1,11 @@
 package metaplace
 
 import (
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/drover/drover/pkg/events"
 )
 
 func TestDecide(t *testing.T) {
@@ -46,29 +49,48 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestRecordAvoid(t *testing.T) {
-	del := func(op string) map[string][]string { return map[string][]string{"KV-Operation": {op}} }
+func TestLeaderFollow(t *testing.T) {
+	rec := func(epoch int, server string) string {
+		return fmt.Sprintf(`{"v":1,"schedulerId":"s","hostname":"m","natsServer":%q,"epoch":%d}`, server, epoch)
+	}
+	del := map[string][]string{"KV-Operation": {"DEL"}}
+	purge := map[string][]string{"KV-Operation": {"PURGE"}}
+	type msg struct {
+		subject, reply string
+		hdr            map[string][]string
+		data           string
+	}
+	write := func(data string) msg { return msg{subject: events.LeaderKeySubject, data: data} }
 	tests := []struct {
 		name    string
-		hdr     map[string][]string
-		data    string
+		msgs    []msg
 		want    string
-		wantErr bool
+		wantErr bool // the last message is refused
 	}{
-		{"a record naming its server", nil, `{"v":1,"schedulerId":"s1","hostname":"m1","natsServer":"n1","epoch":7}`, "n1", false},
-		{"a record from before natsServer", nil, `{"v":1,"schedulerId":"s1","hostname":"m1","epoch":7}`, "", false},
-		{"a deletion", del("DEL"), "", "", false},
-		{"a purge", del("PURGE"), "", "", false},
-		{"not JSON", nil, `{"v":1,"natsServer":`, "", true},
-		{"a wrong type", nil, `{"v":1,"natsServer":7}`, "", true},
-		{"another version", nil, `{"v":2,"natsServer":"n1"}`, "", true},
-		{"empty", nil, "", "", true},
+		{"the leader's record", []msg{write(rec(7, "n1"))}, "n1", false},
+		{"a standby's attempt to take the lock does not count", []msg{write(rec(7, "n1")), write(rec(0, "n2"))}, "n1", false},
+		{"an ended term's renewal does not count", []msg{write(rec(9, "n3")), write(rec(7, "n1"))}, "n3", false},
+		{"a new term counts", []msg{write(rec(7, "n1")), write(rec(9, "n3"))}, "n3", false},
+		{"a record from before natsServer", []msg{write(rec(7, "n1")), write(`{"v":1,"epoch":8}`)}, "", false},
+		{"a deletion", []msg{write(rec(7, "n1")), {subject: events.LeaderKeySubject, hdr: del}}, "", false},
+		{"a purge", []msg{write(rec(7, "n1")), {subject: events.LeaderKeySubject, hdr: purge}}, "", false},
+		{"after a deletion, an ended term's renewal does not count", []msg{write(rec(7, "n1")), {subject: events.LeaderKeySubject, hdr: del}, write(rec(6, "n2"))}, "", false},
+		{"not JSON", []msg{write(rec(7, "n1")), write(`{"v":1,"natsServer":`)}, "n1", true},
+		{"a wrong type", []msg{write(`{"v":1,"natsServer":7,"epoch":8}`)}, "", true},
+		{"another version", []msg{write(`{"v":2,"natsServer":"n1","epoch":8}`)}, "", true},
+		{"empty", []msg{write("")}, "", true},
+		{"a push consumer's delivery", []msg{{subject: events.LeaderKeySubject, reply: events.JSAckPrefix + "x", data: rec(8, "n2")}}, "", true},
+		{"another subject", []msg{{subject: "$KV.leader.other", data: rec(8, "n2")}}, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := RecordAvoid(tt.hdr, []byte(tt.data))
-			if got != tt.want || (err != nil) != tt.wantErr {
-				t.Fatalf("RecordAvoid = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
+			var f LeaderFollow
+			var err error
+			for _, m := range tt.msgs {
+				_, err = f.Observe(m.subject, m.reply, m.hdr, []byte(m.data))
+			}
+			if f.Avoid != tt.want || (err != nil) != tt.wantErr {
+				t.Fatalf("Avoid = %q, last error %v; want %q, error %v", f.Avoid, err, tt.want, tt.wantErr)
 			}
 		})
 	}

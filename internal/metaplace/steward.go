@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,10 +30,10 @@ type Steward struct {
 	// leader record that names another server).
 	Every time.Duration
 
-	mu    sync.Mutex
-	avoid string
-	poke  chan struct{}
-	moves atomic.Uint64
+	mu     sync.Mutex
+	leader LeaderFollow
+	poke   chan struct{}
+	moves  atomic.Uint64
 }
 
 // NewSteward is a steward with the default policy, looking every second.
@@ -106,7 +107,7 @@ func (w *Steward) Run(ctx context.Context) error {
 // server from the last leader record.
 func (w *Steward) state(lastTry time.Time) State {
 	w.mu.Lock()
-	avoid := w.avoid
+	avoid := w.leader.Avoid
 	w.mu.Unlock()
 	st := State{Self: w.Server.Name(), Leader: w.Server.JetStreamIsLeader(), Avoid: avoid, LastTry: lastTry, Now: time.Now()}
 	if !st.Leader || st.Avoid != st.Self {
@@ -126,16 +127,14 @@ func (w *Steward) state(lastTry time.Time) State {
 	return st
 }
 
-// onRecord takes a write of the leader record.
+// onRecord takes a message on the leader key's subject.
 func (w *Steward) onRecord(m *nats.Msg) {
-	avoid, err := RecordAvoid(m.Header, m.Data)
-	if err != nil {
-		w.Logger.Warn("metaplace: malformed leader record; no scheduler's master avoided until the next", "error", err)
-	}
 	w.mu.Lock()
-	changed := avoid != w.avoid
-	w.avoid = avoid
+	changed, err := w.leader.Observe(m.Subject, m.Reply, m.Header, m.Data)
 	w.mu.Unlock()
+	if err != nil {
+		w.Logger.Warn("metaplace: ignoring a message on the leader key's subject", "error", err)
+	}
 	if changed {
 		select {
 		case w.poke <- struct{}{}:
@@ -144,19 +143,41 @@ func (w *Steward) onRecord(m *nats.Msg) {
 	}
 }
 
-// RecordAvoid is the NATS server a write of the leader record names: ""
-// for a deletion, or a record that names none; an error, and "", for a
-// record that cannot be read.
-func RecordAvoid(h nats.Header, data []byte) (string, error) {
+// LeaderFollow tells, from the messages on the leader key's subject, the
+// NATS server of the scheduler that leads. That subject carries every
+// attempt to write the key, landed or not: each standby's Create (epoch 0)
+// on every tick, and a deposed leader's renewals. So only records with an
+// epoch count, and only the highest epoch's: a lower one is a term that
+// has ended. A deletion (the lock released or expired) forgets the server
+// but not the epoch.
+type LeaderFollow struct {
+	Epoch uint64
+	Avoid string
+}
+
+// Observe takes one message; it says whether Avoid changed, and why a
+// message was ignored.
+func (f *LeaderFollow) Observe(subject, reply string, h nats.Header, data []byte) (changed bool, err error) {
+	// A JetStream push consumer can deliver any stream's messages to any
+	// subject; such a delivery has an acknowledgement reply.
+	if subject != events.LeaderKeySubject || strings.HasPrefix(reply, events.JSAckPrefix) {
+		return false, fmt.Errorf("not a write of the leader key (subject %q, reply %q)", subject, reply)
+	}
+	prev := f.Avoid
 	switch h.Get(events.HeaderKVOperation) {
 	case events.KVOperationDelete, events.KVOperationPurge:
-		return "", nil
+		f.Avoid = ""
+		return f.Avoid != prev, nil
 	}
 	rec, err := events.Decode[events.LeaderRecord](data)
 	if err != nil {
-		return "", fmt.Errorf("leader record: %w", err)
+		return false, fmt.Errorf("leader record: %w", err)
 	}
-	return rec.NATSServer, nil
+	if rec.Epoch == 0 || rec.Epoch < f.Epoch {
+		return false, nil // an attempt to take the lock, or an ended term's
+	}
+	f.Epoch, f.Avoid = rec.Epoch, rec.NATSServer
+	return f.Avoid != prev, nil
 }
 
 // stepdown asks the meta leader (this node) to hand over to the server named.
