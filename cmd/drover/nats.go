@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,8 +12,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/drover/drover/internal/metaplace"
 	"github.com/drover/drover/internal/natsauth"
 	"github.com/drover/drover/internal/natsutil"
+	"github.com/drover/drover/pkg/events"
 )
 
 // natsCmd is drover nats: run a node (the default), or generate the
@@ -44,7 +47,10 @@ func (c *natsRunCmd) config() natsutil.ServerConfig {
 }
 
 func (c *natsRunCmd) Run(ctx context.Context, logger *slog.Logger) error {
-	cfg := c.config()
+	cfg, err := c.withSteward(c.config(), logger)
+	if err != nil {
+		return err
+	}
 	opts, err := natsutil.Options(cfg)
 	if err != nil {
 		return err
@@ -66,6 +72,14 @@ func (c *natsRunCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	logger.Info("nats running", "name", c.Name, "clients", ns.ClientURL(), "cluster", c.ClusterListen,
 		"config", c.Config, "sync_always", c.SyncAlways)
+	if cfg.InProcess != nil {
+		steward := metaplace.NewSteward(ns, cfg.InProcess, logger)
+		go func() {
+			if err := steward.Run(ctx); err != nil {
+				logger.Warn("nats: the meta leader is not kept off the leading scheduler's master", "error", err)
+			}
+		}()
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -87,6 +101,26 @@ func (c *natsRunCmd) Run(ctx context.Context, logger *slog.Logger) error {
 			}
 		}
 	}
+}
+
+// withSteward gives a cluster node the in-process users with which it keeps
+// the JetStream meta leader off the leading scheduler's master
+// (internal/metaplace), if its options can take them; a single node, or
+// one whose options cannot, runs without.
+func (c *natsRunCmd) withSteward(cfg natsutil.ServerConfig, logger *slog.Logger) (natsutil.ServerConfig, error) {
+	if cfg.ClusterListen == "" {
+		return cfg, nil
+	}
+	users, err := natsutil.NewInProcessUsers(events.LeaderKeySubject)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.InProcess = users
+	if _, err := natsutil.Options(cfg); errors.Is(err, natsutil.ErrInProcessUsers) {
+		logger.Warn("nats: the meta leader will not be kept off the leading scheduler's master", "error", err)
+		cfg.InProcess = nil
+	}
+	return cfg, nil
 }
 
 type natsGenConfigCmd struct {

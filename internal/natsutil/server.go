@@ -32,6 +32,9 @@ type ServerConfig struct {
 	// Users are added to the file's users, e.g. the in-process connections
 	// of drover standalone.
 	Users []*server.User
+	// InProcess, when set, adds users that only this process can log in
+	// as, in-process (InProcessUsers).
+	InProcess *InProcessUsers
 }
 
 // Validate checks the configuration.
@@ -111,6 +114,11 @@ func Options(cfg ServerConfig) (*server.Options, error) {
 	opts.NoSigs = true
 	opts.MaxPayload = 8 << 20
 	opts.Users = append(opts.Users, cfg.Users...)
+	if cfg.InProcess != nil {
+		if err := cfg.InProcess.addTo(opts, cfg.ConfigFile != ""); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Listen == "" {
 		opts.DontListen = true
 	} else {

@@ -343,6 +343,12 @@ type LeaderRecord struct {
 	// address. Empty in records from before it: the api then reports
 	// Hostname with its own port.
 	APIAddress string `json:"apiAddress,omitempty"`
+	// NATSServer is the server name of the NATS node on the leading
+	// scheduler's master (its --colocated-nats): the node whose crash
+	// would take the scheduler with it, so the NATS nodes keep the
+	// JetStream meta leader off it (internal/metaplace). Empty when the
+	// scheduler was given none.
+	NATSServer string `json:"natsServer,omitempty"`
 	// Nonce is random per scheduler process: it tells the lock a process
 	// wrote itself from one another process with the same id wrote.
 	Nonce string `json:"nonce,omitempty"`

@@ -40,6 +40,11 @@ func StreamLeaderStepdown(stream string) string {
 	return JSAPIPrefix + "STREAM.LEADER.STEPDOWN." + stream
 }
 
+// MetaLeaderStepdown is the request that makes the JetStream meta group's
+// leader step down: $JS.API.META.LEADER.STEPDOWN. nats-server answers it
+// only for the system account (drover nats sends it, internal/metaplace).
+const MetaLeaderStepdown = JSAPIPrefix + "META.LEADER.STEPDOWN"
+
 // ConsumerLeaderStepdown is the request that makes a consumer's leader step
 // down: $JS.API.CONSUMER.LEADER.STEPDOWN.<stream>.<consumer>.
 func ConsumerLeaderStepdown(stream, consumer string) string {

@@ -58,3 +58,22 @@ func TestLeaderRecordsAPIAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaderRecordsColocatedNATS: the lock names the NATS server on the
+// leader's master, so the NATS nodes keep the meta leader off it
+// (internal/metaplace); a scheduler given none names none.
+func TestLeaderRecordsColocatedNATS(t *testing.T) {
+	for _, want := range []string{"n2", ""} {
+		js := testutil.RunJetStream(t)
+		s := startSchedulerWith(t, js, "a", func(c *Config) { c.ColocatedNATS = want })
+		testutil.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
+			if s.Epoch() == 0 {
+				return errors.New("not leading")
+			}
+			return nil
+		})
+		if rec := readLeader(t, js); rec.NATSServer != want {
+			t.Errorf("colocated %q: record %+v", want, rec)
+		}
+	}
+}

@@ -24,9 +24,12 @@ type elector struct {
 	id       string
 	nonce    string // random per process, in every record it writes
 	hostname string
-	ttl      time.Duration
-	logger   *slog.Logger
-	now      func() time.Time
+	// natsServer is the NATS server on this scheduler's master
+	// (Config.ColocatedNATS), named in the record for the NATS nodes.
+	natsServer string
+	ttl        time.Duration
+	logger     *slog.Logger
+	now        func() time.Time
 	// mayCampaign, when set and false, keeps this scheduler out of the race
 	// for a while (after it abdicated).
 	mayCampaign func() bool
@@ -169,7 +172,7 @@ func (e *elector) reclaim(ctx context.Context, data []byte) (epoch, lineage uint
 }
 
 func (e *elector) record(epoch uint64) events.LeaderRecord {
-	return events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, APIAddress: e.apiAddress, Nonce: e.nonce, Epoch: epoch, Lineage: e.lineage, Since: e.now().UTC()}
+	return events.LeaderRecord{V: events.Version, SchedulerID: e.id, Hostname: e.hostname, APIAddress: e.apiAddress, NATSServer: e.natsServer, Nonce: e.nonce, Epoch: epoch, Lineage: e.lineage, Since: e.now().UTC()}
 }
 
 // hold renews the lock while leading, and runs lead with a context that is

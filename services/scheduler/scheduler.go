@@ -170,7 +170,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return err
 	}
 	defer closeLease()
-	e := &elector{kv: lease, id: s.cfg.ID, nonce: uuid.NewString(), hostname: s.cfg.Hostname, apiAddress: s.cfg.apiAddress(), ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now,
+	e := &elector{kv: lease, id: s.cfg.ID, nonce: uuid.NewString(), hostname: s.cfg.Hostname, apiAddress: s.cfg.apiAddress(), natsServer: s.cfg.ColocatedNATS, ttl: s.cfg.LeaderTTL, logger: s.logger, now: s.now,
 		mayCampaign: func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()

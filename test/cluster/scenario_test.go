@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -642,6 +643,9 @@ func (c *cluster) leadersOff(m int) {
 	testutil.Eventually(c.t, 90*time.Second, 500*time.Millisecond, func() error {
 		ctx, cancel := context.WithTimeout(c.t.Context(), 5*time.Second)
 		defer cancel()
+		if leader, err := c.metaLeader(ctx); err != nil || leader == node {
+			return fmt.Errorf("the JetStream meta group is led by %q, master%d's node is %s (%v)", leader, m, node, err)
+		}
 		for _, name := range []string{events.KVStream(events.BucketLeader), events.KVStream(events.BucketInstances),
 			events.StreamCommands, events.StreamStatus, events.StreamRequests} {
 			s, err := c.js.Stream(ctx, name)
@@ -666,7 +670,39 @@ func (c *cluster) leadersOff(m int) {
 		}
 		return nil
 	})
-	c.t.Logf("master%d's NATS node leads nothing the scheduler needs (checked after %s)", m, ms(time.Since(began)))
+	c.t.Logf("master%d's NATS node leads nothing the scheduler needs, the meta group included (checked after %s)", m, ms(time.Since(began)))
+}
+
+// metaLeader names the JetStream meta group's leader, as the monitoring
+// endpoint of a running master's node reports it.
+func (c *cluster) metaLeader(ctx context.Context) (string, error) {
+	var errs []error
+	for m := 1; m <= masters; m++ {
+		if c.down[m] {
+			continue
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+masterAddr(m)+":8222/jsz", nil)
+		if err != nil {
+			return "", err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var jsz struct {
+			Meta *struct {
+				Leader string `json:"leader"`
+			} `json:"meta_cluster"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&jsz)
+		_ = resp.Body.Close()
+		if err == nil && jsz.Meta != nil && jsz.Meta.Leader != "" {
+			return jsz.Meta.Leader, nil
+		}
+		errs = append(errs, fmt.Errorf("master%d's /jsz names no meta leader (%v)", m, err))
+	}
+	return "", errors.Join(errs...)
 }
 
 // otherMasterCrash SIGKILLs a master whose scheduler does not lead (the one
