@@ -13,7 +13,7 @@ import (
 type schedulerFlags struct {
 	SchedulerID       string        `help:"This scheduler's id in the leader lock (default: hostname-pid)."`
 	UnreachableAfter  time.Duration `default:"3s" help:"An agent silent this long is unreachable and its tasks are replaced elsewhere."`
-	DockerDownAfter   time.Duration `default:"1s" help:"An agent whose heartbeats report its Docker daemon down (refusing connections, or silent for the agent's --docker-silent-after) for this long loses its tasks to other agents. A degraded (slow) daemon never does."`
+	DockerDownAfter   time.Duration `default:"500ms" help:"An agent whose heartbeats report its Docker daemon down (refusing connections, or silent for the agent's --docker-silent-after) for this long (two heartbeats at least) loses its tasks to other agents. A degraded (slow) daemon never does."`
 	SilentShare       float64       `default:"0.5" help:"When more than this share of the agents (two at least) go silent together, the scheduler suspects itself or the network: it marks them unreachable but replaces none of their tasks until the share drops or --silent-hold passes."`
 	SilentHold        time.Duration `default:"2m" help:"How long the silent-majority brake (--silent-share) holds replacements at most."`
 	BackoffResetAfter time.Duration `default:"5s" help:"A task that ran this long before dying is replaced at once; younger deaths grow the app's launch backoff."`

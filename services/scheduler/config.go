@@ -48,7 +48,7 @@ func DefaultConfig() Config {
 		Config: decide.Config{
 			ReconcileInterval: 500 * time.Millisecond,
 			UnreachableAfter:  3 * time.Second,
-			DockerDownAfter:   time.Second,
+			DockerDownAfter:   500 * time.Millisecond,
 			SilentShare:       0.5,
 			SilentHold:        2 * time.Minute,
 			StagingTimeout:    2 * time.Minute,
