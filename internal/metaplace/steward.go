@@ -2,7 +2,6 @@ package metaplace
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -182,32 +181,5 @@ func (f *LeaderFollow) Observe(subject, reply string, h nats.Header, data []byte
 
 // stepdown asks the meta leader (this node) to hand over to the server named.
 func stepdown(ctx context.Context, nc *nats.Conn, to string) error {
-	body, err := json.Marshal(events.StepdownRequest{Placement: events.StepdownPlacement{Preferred: to}})
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	msg, err := nc.RequestWithContext(rctx, events.MetaLeaderStepdown, body)
-	if err != nil {
-		return err
-	}
-	var resp struct {
-		Success bool `json:"success"`
-		Error   *struct {
-			Code        int    `json:"code"`
-			ErrCode     int    `json:"err_code"`
-			Description string `json:"description"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return fmt.Errorf("stepdown answer %q: %w", msg.Data, err)
-	}
-	if resp.Error != nil {
-		return fmt.Errorf("stepdown: %s (%d/%d)", resp.Error.Description, resp.Error.Code, resp.Error.ErrCode)
-	}
-	if !resp.Success {
-		return errors.New("stepdown: not done")
-	}
-	return nil
+	return natsutil.Stepdown(ctx, nc, events.MetaLeaderStepdown, to)
 }

@@ -2,12 +2,12 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -167,34 +167,7 @@ func (p *raftPlacer) move(ctx context.Context, m raftMove) {
 
 // stepdown asks a group's leader to hand over to the server named.
 func (p *raftPlacer) stepdown(ctx context.Context, subject, to string) error {
-	body, err := json.Marshal(events.StepdownRequest{Placement: events.StepdownPlacement{Preferred: to}})
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	msg, err := p.NC.RequestWithContext(rctx, subject, body)
-	if err != nil {
-		return err
-	}
-	var resp struct {
-		Success bool `json:"success"`
-		Error   *struct {
-			Code        int    `json:"code"`
-			ErrCode     int    `json:"err_code"`
-			Description string `json:"description"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return fmt.Errorf("stepdown answer %q: %w", msg.Data, err)
-	}
-	if resp.Error != nil {
-		return fmt.Errorf("stepdown: %s (%d/%d)", resp.Error.Description, resp.Error.Code, resp.Error.ErrCode)
-	}
-	if !resp.Success {
-		return errors.New("stepdown: not done")
-	}
-	return nil
+	return natsutil.Stepdown(ctx, p.NC, subject, to)
 }
 
 // survey looks at every group of raftStreams and raftConsumerStreams. What
