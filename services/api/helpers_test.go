@@ -49,7 +49,9 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	js := testutil.RunJetStream(t)
 	bus := js.Bus(t)
-	return &harness{t: t, js: js, bus: bus, srv: newTestServer(t, bus)}
+	h := &harness{t: t, js: js, bus: bus, srv: newTestServer(t, bus)}
+	waitLoaded(t, h.srv) // until then /ping is 503, and reads wait
+	return h
 }
 
 func newTestServer(t *testing.T, bus *natsbus.Bus) *Server {
