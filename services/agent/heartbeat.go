@@ -132,13 +132,11 @@ func (a *Agent) probe(ctx context.Context) {
 	}
 	a.judge.setAPIVersion(health.APIVersion)
 	began = time.Now()
-	lctx, cancel := context.WithTimeout(ctx, a.listTimeout())
 	list := a.rt.List
 	if split != nil {
 		list = split.ListContainers
 	}
-	tasks, err := list(lctx)
-	cancel()
+	tasks, err := a.listWatched(ctx, list)
 	if ctx.Err() != nil {
 		return
 	}
@@ -158,6 +156,53 @@ func (a *Agent) probe(ctx context.Context) {
 	a.tasks.set(tasks, began)
 	all, _, _ := a.tasks.get()
 	a.checks.Sync(all, began)
+}
+
+// listWatched lists the runtime's tasks, bounded by listTimeout, and while
+// the listing goes unanswered pings the daemon beside it every heartbeat
+// interval: a daemon that stalls during a listing is found silent by a
+// ping's bound (RuntimeDownAfter), not after the listing's longer one too.
+// A slow listing of a daemon that answers its pings stays only slow.
+func (a *Agent) listWatched(ctx context.Context, list func(context.Context) ([]events.TaskReport, error)) ([]events.TaskReport, error) {
+	lctx, cancel := context.WithTimeout(ctx, a.listTimeout())
+	defer cancel()
+	type listed struct {
+		tasks []events.TaskReport
+		err   error
+	}
+	done := make(chan listed, 1)
+	go func() {
+		tasks, err := list(lctx)
+		done <- listed{tasks, err}
+	}()
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case r := <-done:
+			return r.tasks, r.err
+		case <-t.C:
+			began := time.Now()
+			a.judge.begin(began)
+			pctx, pcancel := context.WithTimeout(ctx, a.cfg.RuntimeDownAfter)
+			pinged := make(chan error, 1)
+			go func() { _, err := a.rt.Ping(pctx); pinged <- err }()
+			select {
+			case r := <-done:
+				// The listing's answer is the daemon's: the ping beside it
+				// is no longer needed to tell it is there.
+				pcancel()
+				<-pinged
+				a.judge.observe(began, time.Now(), nil)
+				return r.tasks, r.err
+			case err := <-pinged:
+				pcancel()
+				if ctx.Err() == nil {
+					a.judge.observe(began, time.Now(), err)
+				}
+			}
+		}
+	}
 }
 
 // checkHost starts checking the running host commands of the latest list,

@@ -82,6 +82,34 @@ func TestStalledRuntimeIsDown(t *testing.T) {
 	h.waitHeartbeat("docker back", func(hb events.Heartbeat) bool { return hb.Docker.Healthy && !hb.TasksStale })
 }
 
+// TestStallDuringAListingIsDown: a daemon that stalls while a listing is
+// outstanding is found silent by a ping beside the listing, within its own
+// bound (1.5 s here), not after the listing's bound (listTimeout, twice the
+// down threshold, from the listing's start) and a ping's after it: about
+// 4.2 s after the stall here.
+func TestStallDuringAListingIsDown(t *testing.T) {
+	h := newHarness(t, fastJudge)
+	h.waitHeartbeat("a fresh list", func(hb events.Heartbeat) bool { return !hb.TasksStale && !hb.TasksListedAt.IsZero() })
+	h.rt.SetListSlow(time.Hour) // the next listing hangs; pings still answer
+	time.Sleep(300 * time.Millisecond)
+	if hb := h.waitHeartbeat("a heartbeat", func(events.Heartbeat) bool { return true }); !hb.Docker.Healthy {
+		t.Fatalf("a slow listing of a daemon that answers pings is down: %+v", hb.Docker)
+	}
+	h.rt.SetSlow(time.Hour) // now nothing answers
+	stalled := time.Now()
+	hb := h.waitHeartbeat("docker down", func(hb events.Heartbeat) bool { return !hb.Docker.Healthy })
+	took := time.Since(stalled)
+	if took < 1500*time.Millisecond || took >= 3*time.Second {
+		t.Errorf("down %s after the stall, want from 1.5 s (the down threshold) to well before the listing's bound and a ping's (4.2 s)", took)
+	}
+	if !strings.Contains(hb.Docker.Error, "no answer") {
+		t.Errorf("down for %q, want the silence named", hb.Docker.Error)
+	}
+	h.rt.SetSlow(0)
+	h.rt.SetListSlow(0)
+	h.waitHeartbeat("docker back", func(hb events.Heartbeat) bool { return hb.Docker.Healthy && !hb.TasksStale })
+}
+
 // TestRefusingRuntimeIsDownAtOnce: connections refused make the daemon down
 // in the next heartbeat, with the list stale; an answer brings it back.
 func TestRefusingRuntimeIsDownAtOnce(t *testing.T) {

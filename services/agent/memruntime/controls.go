@@ -55,11 +55,23 @@ func (r *Runtime) SetSlow(d time.Duration) {
 	r.slow = d
 }
 
+// SetListSlow makes every List take d more than SetSlow's (0: none more).
+func (r *Runtime) SetListSlow(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.listSlow = d
+}
+
 // wait is the fake daemon's slowness: d, or less if ctx ends first.
 func (r *Runtime) wait(ctx context.Context) error {
 	r.mu.Lock()
 	d := r.slow
 	r.mu.Unlock()
+	return sleep(ctx, d)
+}
+
+// sleep waits d, or less if ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}

@@ -38,6 +38,7 @@ type Runtime struct {
 	now      func() time.Time
 	delay    time.Duration // how long a launch takes (SetLaunchDelay)
 	slow     time.Duration // how long Ping and List take (SetSlow)
+	listSlow time.Duration // how much longer List takes (SetListSlow)
 }
 
 // New makes an empty, healthy runtime.
@@ -60,6 +61,12 @@ func (r *Runtime) Ping(ctx context.Context) (events.DockerHealth, error) {
 
 // List reports every task, by task id.
 func (r *Runtime) List(ctx context.Context) ([]events.TaskReport, error) {
+	r.mu.Lock()
+	more := r.listSlow
+	r.mu.Unlock()
+	if err := sleep(ctx, more); err != nil {
+		return nil, err
+	}
 	if err := r.wait(ctx); err != nil {
 		return nil, err
 	}
