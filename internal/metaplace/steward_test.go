@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"testing"
 	"time"
 
@@ -28,36 +26,17 @@ type node struct {
 // drover nats runs its nodes (with in-process users), stopped at cleanup.
 func runCluster(t *testing.T) []node {
 	t.Helper()
-	ports := make([]string, 3)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	users := make([]*natsutil.InProcessUsers, 3)
+	servers := testutil.RunNATSCluster(t, 3, func(i int, c *natsutil.ServerConfig) {
+		u, err := natsutil.NewInProcessUsers(events.LeaderKeySubject)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ports[i] = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-		_ = l.Close()
-	}
-	var nodes []node
-	for i := range ports {
-		var routes []string
-		for j, p := range ports {
-			if j != i {
-				routes = append(routes, "nats://127.0.0.1:"+p)
-			}
-		}
-		users, err := natsutil.NewInProcessUsers(events.LeaderKeySubject)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ns, err := natsutil.StartServer(natsutil.ServerConfig{
-			Name: fmt.Sprintf("n%d", i+1), Listen: "127.0.0.1:-1", DataDir: t.TempDir(),
-			ClusterName: "test", ClusterListen: "127.0.0.1:" + ports[i], Routes: routes, InProcess: users,
-		}, testutil.Logger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-		nodes = append(nodes, node{ns: ns, users: users})
+		users[i], c.InProcess = u, u
+	})
+	nodes := make([]node, 0, len(servers))
+	for i, ns := range servers {
+		nodes = append(nodes, node{ns: ns, users: users[i]})
 	}
 	return nodes
 }

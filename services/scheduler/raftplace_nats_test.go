@@ -3,8 +3,6 @@ package scheduler
 import (
 	"context"
 	"fmt"
-	"net"
-	"strconv"
 	"testing"
 	"time"
 
@@ -19,31 +17,8 @@ import (
 // stopped at cleanup, and returns the client URL of each.
 func runCluster(t *testing.T) []string {
 	t.Helper()
-	ports := make([]string, 3)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-		_ = l.Close()
-	}
 	var urls []string
-	for i := range ports {
-		var routes []string
-		for j, p := range ports {
-			if j != i {
-				routes = append(routes, "nats://127.0.0.1:"+p)
-			}
-		}
-		ns, err := natsutil.StartServer(natsutil.ServerConfig{
-			Name: fmt.Sprintf("n%d", i+1), Listen: "127.0.0.1:-1", DataDir: t.TempDir(),
-			ClusterName: "test", ClusterListen: "127.0.0.1:" + ports[i], Routes: routes,
-		}, testutil.Logger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	for _, ns := range testutil.RunNATSCluster(t, 3, nil) {
 		urls = append(urls, ns.ClientURL())
 	}
 	return urls
