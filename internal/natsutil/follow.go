@@ -30,14 +30,25 @@ type KVFollow struct {
 	// within a second or so. May be nil.
 	Closed func()
 	// CheckEvery is how often the bucket's last revision is compared with
-	// the last one applied (default 500 ms); StallAfter is how long the
+	// the last one applied (default 250 ms); StallAfter is how long the
 	// bucket may hold revisions not applied, with nothing delivered, before
-	// the watch counts as stalled (default 1 s).
+	// the watch counts as stalled (default 750 ms). A false stall costs a
+	// watch set up again from the next revision, nothing else.
 	CheckEvery, StallAfter time.Duration
-	// SetupTimeout bounds setting a watch up (default 2 s); see WatchAll.
-	SetupTimeout time.Duration
-	Logger       *slog.Logger
+	// SetupTimeout bounds setting a watch up (default 2 s); see WatchAll
+	// and setupTries. FirstWithin is how long the first watch is tried
+	// before FollowKV gives up (default: one round of setupTries); a
+	// cluster electing its meta leader refuses watches for seconds.
+	SetupTimeout, FirstWithin time.Duration
+	Logger                    *slog.Logger
 }
+
+// FirstWatchWithin is how long a service starting tries its first watch of
+// a bucket (KVFollow.FirstWithin): a cluster electing its JetStream meta
+// leader (a node starting, or the meta leader moved off the leading
+// scheduler's master) refuses watches for seconds, and a service starting
+// then should wait, not exit. It is NATS' longest Raft election timeout.
+const FirstWatchWithin = 10 * time.Second
 
 // FollowKV watches every key of a bucket until ctx ends and returns once the
 // first watch is set up; the returned channel closes when following stops.
@@ -51,12 +62,18 @@ type KVFollow struct {
 // and what was applied stays valid meanwhile. Only when the stream was
 // recreated (its last revision fell below what was applied) does it start
 // over with Reset and a full load.
+//
+// Setting a watch up may also go unanswered: a server killed without
+// saying so counts as online for placement for a while (nats-server marks
+// it offline on its shutdown event, or after missed stats heartbeats), so
+// a new ordered consumer may be placed on it. Each setup is therefore tried
+// with growing time limits (setupTries) rather than once with the longest.
 func FollowKV(ctx context.Context, f KVFollow) (<-chan struct{}, error) {
 	if f.CheckEvery <= 0 {
-		f.CheckEvery = 500 * time.Millisecond
+		f.CheckEvery = 250 * time.Millisecond
 	}
 	if f.StallAfter <= 0 {
-		f.StallAfter = time.Second
+		f.StallAfter = 750 * time.Millisecond
 	}
 	if f.SetupTimeout <= 0 {
 		f.SetupTimeout = 2 * time.Second
@@ -67,6 +84,9 @@ func FollowKV(ctx context.Context, f KVFollow) (<-chan struct{}, error) {
 	fl := &follower{KVFollow: f}
 	began := time.Now()
 	w, err := fl.watch(ctx, true)
+	for err != nil && ctx.Err() == nil && time.Since(began) < f.FirstWithin {
+		w, err = fl.watch(ctx, true)
+	}
 	f.Logger.Debug("bucket watch set up", "bucket", f.KV.Bucket(), "took", time.Since(began), "error", err)
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", f.KV.Bucket(), err)
@@ -96,7 +116,12 @@ func (f *follower) run(ctx context.Context, w jetstream.KeyWatcher) {
 			return
 		}
 		f.Logger.Warn("bucket watch ended; watching again", "bucket", f.KV.Bucket(), "revision", f.rev, "error", err)
+		// At once after a stall (the servers answer, the watch's did not);
+		// paced after a close or a failed setup.
 		retry := 100 * time.Millisecond
+		if errors.Is(err, errStalled) {
+			retry = 0
+		}
 		for {
 			select {
 			case <-ctx.Done():
@@ -107,19 +132,23 @@ func (f *follower) run(ctx context.Context, w jetstream.KeyWatcher) {
 				break
 			}
 			f.Logger.Warn("watch bucket", "bucket", f.KV.Bucket(), "error", err)
-			retry = min(2*retry, time.Second)
+			retry = min(max(2*retry, 100*time.Millisecond), time.Second)
 		}
 	}
 }
 
-// stop stops a watch and drains what it still delivers: the client blocks
-// delivering into a full updates channel, and would stay blocked for good.
+// stop stops a watch in the background and drains what it still delivers:
+// the client blocks delivering into a full updates channel, and would stay
+// blocked for good. Stopping deletes the watch's consumer by a request that
+// waits for its answer up to the client's JetStream timeout (5 s); when the
+// consumer's server is the one that died, no answer comes, and the next
+// watch must not wait for it.
 func stop(w jetstream.KeyWatcher) {
 	go func() {
 		for range w.Updates() {
 		}
 	}()
-	_ = w.Stop()
+	go func() { _ = w.Stop() }()
 }
 
 // watch starts a watch: a full load the first time or when the stream was
@@ -134,6 +163,7 @@ func (f *follower) watch(ctx context.Context, first bool) (jetstream.KeyWatcher,
 	if err == nil {
 		f.created = st.created
 	}
+	opts := []jetstream.WatchOpt{jetstream.ResumeFromRevision(f.rev + 1)}
 	if first || recreated {
 		if recreated {
 			f.Logger.Warn("bucket stream recreated; loading it again", "bucket", f.KV.Bucket(), "revision", st.LastSeq, "applied", f.rev)
@@ -142,9 +172,45 @@ func (f *follower) watch(ctx context.Context, first bool) (jetstream.KeyWatcher,
 			}
 		}
 		f.rev = 0
-		return WatchAll(ctx, f.KV, f.SetupTimeout, f.Opts...)
+		opts = f.Opts
 	}
-	return WatchAll(ctx, f.KV, f.SetupTimeout, jetstream.ResumeFromRevision(f.rev+1))
+	for _, within := range setupTries(f.SetupTimeout) {
+		began := time.Now()
+		var w jetstream.KeyWatcher
+		if w, err = WatchAll(ctx, f.KV, within, opts...); err == nil || ctx.Err() != nil {
+			return w, err
+		}
+		f.Logger.Debug("watch setup failed; trying again", "bucket", f.KV.Bucket(), "within", within, "error", err)
+		// An error that came at once (JetStream electing its meta leader,
+		// say) is tried again no sooner than the try's limit.
+		if !sleepCtx(ctx, within-time.Since(began)) {
+			return nil, ctx.Err()
+		}
+	}
+	return nil, err
+}
+
+// sleepCtx waits for d or until ctx ends, and says whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// setupTries are the time limits of the tries to set a watch up: a quarter,
+// a half and all of max. An answer comes in milliseconds from a live
+// server; a consumer placed on a dead one never answers, and costs the
+// first, short try. A slow server gets the whole limit at the last try.
+func setupTries(max time.Duration) []time.Duration {
+	return []time.Duration{max / 4, max / 2, max}
 }
 
 // recreated: the stream is not the one whose revisions were applied, by its
@@ -202,7 +268,7 @@ var errStalled = errors.New("watch stalled: the bucket holds revisions it does n
 func (f *follower) consume(ctx context.Context, w jetstream.KeyWatcher) error {
 	tick := time.NewTicker(f.CheckEvery)
 	defer tick.Stop()
-	var delivered, behindSince time.Time
+	var delivered, behindSince, unknownSince time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -233,6 +299,14 @@ func (f *follower) consume(ctx context.Context, w jetstream.KeyWatcher) error {
 				f.created = st.created // unknown when the watch began
 			}
 			switch {
+			case err != nil && unknownSince.IsZero():
+				unknownSince = now
+				f.Logger.Warn("bucket state unknown; a stall cannot be told meanwhile", "bucket", f.KV.Bucket(), "error", err)
+			case err == nil && !unknownSince.IsZero():
+				f.Logger.Info("bucket state known again", "bucket", f.KV.Bucket(), "after", now.Sub(unknownSince))
+				unknownSince = time.Time{}
+			}
+			switch {
 			case err != nil:
 				// Unknown (its stream electing a leader, say): the clock
 				// of a stall already seen keeps running.
@@ -242,6 +316,7 @@ func (f *follower) consume(ctx context.Context, w jetstream.KeyWatcher) error {
 				behindSince = time.Time{}
 			case behindSince.IsZero():
 				behindSince = now
+				f.Logger.Debug("bucket ahead of its watch", "bucket", f.KV.Bucket(), "revision", st.LastSeq, "applied", f.rev)
 			case now.Sub(later(delivered, behindSince)) >= f.StallAfter:
 				// Behind, and nothing delivered for StallAfter: a watch
 				// that lags but delivers is busy, not stalled.
@@ -265,7 +340,9 @@ type streamState struct {
 }
 
 func (f *follower) streamState(ctx context.Context) (streamState, error) {
-	ctx, cancel := context.WithTimeout(ctx, f.CheckEvery)
+	// Not bound by CheckEvery: on a loaded machine an answer may take
+	// longer, and one that comes late is still worth having.
+	ctx, cancel := context.WithTimeout(ctx, max(f.CheckEvery, time.Second))
 	defer cancel()
 	info, err := streamInfo(ctx, f.KV)
 	if err != nil {

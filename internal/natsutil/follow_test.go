@@ -252,3 +252,37 @@ func deleteConsumers(t *testing.T, js jetstream.JetStream, stream string) {
 		t.Fatalf("stream %s has no consumer to delete", stream)
 	}
 }
+
+// TestFollowKVFirstWatchWaitsForJetStream: a first watch refused at once
+// (here: the bucket's stream is gone until it is created again, as watches
+// are refused while JetStream elects its meta leader) is tried again, paced,
+// for FirstWithin; without FirstWithin, FollowKV gives up after one round.
+func TestFollowKVFirstWatchWaitsForJetStream(t *testing.T) {
+	js := newJetStream(t)
+	kv := kvBucket(t, js, "late")
+	if err := js.DeleteKeyValue(t.Context(), "late"); err != nil {
+		t.Fatal(err)
+	}
+	var r recorder
+	f := r.follow(kv, t)
+	f.SetupTimeout = 200 * time.Millisecond
+	if _, err := natsutil.FollowKV(t.Context(), f); err == nil {
+		t.Fatal("a watch of a missing bucket was set up without FirstWithin")
+	}
+
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		kv := kvBucket(t, js, "late")
+		_, _ = kv.PutString(context.Background(), "a", "1")
+	}()
+	f.FirstWithin = 20 * time.Second
+	if _, err := natsutil.FollowKV(t.Context(), f); err != nil {
+		t.Fatalf("the first watch gave up within FirstWithin: %v", err)
+	}
+	testutil.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if _, loaded, _ := r.snapshot(); len(loaded) == 0 {
+			return errors.New("not loaded")
+		}
+		return nil
+	})
+}

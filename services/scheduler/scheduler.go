@@ -294,7 +294,7 @@ func watchBucket(ctx context.Context, kv jetstream.KeyValue, logger *slog.Logger
 	loaded := make(chan struct{})
 	var once sync.Once
 	_, err := natsutil.FollowKV(ctx, natsutil.KVFollow{
-		KV: kv, Apply: apply, Logger: logger,
+		KV: kv, Apply: apply, Logger: logger, FirstWithin: natsutil.FirstWatchWithin,
 		Loaded: func(uint64) { once.Do(func() { close(loaded) }) },
 	})
 	if err != nil {

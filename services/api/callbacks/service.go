@@ -79,6 +79,7 @@ func New(cfg Config, js jetstream.JetStream, kv jetstream.KeyValue, logger *slog
 	defer cancelSetup()
 	done, err := natsutil.FollowKV(ctx, natsutil.KVFollow{
 		KV: kv, Apply: s.apply, Reset: s.reset, Loaded: s.loaded, Logger: s.logger,
+		FirstWithin: natsutil.FirstWatchWithin,
 	})
 	if err != nil {
 		cancel()

@@ -96,6 +96,7 @@ func New(ctx context.Context, bus *natsbus.Bus, logger *slog.Logger) (*Model, er
 	for _, f := range feeds {
 		done, err := natsutil.FollowKV(runCtx, natsutil.KVFollow{
 			KV: f.kv, Opts: f.opts, Logger: logger.With("bucket", f.bucket),
+			FirstWithin: natsutil.FirstWatchWithin,
 			Reset: func() {
 				rm.update(func() { f.reset(); rm.loaded[f.bucket], rm.rev[f.bucket] = false, 0 })
 			},
