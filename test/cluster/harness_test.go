@@ -316,25 +316,32 @@ func (c *cluster) oldest(tasks []task) task {
 	return victim
 }
 
-// replaced waits until a task that is not one of before runs, on another
-// host than avoid unless avoid is "", and returns it and when it was seen.
-func (c *cluster) replaced(before []task, avoid string, total time.Duration) (task, time.Time) {
+// replaced waits until a task not in before, and not on avoid, is
+// running, and says when it was first listed in any state (the leader had
+// noticed the fault and launched it) and when it was listed running; what
+// comes between is the host's Docker creating and starting it.
+func (c *cluster) replaced(before []task, avoid string, total time.Duration) (got task, seen, running time.Time) {
 	c.t.Helper()
-	var got task
 	testutil.Eventually(c.t, total, 20*time.Millisecond, func() error {
 		a, err := app(c.api())
 		if err != nil {
 			return err
 		}
-		for _, tk := range running(a) {
-			if !slices.ContainsFunc(before, func(b task) bool { return b.ID == tk.ID }) && tk.Host != avoid {
+		for _, tk := range a.Tasks {
+			if slices.ContainsFunc(before, func(b task) bool { return b.ID == tk.ID }) || tk.Host == avoid {
+				continue
+			}
+			if seen.IsZero() {
+				seen = time.Now()
+			}
+			if tk.State == "TASK_RUNNING" {
 				got = tk
 				return nil
 			}
 		}
 		return fmt.Errorf("no replacement running yet: %v", a.Tasks)
 	})
-	return got, time.Now()
+	return got, seen, time.Now()
 }
 
 // queue reads GET /v2/queue.
