@@ -92,7 +92,7 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 		return nil, fmt.Errorf("docker: client: %w", err)
 	}
 	if err := initSandboxes(cfg); err != nil {
-		return nil, fmt.Errorf("docker: sandbox root: %w", err)
+		return nil, fmt.Errorf("docker: sandbox root (--docker-sandbox-dir names another, --no-docker-sandboxes keeps none): %w", err)
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
