@@ -352,3 +352,25 @@ func TestRemoveSandboxNeverTheRoot(t *testing.T) {
 		t.Errorf("the agent's directory: %v %v, want 0700", st, err)
 	}
 }
+
+// TestSandboxUnseen: a create refused because the daemon does not see the
+// task's sandbox (as Docker 20.10 words it) says why and what to do; other
+// errors pass as they are.
+func TestSandboxUnseen(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.AgentID, cfg.SandboxRoot = "a", t.TempDir()
+	r, err := New(cfg, testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	refused := errors.New(`Error response from daemon: invalid mount config for type "bind": bind source path does not exist: ` + r.sandbox("t.1"))
+	err = r.sandboxUnseen("t.1", refused)
+	if !errors.Is(err, refused) || !strings.Contains(err.Error(), "does not see the task's sandbox") || !strings.Contains(err.Error(), "--no-docker-sandboxes") {
+		t.Errorf("sandboxUnseen = %v", err)
+	}
+	other := errors.New(`invalid mount config for type "bind": bind source path does not exist: /srv/mine`)
+	if err := r.sandboxUnseen("t.1", other); err != other {
+		t.Errorf("an app's own volume's error became %v", err)
+	}
+}
