@@ -374,3 +374,40 @@ func TestSandboxUnseen(t *testing.T) {
 		t.Errorf("an app's own volume's error became %v", err)
 	}
 }
+
+// TestEndedTaskSandboxGoesWithItsContainer: a task that ended keeps its
+// sandbox while its container stays (RemoveDelay), readable, and loses it
+// when the runtime removes the container.
+func TestEndedTaskSandboxGoesWithItsContainer(t *testing.T) {
+	cli := requireDocker(t)
+	cfg := DefaultConfig()
+	cfg.AgentID, cfg.RemoveDelay = newAgentID(t), 5*time.Second
+	r := newRuntimeWith(t, cli, cfg)
+	base := sandboxtest.Serve(t, map[string][]byte{"/hello.txt": []byte("hi")})
+	app := sandboxApp(fetchJSON(t, marathon.FetchURI{URI: base + "/hello.txt"}))
+	app.Container.PortMappings = nil
+	app.Args = []string{"-addr", "no-such-address"} // httpd exits at once
+	if _, err := r.Launch(t.Context(), "ends.1", resolve(t, events.LaunchSpec{App: app})); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, wait, 50*time.Millisecond, func() error {
+		list, err := r.List(t.Context())
+		if err != nil || len(list) != 1 || list[0].State != events.TaskFailed {
+			return fmt.Errorf("tasks %+v, %v; want ends.1 failed", list, err)
+		}
+		return nil
+	})
+	if got, err := r.ReadSandbox(t.Context(), "ends.1", "hello.txt", 0, 10); err != nil || string(got.Data) != "hi" {
+		t.Errorf("the ended task's sandbox: %q, %v", got.Data, err)
+	}
+	testutil.Eventually(t, wait, 100*time.Millisecond, func() error {
+		list, err := r.List(t.Context())
+		if err != nil || len(list) != 0 {
+			return fmt.Errorf("tasks %+v, %v; want the ended container removed", list, err)
+		}
+		if left := sandboxes(t, r); len(left) != 0 {
+			return fmt.Errorf("sandboxes %v", left)
+		}
+		return nil
+	})
+}
