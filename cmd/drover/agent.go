@@ -47,6 +47,8 @@ type agentFlags struct {
 	SandboxDir        string        `help:"Where host commands' sandboxes are kept, one directory per agent and task; it must outlive the agent's restarts (default: /var/lib/drover/sandboxes; for standalone not run as root, <data-dir>/sandboxes)."`
 	CommandUser       string        `default:"nobody" help:"The user host commands run as when their app names none (an app's user field wins). Only an agent running as root switches users; one that is not runs every command as itself."`
 	CommandAllowRoot  bool          `help:"Let host commands run as root (an app with user root, or --command-user root). Root on this host for whoever may post apps."`
+	DockerSandboxes   bool          `default:"true" negatable:"" help:"Give every Docker task a sandbox, as Mesos does: a directory on this host with its app's fetch (or uris) downloaded into it, bind-mounted read-write at /mnt/mesos/sandbox (MESOS_SANDBOX), removed with the container. --no-docker-sandboxes mounts none, for a Docker daemon that does not see this host's files; Docker apps with URIs to fetch then fail to launch here."`
+	DockerSandboxDir  string        `help:"Where Docker tasks' sandboxes are kept, one directory per agent and task; the Docker daemon must see it at the same path (an agent in a container has it mounted there), and it must outlive the agent's restarts (default: /var/lib/drover/docker-sandboxes; standalone: <data-dir>/docker-sandboxes)."`
 }
 
 func (f agentFlags) config() (agent.Config, docker.Config, error) {
@@ -103,6 +105,32 @@ func (f agentFlags) commandConfig(agentID, hostname, defaultRoot string) (*comma
 	}
 	cc.SandboxRoot = abs
 	return &cc, cc.Validate()
+}
+
+// withDockerSandboxes gives the Docker runtime its sandbox root:
+// --docker-sandbox-dir, else defaultRoot; none with --no-docker-sandboxes.
+// It must stay apart from the host commands' root (cc, when they run):
+// the command runtime takes every directory under its agent's for a task.
+func (f agentFlags) withDockerSandboxes(dc *docker.Config, cc *command.Config, defaultRoot string) error {
+	if !f.DockerSandboxes {
+		dc.SandboxRoot = ""
+		return dc.Validate()
+	}
+	abs, err := filepath.Abs(cmp.Or(f.DockerSandboxDir, defaultRoot))
+	if err != nil {
+		return fmt.Errorf("--docker-sandbox-dir: %w", err)
+	}
+	dc.SandboxRoot = abs
+	if cc != nil && (within(abs, cc.SandboxRoot) || within(cc.SandboxRoot, abs)) {
+		return fmt.Errorf("--docker-sandbox-dir %s and --sandbox-dir %s: one holds the other; give them directories apart", abs, cc.SandboxRoot)
+	}
+	return dc.Validate()
+}
+
+// within reports whether the path p is dir or under it (both absolute, clean).
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // withDetected fills what the operator did not give with what this host has.
@@ -249,6 +277,9 @@ func (c *agentCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	}
 	cc, err := c.commandConfig(dc.AgentID, dc.Hostname, command.DefaultSandboxRoot)
 	if err != nil {
+		return err
+	}
+	if err := c.withDockerSandboxes(&dc, cc, docker.DefaultSandboxRoot); err != nil {
 		return err
 	}
 	return runAll(ctx, watch, func(ctx context.Context) error { return runAgent(ctx, cfg, dc, cc, bus, nc, logger) })

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/command"
+	"github.com/drover/drover/services/agent/docker"
 )
 
 // knownHosts resolves the names it holds, and counts its lookups.
@@ -66,5 +70,43 @@ func TestHostnameCheckFlag(t *testing.T) {
 	c, err = parse(t, map[string]string{"DROVER_HOSTNAME_CHECK": "refuse"}, "agent", "--hostname", "h1")
 	if err != nil || c.Agent.HostnameCheck != "refuse" {
 		t.Errorf("DROVER_HOSTNAME_CHECK: %v %q", err, c.Agent.HostnameCheck)
+	}
+}
+
+func TestDockerSandboxFlags(t *testing.T) {
+	root := func(args []string, cc *command.Config, defaultRoot string) (string, error) {
+		t.Helper()
+		c, err := parse(t, nil, append([]string{"agent", "--hostname", "h1"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, dc, err := c.Agent.agentFlags.config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Agent.withDockerSandboxes(&dc, cc, defaultRoot)
+		return dc.SandboxRoot, err
+	}
+	if got, err := root(nil, nil, docker.DefaultSandboxRoot); err != nil || got != "/var/lib/drover/docker-sandboxes" {
+		t.Errorf("default: %q, %v", got, err)
+	}
+	if got, err := root(nil, nil, "/data/docker-sandboxes"); err != nil || got != "/data/docker-sandboxes" {
+		t.Errorf("standalone's default: %q, %v", got, err)
+	}
+	wd, _ := os.Getwd()
+	if got, err := root([]string{"--docker-sandbox-dir", "rel/dir"}, nil, docker.DefaultSandboxRoot); err != nil || got != filepath.Join(wd, "rel/dir") {
+		t.Errorf("a relative --docker-sandbox-dir: %q, %v", got, err)
+	}
+	if got, err := root([]string{"--no-docker-sandboxes", "--docker-sandbox-dir", "/x"}, nil, docker.DefaultSandboxRoot); err != nil || got != "" {
+		t.Errorf("--no-docker-sandboxes: %q, %v", got, err)
+	}
+	cc := &command.Config{SandboxRoot: "/var/lib/drover/sandboxes"}
+	for _, dir := range []string{"/var/lib/drover/sandboxes", "/var/lib/drover/sandboxes/docker", "/var/lib/drover"} {
+		if _, err := root([]string{"--docker-sandbox-dir", dir}, cc, docker.DefaultSandboxRoot); err == nil || !strings.Contains(err.Error(), "apart") {
+			t.Errorf("--docker-sandbox-dir %s beside --sandbox-dir %s: %v", dir, cc.SandboxRoot, err)
+		}
+	}
+	if got, err := root(nil, cc, docker.DefaultSandboxRoot); err != nil || got != docker.DefaultSandboxRoot {
+		t.Errorf("the default beside the command runtime's: %q, %v", got, err)
 	}
 }

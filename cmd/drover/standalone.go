@@ -67,6 +67,12 @@ func (c *standaloneCmd) Run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Docker tasks' sandboxes are reached by the agent and the daemon
+	// alone, the containers through their mounts: the data directory
+	// holds them, whoever runs standalone.
+	if err := c.withDockerSandboxes(&dcfg, ccfg, filepath.Join(c.DataDir, "docker-sandboxes")); err != nil {
+		return err
+	}
 	roles := []*role{{name: "api", role: natsauth.RoleAPI}, {name: "scheduler", role: natsauth.RoleScheduler},
 		{name: "agent", role: natsauth.RoleAgent, agentID: dcfg.AgentID}}
 	ncfg, natsUsers, err := c.natsConfig(apicfg.AuthFile != "", roles, logger)

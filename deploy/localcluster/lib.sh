@@ -292,6 +292,7 @@ agent_start() {
   spawn "host$i-agent" "$(netns_name "$i")" "$LC_BIN" agent --nats "$(nats_urls)" --replicas 3 \
     --hostname "$(host_name "$i")" --address "$(host_addr "$i")" \
     --docker-host "unix://$(docker_sock "$i")" --privileged-mode auto \
+    --docker-sandbox-dir "$(host_dir "$i")/docker-sandboxes" \
     --resources "cpus=2,mem=2048,disk=10000,ports=[31000-32000]"
 }
 

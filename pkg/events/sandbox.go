@@ -59,7 +59,7 @@ func ValidSandboxPath(p string) error {
 // Why a SandboxFile holds no data (SandboxFile.Code).
 const (
 	SandboxNotFound    = "not_found"        // no such task here, or no such file in its sandbox
-	SandboxNotCommand  = "not_command_task" // the task runs in a container: it has no sandbox
+	SandboxNotCommand  = "not_command_task" // the task's runtime keeps no sandbox (the name is from when only host commands had one)
 	SandboxBadRequest  = "bad_request"      // the read is malformed, or names a path outside the sandbox
 	SandboxUnavailable = "unavailable"      // the agent could not read it (its error is in its log)
 )

@@ -2,6 +2,7 @@ package marathon
 
 import (
 	"fmt"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -17,8 +18,11 @@ type HostAccess struct {
 	// amount to it (PrivilegedBy says which).
 	Privileged   bool
 	PrivilegedBy string
-	// HostPaths are the host paths mounted, cleaned: the volumes' hostPath
-	// and the absolute sources of "volume" parameters.
+	// HostPaths are the host paths a container reaches, cleaned: the
+	// volumes' hostPath, the absolute sources of "volume" parameters, and
+	// the files its fetch (or uris) names by file URI, which its agent
+	// reads into its sandbox (a host command's fetch reads them as the
+	// task's user: they are not counted).
 	HostPaths []string
 	// HostCommand: the app runs a command on the host itself, with no
 	// container image (a Marathon command app), which an agent runs only
@@ -45,8 +49,13 @@ func HostAccessOf(app App) HostAccess {
 }
 
 // hostAccessOf is HostAccessOf with the app's docker parameters parsed.
-func hostAccessOf(app App, opts DockerOptions) HostAccess {
-	ha := HostAccess{Image: ImageOf(app), HostCommand: hostCommandOf(app)}
+func hostAccessOf(app App, opts DockerOptions) (ha HostAccess) {
+	ha = HostAccess{Image: ImageOf(app), HostCommand: hostCommandOf(app)}
+	defer func() { // whichever way it returns
+		if ha.Image != "" {
+			ha.HostPaths = append(ha.HostPaths, fetchHostPaths(app)...)
+		}
+	}()
 	c := app.Container
 	if c == nil {
 		return ha
@@ -74,6 +83,22 @@ func hostAccessOf(app App, opts DockerOptions) HostAccess {
 		ha.Privileged, ha.PrivilegedBy = true, by
 	}
 	return ha
+}
+
+// fetchHostPaths are the host files an app's fetch (or uris) names by
+// file URI (file:///path, or a bare absolute path), cleaned, as the
+// fetcher reads them.
+func fetchHostPaths(app App) []string {
+	uris, _ := taskFetch(app) // validation refuses what cannot be read
+	var out []string
+	for _, f := range uris {
+		u, err := url.Parse(strings.TrimSpace(f.URI))
+		if err != nil || (u.Scheme != "file" && u.Scheme != "") || !path.IsAbs(u.Path) {
+			continue
+		}
+		out = append(out, path.Clean(u.Path))
+	}
+	return out
 }
 
 // privilegedParameter names the first parameter that gives a container

@@ -1,6 +1,7 @@
 package marathon
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 )
@@ -33,6 +34,29 @@ func TestHostAccessOf(t *testing.T) {
 				t.Errorf("HostAccessOf = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestHostAccessFetch: a container app's file URIs are host paths its
+// agent reads; a host command's are read as its user, and are not.
+func TestHostAccessFetch(t *testing.T) {
+	docker := App{ID: "/web", Container: &Container{Type: "DOCKER", Docker: &Docker{Image: "httpd"}},
+		Fetch: []json.RawMessage{
+			json.RawMessage(`{"uri":"file:///srv/../etc/shadow"}`), json.RawMessage(`{"uri":" /srv/conf.tgz "}`),
+			json.RawMessage(`{"uri":"https://example.com/x.tgz"}`), json.RawMessage(`{"uri":"file:relative"}`),
+		}}
+	if got := HostAccessOf(docker).HostPaths; !reflect.DeepEqual(got, []string{"/etc/shadow", "/srv/conf.tgz"}) {
+		t.Errorf("a Docker app's fetch: host paths %v", got)
+	}
+	docker.Fetch, docker.URIs = nil, []string{"file:///var/lib/drover/x"}
+	docker.Container.Volumes = []Volume{{HostPath: "/srv/data", ContainerPath: "/data"}}
+	if got := HostAccessOf(docker).HostPaths; !reflect.DeepEqual(got, []string{"/srv/data", "/var/lib/drover/x"}) {
+		t.Errorf("a Docker app's uris: host paths %v", got)
+	}
+	cmd := "cat shadow"
+	host := App{ID: "/cmd", Cmd: &cmd, Fetch: []json.RawMessage{json.RawMessage(`{"uri":"file:///etc/shadow"}`)}}
+	if got := HostAccessOf(host).HostPaths; len(got) != 0 {
+		t.Errorf("a host command's fetch: host paths %v", got)
 	}
 }
 

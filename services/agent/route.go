@@ -118,13 +118,15 @@ func (r *Routed) RecallChecks(ctx context.Context, taskID string) (CheckSpec, er
 	return CheckSpec{}, nil
 }
 
-// ReadSandbox reads a host command's sandbox file; a task of the
-// containers has none (ErrNoSandbox).
+// ReadSandbox reads a sandbox file of the runtime that holds the task: a
+// host command's, or a container's (the sandbox mounted into it), when
+// that runtime has sandboxes (else ErrNoSandbox).
 func (r *Routed) ReadSandbox(ctx context.Context, taskID, path string, offset, length int64) (SandboxChunk, error) {
-	if r.Commands == nil || !r.Commands.Has(taskID) {
-		return SandboxChunk{}, fmt.Errorf("agent: task %s: %w", taskID, ErrNoSandbox)
+	var rt Runtime = r.Containers
+	if r.Commands != nil && r.Commands.Has(taskID) {
+		rt = r.Commands
 	}
-	sr, ok := r.Commands.(SandboxReader)
+	sr, ok := rt.(SandboxReader)
 	if !ok {
 		return SandboxChunk{}, fmt.Errorf("agent: task %s: %w", taskID, ErrNoSandbox)
 	}

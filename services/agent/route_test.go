@@ -78,3 +78,47 @@ func (h hostMem) ReadSandbox(_ context.Context, taskID, path string, offset, len
 	offset = min(offset, int64(len(data)))
 	return agent.SandboxChunk{Data: data[offset:min(offset+length, int64(len(data)))], Offset: offset, Size: int64(len(data))}, nil
 }
+
+// containerMem is a memruntime standing for a container runtime with
+// sandboxes, each holding one file, stdout, of "container\n".
+type containerMem struct{ *memruntime.Runtime }
+
+func (c containerMem) ReadSandbox(_ context.Context, taskID, path string, _, _ int64) (agent.SandboxChunk, error) {
+	if _, ok := c.Task(taskID); !ok || path != "stdout" {
+		return agent.SandboxChunk{}, agent.ErrSandboxNotFound
+	}
+	return agent.SandboxChunk{Data: []byte("container\n"), Size: 10}, nil
+}
+
+// TestRoutedReadSandbox: a read goes to the runtime that holds the task;
+// one whose runtime keeps no sandboxes is ErrNoSandbox.
+func TestRoutedReadSandbox(t *testing.T) {
+	containers, commands := containerMem{memruntime.New()}, hostMem{memruntime.New()}
+	docker := marathon.TaskSpec{AppID: "/web", Image: "httpd", Command: []string{"httpd"}}
+	host := marathon.TaskSpec{AppID: "/cmd", Entrypoint: []string{"/bin/sh", "-c"}, Command: []string{"sleep 1"}}
+	for _, r := range []*agent.Routed{{Containers: containers, Commands: commands}, {Containers: containers.Runtime, Commands: commands}} {
+		if _, err := r.Launch(t.Context(), "web.1", docker); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Launch(t.Context(), "cmd.1", host); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.ReadSandbox(t.Context(), "cmd.1", "stdout", 0, 100); err != nil || string(got.Data) != "hello\n" {
+			t.Errorf("the host command's stdout: %q, %v", got.Data, err)
+		}
+	}
+	with := &agent.Routed{Containers: containers, Commands: commands}
+	if got, err := with.ReadSandbox(t.Context(), "web.1", "stdout", 0, 100); err != nil || string(got.Data) != "container\n" {
+		t.Errorf("the container's stdout: %q, %v", got.Data, err)
+	}
+	if _, err := with.ReadSandbox(t.Context(), "web.1", "other", 0, 100); !errors.Is(err, agent.ErrSandboxNotFound) {
+		t.Errorf("a file not in the container's sandbox: %v", err)
+	}
+	without := &agent.Routed{Containers: containers.Runtime, Commands: commands}
+	if _, err := without.ReadSandbox(t.Context(), "web.1", "stdout", 0, 100); !errors.Is(err, agent.ErrNoSandbox) {
+		t.Errorf("a container runtime without sandboxes: %v", err)
+	}
+	if _, err := (&agent.Routed{Containers: containers}).ReadSandbox(t.Context(), "web.1", "stdout", 0, 100); err != nil {
+		t.Errorf("without host commands, the container's sandbox: %v", err)
+	}
+}

@@ -40,15 +40,16 @@ type RuntimeEvent struct {
 	At   time.Time
 }
 
-// SandboxReader reads files of its tasks' sandboxes (the command runtime;
-// a container has none).
+// SandboxReader reads files of its tasks' sandboxes: the command
+// runtime's task directories, the Docker runtime's directories mounted
+// at /mnt/mesos/sandbox.
 type SandboxReader interface {
 	// ReadSandbox reads up to length bytes of the file at path, relative
 	// to the task's sandbox, from offset, or (offset < 0) its last length
 	// bytes. Errors wrap ErrSandboxNotFound for a task or file not there,
 	// ErrSandboxPath for a path that is no regular file inside the
 	// sandbox (a symbolic link leaving it included), ErrNoSandbox for a
-	// task that is not a host command.
+	// task of a runtime without sandboxes.
 	ReadSandbox(ctx context.Context, taskID, path string, offset, length int64) (SandboxChunk, error)
 }
 
@@ -64,8 +65,9 @@ var (
 	ErrSandboxNotFound = errors.New("no such task or file")
 	// ErrSandboxPath: the path is no regular file inside the sandbox.
 	ErrSandboxPath = errors.New("not a regular file inside the sandbox")
-	// ErrNoSandbox: the task runs in a container, which has no sandbox.
-	ErrNoSandbox = errors.New("not a command task: it has no sandbox")
+	// ErrNoSandbox: the task's runtime keeps no sandboxes (a runtime in
+	// memory, an agent run with --no-docker-sandboxes).
+	ErrNoSandbox = errors.New("the task has no sandbox on its agent")
 	// ErrInvalidSpec is wrapped by Runtime.Launch errors for a launch spec
 	// that cannot run as written; the agent reports TASK_ERROR.
 	ErrInvalidSpec = errors.New("invalid launch spec")

@@ -9,8 +9,8 @@ import (
 )
 
 // TestSandboxReads: the agent answers reads of its host commands' sandbox
-// files on its own subject; a container has none; a malformed read is
-// told so.
+// files on its own subject; a runtime without sandboxes has none; a
+// malformed read is told so.
 func TestSandboxReads(t *testing.T) {
 	h := newHarness(t, func(h *harness) { h.host = memruntime.New() })
 	h.send(launchCmd("web.1", 1))

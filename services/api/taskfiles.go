@@ -136,7 +136,7 @@ func (s *Server) askSandbox(ctx context.Context, inst events.Instance, req event
 	case events.SandboxNotFound:
 		return f, &apierr.SandboxFileNotFoundError{TaskID: inst.TaskID, Path: req.Path, Why: "not in the task's sandbox"}
 	case events.SandboxNotCommand:
-		return f, &apierr.SandboxFileNotFoundError{TaskID: inst.TaskID, Path: req.Path, Why: "not a command task: a container has no sandbox files (see docker logs)"}
+		return f, &apierr.SandboxFileNotFoundError{TaskID: inst.TaskID, Path: req.Path, Why: "the task has no sandbox on its agent (one that mounts none into its containers: see docker logs)"}
 	case events.SandboxBadRequest:
 		return f, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("path %q: %s", req.Path, f.Error))
 	}

@@ -105,7 +105,7 @@ func TestTaskFiles(t *testing.T) {
 	}{
 		{"/v2/tasks/nope.1/files/stdout", http.StatusNotFound, "Task 'nope.1' does not exist"},
 		{"/v2/tasks/cmd.1/files/stderr", http.StatusNotFound, "File 'stderr' of task 'cmd.1' does not exist"},
-		{"/v2/tasks/web.1/files/stdout", http.StatusNotFound, "not a command task"},
+		{"/v2/tasks/web.1/files/stdout", http.StatusNotFound, "has no sandbox on its agent"},
 		{"/v2/tasks/cmd.1/files/..%2Flaunch.json", http.StatusBadRequest, "inside the task's sandbox"},
 		{"/v2/tasks/cmd.1/files/a/../../x", http.StatusBadRequest, ""},
 		{"/v2/tasks/cmd.1/files/stdout?offset=x", http.StatusBadRequest, "offset"},

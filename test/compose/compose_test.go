@@ -37,7 +37,8 @@ func TestComposeDemo(t *testing.T) {
 	apiPort := freePort(t)
 	env := append(os.Environ(), "DROVER_IMAGE_TAG="+tag, "DROVER_AGENT_PREFIX="+prefix,
 		"DROVER_BIND=127.0.0.1", "DROVER_API_PORT="+strconv.Itoa(apiPort),
-		"DROVER_API2_PORT="+strconv.Itoa(freePort(t)), "DROVER_TASK_ADDRESS=127.0.0.1")
+		"DROVER_API2_PORT="+strconv.Itoa(freePort(t)), "DROVER_TASK_ADDRESS=127.0.0.1",
+		"DROVER_SANDBOXES="+t.TempDir()) // removed after the cleanup below: the agents' tasks' sandboxes
 	run := func(args ...string) string {
 		t.Helper()
 		full := append(append(compose[1:], "-p", project, "-f", filepath.Join(dir, "compose", "docker-compose.yml")), args...)

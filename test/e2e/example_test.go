@@ -59,12 +59,14 @@ func startCluster(t *testing.T, cli *client.Client, schedulers, agents int) *clu
 	// other test packages running at the same time never collide with it.
 	octet := 100 + os.Getpid()%100
 	ports := 20000 + rand.IntN(200)*50
+	sandboxes := t.TempDir() // the agents' Docker tasks' sandboxes, one directory per agent
 	for i := range agents {
 		host := hosts[i]
 		addr := fmt.Sprintf("127.%d.%d.%d", octet, rand.IntN(250), 11+i)
 		c.hosts, c.addrs = append(c.hosts, host), append(c.addrs, addr)
 		c.agents = append(c.agents, start(t, host, "agent", "--nats", natsURL, "--hostname", host,
-			"--address", addr, "--resources", fmt.Sprintf("cpus=2,mem=1024,disk=1000,ports=[%d-%d]", ports, ports+49)))
+			"--address", addr, "--resources", fmt.Sprintf("cpus=2,mem=1024,disk=1000,ports=[%d-%d]", ports, ports+49),
+			"--docker-sandbox-dir", sandboxes))
 	}
 	eventually(t, 20*time.Second, func() error {
 		code, _, err := c.api.do(http.MethodGet, "/v2/ping", nil)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/agent/sandbox"
 )
 
 // DefaultSandboxRoot is where an agent keeps its tasks' sandboxes: state
@@ -35,7 +36,7 @@ type Config struct {
 	// <dir>" for each task.
 	Supervisor []string
 	// Fetch bounds each task's fetch.
-	Fetch FetchLimits
+	Fetch sandbox.FetchLimits
 	// RemoveDelay is how long an ended task's directory stays (listed,
 	// ended, its stdout and stderr readable) before the runtime removes it.
 	RemoveDelay time.Duration
@@ -58,7 +59,7 @@ func DefaultConfig() Config {
 		SandboxRoot:  DefaultSandboxRoot,
 		DefaultUser:  "nobody",
 		Supervisor:   []string{exe, "agent-exec"},
-		Fetch:        DefaultFetchLimits(),
+		Fetch:        sandbox.DefaultFetchLimits(),
 		RemoveDelay:  15 * time.Minute,
 		PollInterval: time.Second,
 	}

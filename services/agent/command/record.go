@@ -10,6 +10,7 @@ import (
 
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/sandbox"
 )
 
 // Files of a task's directory (see the package doc).
@@ -34,7 +35,7 @@ type launchRecord struct {
 	HostPorts []int               `json:"hostPorts,omitempty"`
 	Checks    agent.CheckSpec     `json:"checks"`
 	Fetch     []marathon.FetchURI `json:"fetch,omitempty"`
-	Limits    FetchLimits         `json:"fetchLimits"`
+	Limits    sandbox.FetchLimits `json:"fetchLimits"`
 	// Supervisor is the command that runs "agent-exec" (the drover binary);
 	// the supervisor runs the fetch with it.
 	Supervisor []string  `json:"supervisor"`

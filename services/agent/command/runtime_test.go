@@ -1,7 +1,6 @@
 package command
 
 import (
-	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/sandbox/sandboxtest"
 )
 
 // TestMain lets the test binary be the supervisor, as the drover binary is.
@@ -307,7 +307,7 @@ func TestAdopt(t *testing.T) {
 
 func TestLaunchRefuses(t *testing.T) {
 	r := newRuntime(t, sandboxRoot(t))
-	base := serve(t, map[string][]byte{"/text.tar.gz": []byte("no archive")})
+	base := sandboxtest.Serve(t, map[string][]byte{"/text.tar.gz": []byte("no archive")})
 	spec := func(f func(*marathon.TaskSpec)) marathon.TaskSpec { s := cmdSpec("sleep 600"); f(&s); return s }
 	tests := []struct {
 		name    string
@@ -341,8 +341,8 @@ func TestLaunchRefuses(t *testing.T) {
 
 func TestFetchIntoSandbox(t *testing.T) {
 	r := newRuntime(t, sandboxRoot(t))
-	base := serve(t, map[string][]byte{"/app.tar.gz": gzipped(t, tarball(t,
-		entry{name: "bin/greet", body: "#!/bin/sh\necho \"greetings from $1\"\n", mode: 0o755}))})
+	base := sandboxtest.Serve(t, map[string][]byte{"/app.tar.gz": sandboxtest.Gzip(t, sandboxtest.Tar(t,
+		sandboxtest.Entry{Name: "bin/greet", Body: "#!/bin/sh\necho \"greetings from $1\"\n", Mode: 0o755}))})
 	spec := cmdSpec(`./bin/greet tarball; exec sleep 600`)
 	spec.Fetch = []marathon.FetchURI{{URI: base + "/app.tar.gz", Extract: true}}
 	const id = "fetch.instance-1._app.1"
@@ -362,7 +362,6 @@ func TestFetchIntoSandbox(t *testing.T) {
 	if os.Geteuid() == 0 && st.Sys().(*syscall.Stat_t).Uid != 65534 {
 		t.Errorf("fetched file owned by uid %d, want the task's user", st.Sys().(*syscall.Stat_t).Uid)
 	}
-	_ = tar.TypeReg
 }
 
 func TestExecInSandbox(t *testing.T) {

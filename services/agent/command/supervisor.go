@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/agent/sandbox"
 )
 
 // Main runs the agent-exec subcommand (the drover binary's hidden
@@ -46,7 +47,7 @@ func Main(args []string) int {
 // fetchRequest is what the supervisor hands its fetch process.
 type fetchRequest struct {
 	URIs   []marathon.FetchURI `json:"uris"`
-	Limits FetchLimits         `json:"limits"`
+	Limits sandbox.FetchLimits `json:"limits"`
 }
 
 func fetchMain() error {
@@ -59,7 +60,7 @@ func fetchMain() error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "fetcher")
-	return Fetch(context.Background(), dir, req.URIs, req.Limits, log)
+	return sandbox.Fetch(context.Background(), dir, req.URIs, req.Limits, log)
 }
 
 // supervisor runs one task; see the package doc.

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/services/agent/sandbox"
 )
 
 // Config configures the Docker runtime of one agent.
@@ -37,9 +39,26 @@ type Config struct {
 	// MaxConcurrentCalls bounds the runtime's Docker calls in flight
 	// (pings and the events stream aside).
 	MaxConcurrentCalls int
+	// SandboxRoot holds a directory per agent, and in it each task's
+	// sandbox, <SandboxRoot>/<AgentID>/<taskId>: what the app's fetch (or
+	// uris) downloaded, bind-mounted read-write at /mnt/mesos/sandbox
+	// (MESOS_SANDBOX), as Mesos' Docker containerizer mounts its sandbox.
+	// It must be an absolute path on this host that the daemon sees at the
+	// same path (DefaultSandboxRoot is the agent's). "" mounts no sandbox,
+	// and a launch with URIs to fetch fails.
+	SandboxRoot string
+	// Fetch bounds each task's fetch.
+	Fetch sandbox.FetchLimits
 }
 
-// DefaultConfig is a runtime on the daemon DOCKER_HOST names (or the local one).
+// DefaultSandboxRoot is where an agent keeps its Docker tasks' sandboxes:
+// beside the command runtime's (command.DefaultSandboxRoot), state that
+// must outlive the agent's restarts as the containers do.
+const DefaultSandboxRoot = "/var/lib/drover/docker-sandboxes"
+
+// DefaultConfig is a runtime on the daemon DOCKER_HOST names (or the
+// local one), without sandboxes: the agent's command line gives it
+// DefaultSandboxRoot, tests a directory of their own.
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
@@ -49,6 +68,7 @@ func DefaultConfig() Config {
 		RemoveDelay:        15 * time.Minute,
 		EventsBackoffMax:   5 * time.Second,
 		MaxConcurrentCalls: 8,
+		Fetch:              sandbox.DefaultFetchLimits(),
 	}
 }
 
@@ -80,6 +100,12 @@ func (c Config) Validate() error {
 	}
 	if c.EventsBackoffMax <= 0 {
 		errs = append(errs, errors.New("events backoff must be positive"))
+	}
+	if c.SandboxRoot != "" && !filepath.IsAbs(c.SandboxRoot) {
+		errs = append(errs, fmt.Errorf("sandbox root %q is not an absolute path", c.SandboxRoot))
+	}
+	if c.Fetch.Timeout <= 0 || c.Fetch.MaxBytes <= 0 || c.Fetch.MaxExtractedBytes <= 0 || c.Fetch.MaxEntries <= 0 {
+		errs = append(errs, errors.New("fetch limits must be positive"))
 	}
 	return errors.Join(errs...)
 }

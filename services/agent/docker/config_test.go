@@ -11,6 +11,10 @@ func TestConfigValidate(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
+	cfg.SandboxRoot = DefaultSandboxRoot
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("valid config with sandboxes: %v", err)
+	}
 	tests := []struct {
 		change func(*Config)
 		want   string
@@ -23,6 +27,8 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.Privileged = "yes" }, "privileged"},
 		{func(c *Config) { c.RemoveDelay = 0 }, "remove delay"},
 		{func(c *Config) { c.EventsBackoffMax = 0 }, "backoff"},
+		{func(c *Config) { c.SandboxRoot = "sandboxes" }, "sandbox root"},
+		{func(c *Config) { c.Fetch.MaxBytes = 0 }, "fetch limits"},
 	}
 	for _, tt := range tests {
 		c := cfg

@@ -13,5 +13,8 @@
 // docker parameters); events.go turns the daemon's event stream into task
 // state changes, reconnecting with backoff and resynchronising from a list;
 // checks.go runs COMMAND health checks (docker exec) and gives back the
-// checks a container was launched with (LabelChecks) to a restarted agent.
+// checks a container was launched with (LabelChecks) to a restarted agent;
+// sandbox.go gives each task a host directory, <SandboxRoot>/<agentId>/<taskId>,
+// with its app's fetch in it, mounted at /mnt/mesos/sandbox and removed
+// with the container.
 package docker

@@ -13,10 +13,14 @@ import (
 )
 
 // Kill stops a task's container (its stop signal, then SIGKILL after grace)
-// and removes it. The task's end is TASK_KILLED, emitted once.
+// and removes it, and its sandbox, as the command runtime removes a killed
+// task's directory at once. The task's end is TASK_KILLED, emitted once.
+// A task without a container loses its sandbox, if it has one (a launch
+// that died while fetching).
 func (r *Runtime) Kill(ctx context.Context, taskID string, grace time.Duration) error {
 	info, err := r.inspectTask(ctx, taskID)
 	if errors.Is(err, errNoContainer) {
+		r.removeSandbox(taskID)
 		return nil
 	}
 	if err != nil {
@@ -38,6 +42,7 @@ func (r *Runtime) Kill(ctx context.Context, taskID string, grace time.Duration) 
 	if err != nil && !isNotFound(err) && !isConflict(err) { // conflict: removal already in progress
 		return fmt.Errorf("docker: remove %s: %w", info.Name, err)
 	}
+	r.removeSandbox(taskID)
 	rep := reportOf(info, true)
 	rep.State, rep.Message = events.TaskKilled, ""
 	rep.HostPorts, rep.IPAddress = nil, ""

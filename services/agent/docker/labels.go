@@ -26,9 +26,10 @@ const (
 // ContainerName is the name of a task's container: drover.<agentId>.<taskId>.
 func ContainerName(agentID, taskID string) string { return "drover." + agentID + "." + taskID }
 
-// validTaskID reports whether a task id can stand in a container name.
+// validTaskID reports whether a task id can stand in a container name,
+// and name its sandbox's directory: no separators, no dot names.
 func validTaskID(id string) error {
-	if id == "" || len(id) > 200 {
+	if id == "" || len(id) > 200 || id == "." || id == ".." {
 		return fmt.Errorf("task id %q: want 1 to 200 characters", id)
 	}
 	for _, r := range id {

@@ -17,7 +17,7 @@ func TestValidTaskID(t *testing.T) {
 			t.Errorf("validTaskID(%q) = %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "web/1", "web 1", "wéb"} {
+	for _, bad := range []string{"", "web/1", "web 1", "wéb", ".", ".."} {
 		if validTaskID(bad) == nil {
 			t.Errorf("validTaskID(%q) accepted", bad)
 		}

@@ -19,15 +19,20 @@ import (
 )
 
 // Launch creates and starts a task's container, pulling its image when it
-// is absent or the app forces a pull. A container already there is started
-// if it never was, and reported as it is.
+// is absent or the app forces a pull. Before it creates the container it
+// makes the task's sandbox and fetches the app's URIs into it (a fetch
+// that fails fails the launch, and leaves no sandbox). A container already
+// there is started if it never was, and reported as it is, its sandbox
+// untouched.
 //
 // The usual launch is three Docker calls (create, start, inspect): the
 // container's name is the task's, so a create that finds it taken is how a
 // launch sent again learns the task exists, and a create refused for a
 // missing image is how a pull is found needed. On a loaded daemon each
 // call can take a second; asking first (inspect the task, inspect the
-// image) cost two more on every launch.
+// image) cost two more on every launch. A launch sent again does find the
+// task's sandbox there, and asks first: the sandbox of a task that runs is
+// never made afresh.
 func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskSpec) (events.TaskReport, error) {
 	cs, err := buildSpec(r.cfg, taskID, spec)
 	if err != nil {
@@ -37,13 +42,18 @@ func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskS
 	if err := r.ready(ctx); err != nil {
 		return events.TaskReport{}, err
 	}
-	if spec.ForcePull || (cs.Network != nil && len(cs.Network.EndpointsConfig) > 0) {
+	r.beginLaunch(taskID)
+	defer r.endLaunch(taskID)
+	sandboxThere := r.sandbox(taskID) != "" && exists(r.sandbox(taskID))
+	if spec.ForcePull || (cs.Network != nil && len(cs.Network.EndpointsConfig) > 0) || sandboxThere {
 		// A forced pull (the registry may be down) and a user network (it
 		// may be gone) can fail a launch sent again of a task that runs:
-		// look for its container first, as a launch once always did.
+		// look for its container first, as a launch once always did. So
+		// does a launch that finds the task's sandbox, not to make afresh
+		// the sandbox of a task that runs.
 		info, err := r.inspectTask(ctx, taskID)
 		if err == nil {
-			return r.adopt(ctx, info)
+			return r.adopt(ctx, taskID, info)
 		}
 		if !errors.Is(err, errNoContainer) {
 			return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", cs.Name, err)
@@ -52,6 +62,16 @@ func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskS
 	if err := r.checkNetworks(ctx, cs.Network); err != nil {
 		return events.TaskReport{}, err
 	}
+	// Mesos' order: the fetch, then the image.
+	if err := r.prepareSandbox(ctx, taskID, spec); err != nil {
+		return events.TaskReport{}, err
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			r.removeSandbox(taskID)
+		}
+	}()
 	if spec.ForcePull {
 		if err := r.ensureImage(ctx, cs.Config.Image, true); err != nil {
 			return events.TaskReport{}, err
@@ -59,27 +79,29 @@ func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskS
 	}
 	created, err := r.create(ctx, cs)
 	if isConflict(err) { // the task's container is there already
+		keep = true // its sandbox, made again: it goes when the container does
 		info, err := r.inspectTask(ctx, taskID)
 		if err != nil {
 			return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", cs.Name, err)
 		}
-		return r.adopt(ctx, info)
+		return r.adopt(ctx, taskID, info)
 	}
 	if err != nil {
-		return events.TaskReport{}, fmt.Errorf("docker: create %s: %w", cs.Name, err)
+		return events.TaskReport{}, fmt.Errorf("docker: create %s: %w", cs.Name, r.sandboxUnseen(taskID, err))
 	}
 	for _, w := range created.Warnings {
 		r.log.Warn("docker create warning", "task", taskID, "warning", w)
 	}
-	if err := r.start(ctx, created.ID); err != nil {
+	if err := r.start(ctx, taskID, created.ID); err != nil {
 		return events.TaskReport{}, err
 	}
+	keep = true
 	info, err := r.cli.ContainerInspect(ctx, created.ID)
 	if err != nil {
 		return events.TaskReport{}, fmt.Errorf("docker: inspect %s: %w", cs.Name, err)
 	}
 	rep := r.report(info)
-	r.log.Info("task launched", "task", taskID, "app", rep.AppID, "container", created.ID[:12], "state", rep.State)
+	r.log.Info("task launched", "task", taskID, "app", rep.AppID, "container", created.ID[:12], "state", rep.State, "fetched", len(spec.Fetch))
 	return rep, nil
 }
 
@@ -99,9 +121,9 @@ func (r *Runtime) create(ctx context.Context, cs containerSpec) (container.Creat
 
 // adopt reports a task whose container exists, starting it if it was
 // created but never started.
-func (r *Runtime) adopt(ctx context.Context, info container.InspectResponse) (events.TaskReport, error) {
+func (r *Runtime) adopt(ctx context.Context, taskID string, info container.InspectResponse) (events.TaskReport, error) {
 	if info.State != nil && info.State.Status == container.StateCreated && info.State.Error == "" {
-		if err := r.start(ctx, info.ID); err != nil {
+		if err := r.start(ctx, taskID, info.ID); err != nil {
 			return events.TaskReport{}, err
 		}
 		started, err := r.cli.ContainerInspect(ctx, info.ID)
@@ -113,9 +135,9 @@ func (r *Runtime) adopt(ctx context.Context, info container.InspectResponse) (ev
 	return r.report(info), nil
 }
 
-// start starts a container; one that cannot start is removed, so that the
-// failure is the task's end.
-func (r *Runtime) start(ctx context.Context, id string) error {
+// start starts a task's container; one that cannot start is removed, its
+// sandbox too, so that the failure is the task's end.
+func (r *Runtime) start(ctx context.Context, taskID, id string) error {
 	err := r.cli.ContainerStart(ctx, id, container.StartOptions{})
 	if err == nil {
 		return nil
@@ -124,8 +146,10 @@ func (r *Runtime) start(ctx context.Context, id string) error {
 	defer cancel()
 	if rmErr := r.cli.ContainerRemove(rctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); rmErr != nil && !isNotFound(rmErr) {
 		r.log.Warn("remove container that did not start", "container", id, "error", rmErr)
+	} else {
+		r.removeSandbox(taskID)
 	}
-	return fmt.Errorf("docker: start: %w", err)
+	return fmt.Errorf("docker: start: %w", r.sandboxUnseen(taskID, err))
 }
 
 // checkNetworks makes sure the named networks a container joins exist, so

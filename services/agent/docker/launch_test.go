@@ -43,8 +43,13 @@ func TestLaunchBridgeWithReadOnlyVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mounts := map[string]bool{} // destination -> read-write
+	for _, m := range info.Mounts {
+		mounts[m.Destination] = m.RW
+	}
 	if info.Name != "/"+ContainerName(id, "web.1") || info.Config.Labels[LabelAgentID] != id ||
-		len(info.Mounts) != 1 || info.Mounts[0].RW || !slices.Contains(info.Config.Env, fmt.Sprintf("PORT0=%d", port)) ||
+		!maps.Equal(mounts, map[string]bool{"/usr/local/apache2/htdocs": false, "/mnt/mesos/sandbox": true}) ||
+		!slices.Contains(info.Config.Env, fmt.Sprintf("PORT0=%d", port)) ||
 		info.HostConfig.Memory != 32<<20 || info.HostConfig.NanoCPUs != 1e8 {
 		t.Fatalf("container name %s labels %v mounts %+v memory %d", info.Name, info.Config.Labels, info.Mounts, info.HostConfig.Memory)
 	}

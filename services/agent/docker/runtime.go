@@ -42,12 +42,15 @@ type Runtime struct {
 	watch  sync.Once
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	cache    map[string]cached     // container id -> last inspection
-	killing  map[string]bool       // task ids being killed by Kill
-	known    map[string]knownState // task id -> last state emitted
-	oom      map[string]bool       // task ids the daemon reported out of memory
-	removing map[string]bool       // container ids being removed
+	mu        sync.Mutex
+	cache     map[string]cached     // container id -> last inspection
+	killing   map[string]bool       // task ids being killed by Kill
+	known     map[string]knownState // task id -> last state emitted
+	oom       map[string]bool       // task ids the daemon reported out of memory
+	removing  map[string]bool       // container ids being removed
+	launching map[string]int        // task ids being launched (sweepSandboxes)
+	orphans   map[string]time.Time  // task id -> when its sandbox was first found without a container
+	swept     time.Time             // when the sandboxes were last swept (its listing's start)
 }
 
 type knownState struct {
@@ -88,6 +91,9 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 	if cli, err = client.NewClientWithOpts(append(opts, client.WithHTTPClient(hc))...); err != nil {
 		return nil, fmt.Errorf("docker: client: %w", err)
 	}
+	if err := initSandboxes(cfg); err != nil {
+		return nil, fmt.Errorf("docker: sandbox root (--docker-sandbox-dir names another, --no-docker-sandboxes keeps none): %w", err)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -97,18 +103,20 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runtime{
-		cfg:      cfg,
-		cli:      cli,
-		privMode: privMode,
-		privDrop: privDrop,
-		log:      logger,
-		ctx:      ctx,
-		cancel:   cancel,
-		cache:    map[string]cached{},
-		killing:  map[string]bool{},
-		known:    map[string]knownState{},
-		oom:      map[string]bool{},
-		removing: map[string]bool{},
+		cfg:       cfg,
+		cli:       cli,
+		privMode:  privMode,
+		privDrop:  privDrop,
+		log:       logger,
+		ctx:       ctx,
+		cancel:    cancel,
+		cache:     map[string]cached{},
+		killing:   map[string]bool{},
+		known:     map[string]knownState{},
+		oom:       map[string]bool{},
+		removing:  map[string]bool{},
+		launching: map[string]int{},
+		orphans:   map[string]time.Time{},
 	}, nil
 }
 
@@ -158,26 +166,31 @@ func (r *Runtime) agentFilter() filters.Args {
 
 // List reports every container of this agent, running or ended, by task id.
 // A container is inspected once per state it is seen in; an ended one is
-// removed in the background once it has been ended for RemoveDelay.
+// removed in the background, with its sandbox, once it has been ended for
+// RemoveDelay. Sandboxes without a container are swept away.
 func (r *Runtime) List(ctx context.Context) ([]events.TaskReport, error) {
+	listedAt := time.Now()
 	infos, err := r.inspectAll(ctx)
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	out := make([]events.TaskReport, 0, len(infos))
+	present := make(map[string]bool, len(infos))
 	now := time.Now()
 	for _, info := range infos {
 		rep := r.report(info)
 		if rep.TaskID == "" {
 			continue
 		}
+		present[rep.TaskID] = true
 		out = append(out, rep)
 		if rep.State.Terminal() {
 			if ended := finishedAt(info.State); !ended.IsZero() && now.Sub(ended) > r.cfg.RemoveDelay {
-				r.removeLater(info.ID)
+				r.removeLater(info.ID, rep.TaskID)
 			}
 		}
 	}
+	r.sweepSandboxes(present, listedAt)
 	slices.SortFunc(out, func(a, b events.TaskReport) int { return cmp.Compare(a.TaskID, b.TaskID) })
 	return out, nil
 }
@@ -241,8 +254,9 @@ func (r *Runtime) report(info container.InspectResponse) events.TaskReport {
 	return rep
 }
 
-// removeLater removes an ended container in the background, once.
-func (r *Runtime) removeLater(id string) {
+// removeLater removes an ended container and the sandbox of its task in
+// the background, once.
+func (r *Runtime) removeLater(id, taskID string) {
 	r.mu.Lock()
 	if r.removing[id] {
 		r.mu.Unlock()
@@ -257,6 +271,8 @@ func (r *Runtime) removeLater(id string) {
 		defer cancel()
 		if err := r.cli.ContainerRemove(ctx, id, container.RemoveOptions{RemoveVolumes: true}); err != nil && !isNotFound(err) {
 			r.log.Warn("remove ended container", "container", id, "error", err)
+		} else {
+			r.removeSandbox(taskID)
 		}
 		r.mu.Lock()
 		delete(r.removing, id)

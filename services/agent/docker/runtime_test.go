@@ -50,7 +50,18 @@ func newRuntime(t *testing.T, cli *client.Client, agentID, publishIP string) *Ru
 }
 
 // newRuntimeWith makes a runtime whose containers are removed at cleanup.
+// Its sandboxes are in a directory of the test's, unless cfg names one.
 func newRuntimeWith(t *testing.T, cli *client.Client, cfg Config) *Runtime {
+	t.Helper()
+	if cfg.SandboxRoot == "" {
+		cfg.SandboxRoot = t.TempDir()
+	}
+	return startRuntime(t, cli, cfg)
+}
+
+// startRuntime makes a runtime of cfg as it is, whose containers are
+// removed at cleanup.
+func startRuntime(t *testing.T, cli *client.Client, cfg Config) *Runtime {
 	t.Helper()
 	r, err := New(cfg, testutil.Logger(t))
 	if err != nil {

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 	"github.com/docker/go-units"
@@ -32,10 +34,11 @@ type containerSpec struct {
 
 // buildSpec maps a task's resolved spec onto a container of the
 // runtime's agent (cfg.AgentID), whose ports published without an address
-// bind to cfg.PublishIP ("" for every address). The container's env is
-// the task's as Marathon and Mesos give it (TaskSpec.TaskEnv, with the
-// sandbox where Mesos mounts it; Drover mounts none). It is pure; its
-// errors wrap agent.ErrInvalidSpec.
+// bind to cfg.PublishIP ("" for every address), with the task's sandbox
+// under cfg.SandboxRoot mounted where Mesos mounts it (setSandbox). The
+// container's env is the task's as Marathon and Mesos give it
+// (TaskSpec.TaskEnv, MESOS_SANDBOX that mount). It is pure; its errors
+// wrap agent.ErrInvalidSpec.
 func buildSpec(cfg Config, taskID string, spec marathon.TaskSpec) (containerSpec, error) {
 	agentID := cfg.AgentID
 	invalid := func(format string, a ...any) (containerSpec, error) {
@@ -78,6 +81,7 @@ func buildSpec(cfg Config, taskID string, spec marathon.TaskSpec) (containerSpec
 	}
 	setResources(&host.Resources, spec)
 	setVolumes(ccfg, host, spec.Volumes)
+	setSandbox(host, sandboxDir(cfg.SandboxRoot, agentID, taskID), spec)
 	netCfg, err := setNetwork(ccfg, host, cfg.PublishIP, spec)
 	if err != nil {
 		return invalid("%v", err)
@@ -191,6 +195,36 @@ func setVolumes(cfg *container.Config, host *container.HostConfig, vols []marath
 		}
 		host.Binds = append(host.Binds, bind)
 	}
+}
+
+// setSandbox bind-mounts the task's sandbox directory at
+// marathon.DockerSandbox, read-write, unless dir is "" (no sandboxes) or
+// the app mounts something there itself (a volume, a volume parameter or
+// a tmpfs: the app's own wins, as it did before sandboxes). It is a
+// mount, not a bind (-v): a source the daemon cannot see (a daemon on
+// another host, an agent in a container without the directory mounted at
+// the same path) fails the create, where a bind's would be made, empty,
+// on the daemon's host.
+func setSandbox(host *container.HostConfig, dir string, spec marathon.TaskSpec) {
+	if dir == "" || mountsAt(spec, marathon.DockerSandbox) {
+		return
+	}
+	host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: dir, Target: marathon.DockerSandbox})
+}
+
+// mountsAt reports whether the app mounts something at target itself.
+func mountsAt(spec marathon.TaskSpec, target string) bool {
+	for _, v := range spec.Volumes {
+		if path.Clean(v.Target) == target {
+			return true
+		}
+	}
+	for p := range spec.Options.Tmpfs {
+		if path.Clean(p) == target {
+			return true
+		}
+	}
+	return false
 }
 
 // setPorts exposes and publishes the task's ports. It returns the

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/go-connections/nat"
 
 	"github.com/drover/drover/pkg/events"
@@ -392,5 +393,63 @@ func TestBuildSpecFromTaskSpec(t *testing.T) {
 	}
 	if _, err := buildSpec(Config{AgentID: "a", Hostname: testHostname}, "t", marathon.TaskSpec{Image: "httpd", NetworkMode: marathon.NetworkModeUser}); !errors.Is(err, agent.ErrInvalidSpec) {
 		t.Errorf("a user network without a name: %v", err)
+	}
+}
+
+// TestBuildSpecSandbox: with a sandbox root, the task's sandbox,
+// <root>/<agentId>/<taskId>, is bind-mounted read-write at
+// /mnt/mesos/sandbox, as a mount (a source the daemon does not see fails
+// the create); the app's own mount there wins; without a root, nothing is
+// mounted. MESOS_SANDBOX names the mount either way.
+func TestBuildSpecSandbox(t *testing.T) {
+	cfg := Config{AgentID: "host1", Hostname: testHostname, SandboxRoot: "/var/lib/drover/docker-sandboxes"}
+	app := exampleApp()
+	app.Fetch = []json.RawMessage{json.RawMessage(`{"uri":"https://example.com/conf.tgz"}`)}
+	cs, err := buildSpec(cfg, "test-docker.1", resolve(t, events.LaunchSpec{App: app}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []mount.Mount{{Type: mount.TypeBind, Source: "/var/lib/drover/docker-sandboxes/host1/test-docker.1", Target: "/mnt/mesos/sandbox"}}
+	if !reflect.DeepEqual(cs.Host.Mounts, want) {
+		t.Errorf("mounts %+v, want %+v", cs.Host.Mounts, want)
+	}
+	if got := sandboxDir(cfg.SandboxRoot, "host1", "test-docker.1"); got != want[0].Source {
+		t.Errorf("sandboxDir = %q, want the mount's source", got)
+	}
+	if want := []string{"/var/nfsshare/htdocs:/usr/local/apache2/htdocs:ro"}; !slices.Equal(cs.Host.Binds, want) {
+		t.Errorf("the app's volumes changed: %v", cs.Host.Binds)
+	}
+	if !slices.Contains(cs.Config.Env, "MESOS_SANDBOX=/mnt/mesos/sandbox") {
+		t.Errorf("env %v", cs.Config.Env)
+	}
+
+	for name, change := range map[string]func(*marathon.App){
+		"volume": func(a *marathon.App) {
+			a.Container.Volumes = append(a.Container.Volumes, marathon.Volume{HostPath: "/srv/mine", ContainerPath: "/mnt/mesos/sandbox/", Mode: "RW"})
+		},
+		"volume parameter": func(a *marathon.App) {
+			a.Container.Docker.Parameters = append(a.Container.Docker.Parameters, marathon.Parameter{Key: "volume", Value: "/srv/mine:/mnt/mesos/sandbox"})
+		},
+		"tmpfs": func(a *marathon.App) {
+			a.Container.Docker.Parameters = append(a.Container.Docker.Parameters, marathon.Parameter{Key: "tmpfs", Value: "/mnt/mesos/sandbox:size=64m"})
+		},
+	} {
+		app := exampleApp()
+		change(&app)
+		cs, err := buildSpec(cfg, "test-docker.1", resolve(t, events.LaunchSpec{App: app}))
+		if err != nil || len(cs.Host.Mounts) != 0 {
+			t.Errorf("the app's own %s at /mnt/mesos/sandbox: mounts %+v, %v; want only the app's", name, cs.Host.Mounts, err)
+		}
+	}
+
+	cfg.SandboxRoot = ""
+	cs, err = buildSpec(cfg, "test-docker.1", resolve(t, events.LaunchSpec{App: exampleApp()}))
+	if err != nil || len(cs.Host.Mounts) != 0 || !slices.Contains(cs.Config.Env, "MESOS_SANDBOX=/mnt/mesos/sandbox") {
+		t.Errorf("without a sandbox root: mounts %+v, env %v, %v", cs.Host.Mounts, cs.Config.Env, err)
+	}
+	for _, bad := range []string{"..", "."} {
+		if _, err := buildSpec(Config{AgentID: "host1", Hostname: testHostname, SandboxRoot: "/r"}, bad, resolve(t, events.LaunchSpec{App: exampleApp()})); !errors.Is(err, agent.ErrInvalidSpec) {
+			t.Errorf("task id %q, which would name the agent's sandboxes: %v", bad, err)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package command
+package sandbox
 
 import (
 	"context"
@@ -45,9 +45,12 @@ var ErrFetch = errors.New("fetch")
 // extract is false. The archive is kept beside what it held. The first
 // failure ends the fetch; its error names the URI and wraps ErrFetch.
 //
-// It runs as the task's user (the supervisor starts it so), so a file://
-// URI reads only what that user may read, and everything fetched is the
-// user's.
+// It reads a file:// URI, and writes what it fetches, as the process that
+// runs it: the command runtime runs it as the task's user (the supervisor
+// starts "agent-exec fetch" so), so that a file URI reads only what that
+// user may read; the Docker runtime runs it in the agent, whose policy
+// (--host-path-prefixes) bounds a Docker app's file URIs as it bounds its
+// host volumes.
 func Fetch(ctx context.Context, dir string, uris []marathon.FetchURI, lim FetchLimits, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()

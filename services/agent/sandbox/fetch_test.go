@@ -1,115 +1,18 @@
-package command
+package sandbox
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/drover/drover/pkg/marathon"
-	"github.com/ulikunitz/xz"
+	"github.com/drover/drover/services/agent/sandbox/sandboxtest"
 )
-
-type entry struct {
-	name, body, link string
-	typ              byte
-	mode             int64
-}
-
-func tarball(t testing.TB, entries ...entry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.link, Mode: e.mode, Size: int64(len(e.body))}
-		if h.Typeflag == 0 {
-			h.Typeflag = tar.TypeReg
-		}
-		if h.Mode == 0 {
-			h.Mode = 0o644
-		}
-		if h.Typeflag != tar.TypeReg {
-			h.Size = 0
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			if _, err := tw.Write([]byte(e.body)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func gzipped(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, _ = zw.Write(b)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func xzed(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w, err := xz.NewWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = w.Write(b)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func zipped(t testing.TB, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = w.Write([]byte(body))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// serve serves files by path; any other path is a 404.
-func serve(t testing.TB, files map[string][]byte) string {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, ok := files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		_, _ = w.Write(b)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
 
 func fetchInto(t testing.TB, uris ...marathon.FetchURI) (string, error) {
 	t.Helper()
@@ -127,19 +30,19 @@ func readFile(t testing.TB, p string) string {
 }
 
 func TestFetchExtracts(t *testing.T) {
-	app := tarball(t, entry{name: "app/", typ: tar.TypeDir, mode: 0o755},
-		entry{name: "app/run.sh", body: "echo hi\n", mode: 0o4755},
-		entry{name: "app/current", typ: tar.TypeSymlink, link: "run.sh"},
-		entry{name: "app/hard", typ: tar.TypeLink, link: "app/run.sh"})
-	base := serve(t, map[string][]byte{
-		"/app.tar.gz":  gzipped(t, app),
-		"/app.tgz":     gzipped(t, app),
+	app := sandboxtest.Tar(t, sandboxtest.Entry{Name: "app/", Type: tar.TypeDir, Mode: 0o755},
+		sandboxtest.Entry{Name: "app/run.sh", Body: "echo hi\n", Mode: 0o4755},
+		sandboxtest.Entry{Name: "app/current", Type: tar.TypeSymlink, Link: "run.sh"},
+		sandboxtest.Entry{Name: "app/hard", Type: tar.TypeLink, Link: "app/run.sh"})
+	base := sandboxtest.Serve(t, map[string][]byte{
+		"/app.tar.gz":  sandboxtest.Gzip(t, app),
+		"/app.tgz":     sandboxtest.Gzip(t, app),
 		"/app.tar":     app,
-		"/app.tar.xz":  xzed(t, app),
-		"/site.zip":    zipped(t, map[string]string{"site/index.html": "<p>hi</p>"}),
-		"/notes.gz":    gzipped(t, []byte("notes")),
+		"/app.tar.xz":  sandboxtest.Xz(t, app),
+		"/site.zip":    sandboxtest.Zip(t, map[string]string{"site/index.html": "<p>hi</p>"}),
+		"/notes.gz":    sandboxtest.Gzip(t, []byte("notes")),
 		"/tool":        []byte("#!/bin/sh\necho tool\n"),
-		"/keep.tar.gz": gzipped(t, app),
+		"/keep.tar.gz": sandboxtest.Gzip(t, app),
 	})
 	for _, name := range []string{"app.tar.gz", "app.tgz", "app.tar", "app.tar.xz"} {
 		t.Run(name, func(t *testing.T) {
@@ -205,18 +108,18 @@ func TestFetchFileURI(t *testing.T) {
 // and nothing is written outside the sandbox.
 func TestFetchRefuses(t *testing.T) {
 	outside := t.TempDir()
-	base := serve(t, map[string][]byte{
-		"/dotdot.tar.gz":   gzipped(t, tarball(t, entry{name: "../../" + filepath.Base(outside) + "/evil", body: "x"})),
-		"/abs.tar":         tarball(t, entry{name: outside + "/evil", body: "x"}),
-		"/symlink.tar":     tarball(t, entry{name: "out", typ: tar.TypeSymlink, link: outside}, entry{name: "out/evil", body: "x"}),
-		"/relsymlink.tar":  tarball(t, entry{name: "a/out", typ: tar.TypeSymlink, link: "../../" + filepath.Base(outside)}),
-		"/hardlink.tar":    tarball(t, entry{name: "h", typ: tar.TypeLink, link: "../etc/passwd"}),
-		"/dotdot.zip":      zipped(t, map[string]string{"../evil": "x"}),
+	base := sandboxtest.Serve(t, map[string][]byte{
+		"/dotdot.tar.gz":   sandboxtest.Gzip(t, sandboxtest.Tar(t, sandboxtest.Entry{Name: "../../" + filepath.Base(outside) + "/evil", Body: "x"})),
+		"/abs.tar":         sandboxtest.Tar(t, sandboxtest.Entry{Name: outside + "/evil", Body: "x"}),
+		"/symlink.tar":     sandboxtest.Tar(t, sandboxtest.Entry{Name: "out", Type: tar.TypeSymlink, Link: outside}, sandboxtest.Entry{Name: "out/evil", Body: "x"}),
+		"/relsymlink.tar":  sandboxtest.Tar(t, sandboxtest.Entry{Name: "a/out", Type: tar.TypeSymlink, Link: "../../" + filepath.Base(outside)}),
+		"/hardlink.tar":    sandboxtest.Tar(t, sandboxtest.Entry{Name: "h", Type: tar.TypeLink, Link: "../etc/passwd"}),
+		"/dotdot.zip":      sandboxtest.Zip(t, map[string]string{"../evil": "x"}),
 		"/text.tar.gz":     []byte("this is no archive"),
 		"/text.zip":        []byte("this is no archive"),
 		"/empty.tar":       {},
 		"/big":             bytes.Repeat([]byte("x"), 2048),
-		"/bomb.tar.gz":     gzipped(t, tarball(t, entry{name: "big", body: strings.Repeat("x", 4096)})),
+		"/bomb.tar.gz":     sandboxtest.Gzip(t, sandboxtest.Tar(t, sandboxtest.Entry{Name: "big", Body: strings.Repeat("x", 4096)})),
 		"/nothing-to-name": []byte("x"),
 	})
 	tests := []struct {

@@ -1,0 +1,230 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/drover/drover/pkg/marathon"
+	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/sandbox"
+)
+
+var _ agent.SandboxReader = (*Runtime)(nil)
+
+// A Docker task's sandbox is a host directory, <SandboxRoot>/<agentId>/<taskId>,
+// bind-mounted read-write at /mnt/mesos/sandbox (marathon.DockerSandbox,
+// the task's MESOS_SANDBOX), as Mesos' Docker containerizer mounts the
+// sandbox its fetcher filled. The runtime makes it, and fetches the app's
+// fetch (or uris) into it, before it creates the container; it removes it
+// when it removes the container (Kill; an ended container after
+// RemoveDelay; a container that could not start), and sweeps away those
+// whose container went otherwise (removed by hand, or while the agent was
+// down). Its path is derived from the task id alone, so a restarted agent
+// finds the sandboxes of the containers it adopts.
+//
+// The agent's directory is root's and closed (0700); each sandbox in it is
+// open to every user (0777), so that the container's user, whoever the
+// image makes it, can write in it: only the container reaches it. What
+// the fetch wrote is the agent's user's, readable by all.
+const sandboxMode = 0o777
+
+// sweepEvery is how often List looks for sandboxes left without a container.
+const sweepEvery = 30 * time.Second
+
+// sandboxDir is where the sandbox of an agent's task is, "" without a root.
+func sandboxDir(root, agentID, taskID string) string {
+	if root == "" {
+		return ""
+	}
+	return filepath.Join(root, agentID, taskID)
+}
+
+// sandbox is the task's sandbox, "" when the runtime has none.
+func (r *Runtime) sandbox(taskID string) string {
+	return sandboxDir(r.cfg.SandboxRoot, r.cfg.AgentID, taskID)
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// initSandboxes makes the agent's directory under the sandbox root. The
+// root's missing parents are made passable (0711), as the command
+// runtime's root, a sibling, needs its own to be.
+func initSandboxes(cfg Config) error {
+	if cfg.SandboxRoot == "" {
+		return nil
+	}
+	if err := os.MkdirAll(cfg.SandboxRoot, 0o711); err != nil {
+		return err
+	}
+	dir := filepath.Join(cfg.SandboxRoot, cfg.AgentID)
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return os.Chmod(dir, 0o700)
+}
+
+// prepareSandbox makes the task's sandbox afresh (one there is what a
+// launch that died left) and fetches the spec's URIs into it, with the
+// command runtime's fetcher and the runtime's limits. A fetch that fails
+// leaves no directory, and its error says what failed ("fetch failed:
+// fetch <uri>: ..."), as a host command's does. Without sandboxes, a spec
+// with URIs to fetch fails: it would run without its files.
+func (r *Runtime) prepareSandbox(ctx context.Context, taskID string, spec marathon.TaskSpec) error {
+	dir := r.sandbox(taskID)
+	if dir == "" {
+		if len(spec.Fetch) > 0 {
+			return fmt.Errorf("docker: app %s has URIs to fetch, but agent %s mounts no sandbox into its containers (--no-docker-sandboxes)",
+				spec.AppID, r.cfg.AgentID)
+		}
+		return nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("docker: sandbox: %w", err)
+	}
+	err := os.Mkdir(dir, sandboxMode)
+	if err == nil {
+		err = os.Chmod(dir, sandboxMode) // through the umask
+	}
+	if err != nil {
+		r.removeSandbox(taskID)
+		return fmt.Errorf("docker: sandbox: %w", err)
+	}
+	if len(spec.Fetch) == 0 {
+		return nil
+	}
+	if err := sandbox.Fetch(ctx, dir, spec.Fetch, r.cfg.Fetch, r.log.With("task", taskID)); err != nil {
+		r.removeSandbox(taskID)
+		return fmt.Errorf("fetch failed: %w", err)
+	}
+	return nil
+}
+
+// removeSandbox removes the task's sandbox, if it has one. An agent that
+// is not root may fail to remove what the container wrote there as
+// another user: that is logged, and the sweep tries again.
+func (r *Runtime) removeSandbox(taskID string) {
+	dir := r.sandbox(taskID)
+	if dir == "" || validTaskID(taskID) != nil { // never the agent's directory, nor the root
+		return
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		r.log.Warn("remove sandbox", "task", taskID, "error", err)
+	}
+}
+
+// sandboxUnseen explains a create refused because the daemon cannot see
+// the sandbox directory; other errors are returned as they are.
+func (r *Runtime) sandboxUnseen(taskID string, err error) error {
+	dir := r.sandbox(taskID)
+	if dir == "" || err == nil || !strings.Contains(err.Error(), "bind source path does not exist") || !strings.Contains(err.Error(), dir) {
+		return err
+	}
+	return fmt.Errorf("the Docker daemon does not see the task's sandbox %s: a daemon on another host, or an agent in a container without %s mounted at the same path (mount it so, give --docker-sandbox-dir one the daemon sees, or run the agent with --no-docker-sandboxes): %w",
+		dir, r.cfg.SandboxRoot, err)
+}
+
+// beginLaunch marks a task's launch under way, until endLaunch: the sweep
+// leaves its sandbox alone while it has no container yet.
+func (r *Runtime) beginLaunch(taskID string) {
+	r.mu.Lock()
+	r.launching[taskID]++
+	r.mu.Unlock()
+}
+
+func (r *Runtime) endLaunch(taskID string) {
+	r.mu.Lock()
+	if r.launching[taskID]--; r.launching[taskID] <= 0 {
+		delete(r.launching, taskID)
+	}
+	r.mu.Unlock()
+}
+
+// sweepSandboxes removes the sandboxes of tasks whose containers went
+// without the runtime removing them (by hand, or while the agent was
+// down), every sweepEvery at most. present holds the task ids of every
+// container of the agent, listed from listedAt on. A sandbox goes once two
+// sweeps in a row found it without a container and without a launch of
+// its task under way, the second on a listing begun after the first
+// decided: a launch that created its container while the first listed is
+// in the second's list.
+func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
+	if r.cfg.SandboxRoot == "" {
+		return
+	}
+	r.mu.Lock()
+	if listedAt.Sub(r.swept) < sweepEvery {
+		r.mu.Unlock()
+		return
+	}
+	r.swept = listedAt
+	r.mu.Unlock()
+	entries, err := os.ReadDir(filepath.Join(r.cfg.SandboxRoot, r.cfg.AgentID))
+	if err != nil {
+		r.log.Warn("list sandboxes", "error", err)
+		return
+	}
+	now := time.Now()
+	var gone []string
+	r.mu.Lock()
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		id := e.Name()
+		if !e.IsDir() || validTaskID(id) != nil {
+			continue
+		}
+		seen[id] = true
+		first, marked := r.orphans[id]
+		switch {
+		case present[id] || r.launching[id] > 0:
+			delete(r.orphans, id)
+		case marked && listedAt.After(first):
+			delete(r.orphans, id)
+			gone = append(gone, id)
+		case !marked:
+			r.orphans[id] = now
+		}
+	}
+	for id := range r.orphans {
+		if !seen[id] {
+			delete(r.orphans, id)
+		}
+	}
+	r.mu.Unlock()
+	if len(gone) == 0 {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for _, id := range gone {
+			r.log.Info("removing the sandbox of a task without a container", "task", id)
+			r.removeSandbox(id)
+		}
+	}()
+}
+
+// ReadSandbox reads a file of a task's sandbox (sandbox.ReadFile: through
+// an os.Root on it, regular files only), from the host, without a Docker
+// call. A runtime without sandboxes has none to read (agent.ErrNoSandbox).
+func (r *Runtime) ReadSandbox(_ context.Context, taskID, path string, offset, length int64) (agent.SandboxChunk, error) {
+	if r.cfg.SandboxRoot == "" {
+		return agent.SandboxChunk{}, fmt.Errorf("docker: task %s: %w", taskID, agent.ErrNoSandbox)
+	}
+	if err := validTaskID(taskID); err != nil {
+		return agent.SandboxChunk{}, fmt.Errorf("docker: read sandbox: %w: %w", agent.ErrSandboxNotFound, err)
+	}
+	chunk, err := sandbox.ReadFile(r.sandbox(taskID), path, offset, length)
+	if err != nil {
+		return chunk, fmt.Errorf("docker: read sandbox %s: %w", taskID, err)
+	}
+	return chunk, nil
+}
