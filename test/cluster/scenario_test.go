@@ -142,7 +142,18 @@ func scenario(t *testing.T, quiet time.Duration, load func()) {
 			c.masterDown(tm, true, false)
 		}
 		for range runs {
-			c.otherMasterCrash(tm)
+			c.otherMasterDown(tm, true, true)
+		}
+		if runs > 1 { // the campaign: the other cases of issue 16
+			for range runs {
+				c.otherMasterDown(tm, true, false)
+			}
+			for range runs {
+				c.otherMasterDown(tm, false, true)
+			}
+			for range runs {
+				c.otherMasterDown(tm, false, false)
+			}
 		}
 		c.quiet(quiet, "step 5")
 	}
@@ -713,37 +724,61 @@ func (c *cluster) metaLeader(ctx context.Context) (string, error) {
 // whose NATS node leads the leader bucket, if that is not the leader's)
 // and, at the same moment, one of the app's containers: the leader keeps
 // its term (the lock's lineage is unchanged) and replaces the task.
-func (c *cluster) otherMasterCrash(tm *timings) {
+// otherMasterDown kills (crash) or stops a master that is not the leading
+// scheduler's: the one whose NATS node leads the leader bucket (streams),
+// or the one that leads neither; a task is killed at the same moment. The
+// leader keeps its term and replaces the task.
+func (c *cluster) otherMasterDown(tm *timings, crash, streams bool) {
 	t := c.t
 	tasks := c.threeOfThree(30 * time.Second)
 	leading := c.agreedLeader()
 	before := c.lock()
-	victimMaster := leading%masters + 1
+	lockMaster := 0
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	if s, err := c.js.Stream(ctx, events.KVStream(events.BucketLeader)); err == nil && s.CachedInfo().Cluster != nil {
 		if m, err := strconv.Atoi(strings.TrimPrefix(s.CachedInfo().Cluster.Leader, "n")); err == nil && m != leading && m >= 1 && m <= masters {
-			victimMaster = m
+			lockMaster = m
 		}
 	}
 	cancel()
+	victimMaster := leading%masters + 1
+	switch {
+	case streams && lockMaster != 0:
+		victimMaster = lockMaster
+	case !streams && victimMaster == lockMaster:
+		victimMaster = victimMaster%masters + 1
+	}
+	if victimMaster == leading {
+		victimMaster = victimMaster%masters + 1
+	}
+	how, what := "stop-master", "another master stopped"
+	if crash {
+		how, what = "kill-master", "another master killed"
+	}
+	if streams {
+		what += " (leading the lock's stream)"
+	} else {
+		what += " (leading neither)"
+	}
 	victim := c.oldest(tasks)
 	fault := time.Now()
-	c.ctl("kill-master", strconv.Itoa(victimMaster))
+	stopped := c.ctlAsync(how, strconv.Itoa(victimMaster))
 	c.down[victimMaster] = true
 	c.killContainer(victim)
 	got := poll(fault, 60*time.Second, map[string]func() error{"replacement": c.replacedCheck(tasks)})
+	stopped()
 	if got["replacement"].err != nil {
 		c.dumpNATS()
-		t.Fatalf("master%d (not the leader's) killed: replacement: %v", victimMaster, got["replacement"].err)
+		t.Fatalf("master%d (not the leader's) down: replacement: %v", victimMaster, got["replacement"].err)
 	}
 	after := c.lock()
 	if after.SchedulerID != before.SchedulerID || after.Lineage != before.Lineage {
-		t.Fatalf("master%d (not the leader's) killed: the lock went from %s (lineage %d, epoch %d) to %s (lineage %d, epoch %d); want the leader's term kept",
+		t.Fatalf("master%d (not the leader's) down: the lock went from %s (lineage %d, epoch %d) to %s (lineage %d, epoch %d); want the leader's term kept",
 			victimMaster, before.SchedulerID, before.Lineage, before.Epoch, after.SchedulerID, after.Lineage, after.Epoch)
 	}
-	tm.add("another master killed → killed task replaced (leader kept)", got["replacement"].after)
-	t.Logf("master%d killed (master%d leads): task replaced after %s; master%d still leads (lineage %d, epoch %d → %d)",
-		victimMaster, leading, ms(got["replacement"].after), leading, after.Lineage, before.Epoch, after.Epoch)
+	tm.add(what+" → killed task replaced (leader kept)", got["replacement"].after)
+	t.Logf("%s: master%d (master%d leads, master%d led the lock's stream): task replaced after %s; master%d still leads (lineage %d, epoch %d → %d)",
+		what, victimMaster, leading, lockMaster, ms(got["replacement"].after), leading, after.Lineage, before.Epoch, after.Epoch)
 	c.ctl("start-master", strconv.Itoa(victimMaster))
 	c.down[victimMaster] = false
 	c.natsHealthy(60 * time.Second)
