@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"slices"
@@ -122,7 +123,10 @@ func (r *run) failover(ctx context.Context, out io.Writer, res *Result) error {
 		Leader string `json:"leader"`
 	}
 	_ = json.Unmarshal(body, &l)
-	idx := slices.IndexFunc(r.scheds, func(c *exec.Cmd) bool { return slices.Contains(c.Args, l.Leader) })
+	// Marathon's leader is host:port (the api beside the leading
+	// scheduler); each scheduler runs with --hostname bench-N.
+	host := leaderHost(l.Leader)
+	idx := slices.IndexFunc(r.scheds, func(c *exec.Cmd) bool { return slices.Contains(c.Args, host) })
 	if idx < 0 {
 		return fmt.Errorf("bench: leader %q is not one of the schedulers", l.Leader)
 	}
@@ -164,4 +168,13 @@ func (r *run) failover(ctx context.Context, out io.Writer, res *Result) error {
 	fmt.Fprintf(out, "leader killed: new leader after %s, its replacements of %d dead tasks RUNNING after %s\n",
 		res.FailoverLeader.Round(time.Millisecond), len(victims), res.FailoverActs.Round(time.Millisecond))
 	return nil
+}
+
+// leaderHost is the host of GET /v2/leader's "host:port" (the whole answer
+// when it has no port).
+func leaderHost(leader string) string {
+	if host, _, err := net.SplitHostPort(leader); err == nil {
+		return host
+	}
+	return leader
 }
