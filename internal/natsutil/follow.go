@@ -115,12 +115,16 @@ func (f *follower) run(ctx context.Context, w jetstream.KeyWatcher) {
 		if ctx.Err() != nil {
 			return
 		}
-		f.Logger.Warn("bucket watch ended; watching again", "bucket", f.KV.Bucket(), "revision", f.rev, "error", err)
 		// At once after a stall (the servers answer, the watch's did not);
-		// paced after a close or a failed setup.
+		// paced after a close or a failed setup. A stall is Info: on a
+		// starved machine a slow watch may pass for one, and costs only a
+		// new watch.
 		retry := 100 * time.Millisecond
 		if errors.Is(err, errStalled) {
 			retry = 0
+			f.Logger.Info("bucket watch stalled; watching again", "bucket", f.KV.Bucket(), "revision", f.rev, "error", err)
+		} else {
+			f.Logger.Warn("bucket watch ended; watching again", "bucket", f.KV.Bucket(), "revision", f.rev, "error", err)
 		}
 		for {
 			select {
@@ -247,6 +251,13 @@ func WatchAll(ctx context.Context, kv jetstream.KeyValue, within time.Duration, 
 		return stoppingWatcher{r.w, cancel}, nil
 	case <-timer.C:
 		cancel()
+		// An answer may still come: a watch set up late is stopped and
+		// drained, or its deliveries would block the client for good.
+		go func() {
+			if r := <-ch; r.err == nil {
+				stop(r.w)
+			}
+		}()
 		return nil, fmt.Errorf("watch %s: no answer within %s", kv.Bucket(), within)
 	}
 }

@@ -22,7 +22,9 @@ import (
 // lives on, FollowKV tells the stall from the bucket's last revision and
 // watches again from the next one: every write after the death is applied,
 // once and in order, without waiting for the client library's missed
-// heartbeats. The time it took is logged (docs/BENCHMARKS.md, issue 16).
+// heartbeats. The time it took is logged. The server here shuts down
+// cleanly (its peers hear of it); a SIGKILLed node, which they do not hear
+// of, is test/cluster's master crash.
 func TestFollowSurvivesTheWatchServersDeath(t *testing.T) {
 	servers := testutil.RunNATSCluster(t, 3, nil)
 	var urls []string
@@ -84,7 +86,13 @@ func TestFollowSurvivesTheWatchServersDeath(t *testing.T) {
 
 	// The watch's consumer lives on host; the stream's leader must not, so
 	// that only the watch dies.
-	host, leader := watchAndLeader(t, wjs)
+	var host, leader string
+	testutil.Eventually(t, 10*time.Second, 100*time.Millisecond, func() error {
+		if host, leader = watchAndLeader(t, wjs); host == "" || leader == "" {
+			return errors.New("the watch's consumer or the stream's leader not placed yet")
+		}
+		return nil
+	})
 	if host == leader {
 		for _, s := range servers {
 			if s.Name() != host {

@@ -272,8 +272,10 @@ func TestFollowKVFirstWatchWaitsForJetStream(t *testing.T) {
 
 	go func() {
 		time.Sleep(500 * time.Millisecond)
-		kv := kvBucket(t, js, "late")
-		_, _ = kv.PutString(context.Background(), "a", "1")
+		// Not kvBucket: t.Fatal belongs to the test's goroutine.
+		if kv, err := js.CreateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: "late"}); err == nil {
+			_, _ = kv.PutString(context.Background(), "a", "1")
+		}
 	}()
 	f.FirstWithin = 20 * time.Second
 	if _, err := natsutil.FollowKV(t.Context(), f); err != nil {
