@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/drover/drover/pkg/marathon"
@@ -44,6 +46,9 @@ var ErrFetch = errors.New("fetch")
 // executable, archives extracted by their extension (extractors) unless
 // extract is false. The archive is kept beside what it held. The first
 // failure ends the fetch; its error names the URI and wraps ErrFetch.
+//
+// A file URI must name a regular file: a FIFO, a device, a socket or a
+// directory is refused ("not a regular file"), opened without waiting.
 //
 // It reads a file:// URI, and writes what it fetches, as the process that
 // runs it: the command runtime runs it as the task's user (the supervisor
@@ -178,7 +183,7 @@ func download(ctx context.Context, root *os.Root, name string, u *url.URL, max i
 		}
 		body = resp.Body
 	default: // file, checked by checkURI
-		fh, err := os.Open(u.Path)
+		fh, err := openRegular(u.Path)
 		if err != nil {
 			return err
 		}
@@ -190,7 +195,7 @@ func download(ctx context.Context, root *os.Root, name string, u *url.URL, max i
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(out, &ctxReader{ctx: ctx, r: io.LimitReader(body, max+1)})
+	n, err := copyWithin(ctx, out, body, max+1)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -204,7 +209,75 @@ func download(ctx context.Context, root *os.Root, name string, u *url.URL, max i
 	return root.Rename(tmp, name)
 }
 
-// ctxReader ends a copy when its context does (a file read has no deadline).
+// errNotRegular refuses a file URI naming anything but a regular file.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens a file URI's file, a regular file only. It opens
+// without blocking (O_NONBLOCK: a FIFO without a writer, a device that
+// waits for a carrier, would hold the open forever, past the fetch's
+// timeout) and without taking a terminal as its controlling one, then
+// refuses, by the open file's own mode, a FIFO, a device (/dev/zero never
+// ends), a socket or a directory (no fetch copies directories). A regular
+// file ignores O_NONBLOCK: it is read as usual.
+func openRegular(p string) (*os.File, error) {
+	fh, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	if m := st.Mode(); !m.IsRegular() {
+		fh.Close()
+		return nil, fmt.Errorf("%w (%s)", errNotRegular, fileKind(m))
+	}
+	return fh, nil
+}
+
+// fileKind names what a file that is not a regular one is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "mode " + m.String()
+}
+
+// copyWithin copies at most n bytes of r to w, ending when ctx does. The
+// copy runs aside, so that a read that blocks (a pseudo file such as
+// /proc/kmsg is a regular file whose read waits for the kernel; a network
+// file system may hang) cannot hold the fetch past its timeout: it is then
+// left behind, to end with its read, and w written no more by the caller.
+// Between reads the copy checks ctx itself.
+func copyWithin(ctx context.Context, w io.Writer, r io.Reader, n int64) (int64, error) {
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := io.Copy(w, &ctxReader{ctx: ctx, r: io.LimitReader(r, n)})
+		done <- result{n, err}
+	}()
+	select {
+	case res := <-done:
+		return res.n, res.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// ctxReader ends a copy when its context does, at its next read.
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
