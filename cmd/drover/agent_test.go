@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,5 +109,31 @@ func TestDockerSandboxFlags(t *testing.T) {
 	}
 	if got, err := root(nil, cc, docker.DefaultSandboxRoot); err != nil || got != docker.DefaultSandboxRoot {
 		t.Errorf("the default beside the command runtime's: %q, %v", got, err)
+	}
+}
+
+// TestFetchAllowLocalFlag: Docker apps' fetches are kept off the host's
+// loopback and link-local addresses unless --fetch-allow-local, in the
+// agent and in standalone.
+func TestFetchAllowLocalFlag(t *testing.T) {
+	for _, args := range [][]string{{"agent", "--hostname", "h1"}, {"standalone", "--hostname", "h1", "--data-dir", t.TempDir()}} {
+		for _, allow := range []bool{false, true} {
+			a := args
+			if allow {
+				a = append(slices.Clone(args), "--fetch-allow-local")
+			}
+			c, err := parse(t, nil, a...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := c.Agent.agentFlags
+			if args[0] == "standalone" {
+				f = c.Standalone.agentFlags
+			}
+			_, dc, err := f.config()
+			if err != nil || dc.FetchAllowLocal != allow {
+				t.Errorf("%v: FetchAllowLocal %v, %v; want %v", a, dc.FetchAllowLocal, err, allow)
+			}
+		}
 	}
 }

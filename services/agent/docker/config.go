@@ -49,6 +49,14 @@ type Config struct {
 	SandboxRoot string
 	// Fetch bounds each task's fetch.
 	Fetch sandbox.FetchLimits
+	// FetchAllowLocal lets a task's fetch reach the host's loopback and
+	// link-local addresses. The fetch runs in the agent, as its user (root),
+	// in the host's network namespace, and the app reads what it fetched:
+	// without it such URIs, and redirects to them, fail the launch
+	// (sandbox.RefuseLocalClient), so that an app cannot read the host's
+	// own services (the Docker API on a TCP port, NATS monitoring, a cloud
+	// metadata service) through its sandbox.
+	FetchAllowLocal bool
 }
 
 // DefaultSandboxRoot is where an agent keeps its Docker tasks' sandboxes:

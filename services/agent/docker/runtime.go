@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/sandbox"
 )
 
 var _ agent.Runtime = (*Runtime)(nil)
@@ -31,6 +33,8 @@ type Runtime struct {
 
 	privMode string   // PrivilegedFull or PrivilegedCaps
 	privDrop []string // capabilities PrivilegedCaps drops
+
+	fetchClient *http.Client // the tasks' fetches' (cfg.FetchAllowLocal)
 
 	// negotiated gates every client call but Ping behind one successful
 	// API version negotiation: the client's lazy one races with itself.
@@ -101,22 +105,27 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 	if privMode == PrivilegedCaps {
 		logger.Warn("privileged tasks run with every capability this host grants, not --privileged", "dropped", privDrop)
 	}
+	fetchClient := sandbox.RefuseLocalClient()
+	if cfg.FetchAllowLocal {
+		fetchClient = http.DefaultClient
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runtime{
-		cfg:       cfg,
-		cli:       cli,
-		privMode:  privMode,
-		privDrop:  privDrop,
-		log:       logger,
-		ctx:       ctx,
-		cancel:    cancel,
-		cache:     map[string]cached{},
-		killing:   map[string]bool{},
-		known:     map[string]knownState{},
-		oom:       map[string]bool{},
-		removing:  map[string]bool{},
-		launching: map[string]int{},
-		orphans:   map[string]time.Time{},
+		fetchClient: fetchClient,
+		cfg:         cfg,
+		cli:         cli,
+		privMode:    privMode,
+		privDrop:    privDrop,
+		log:         logger,
+		ctx:         ctx,
+		cancel:      cancel,
+		cache:       map[string]cached{},
+		killing:     map[string]bool{},
+		known:       map[string]knownState{},
+		oom:         map[string]bool{},
+		removing:    map[string]bool{},
+		launching:   map[string]int{},
+		orphans:     map[string]time.Time{},
 	}, nil
 }
 

@@ -74,7 +74,9 @@ func initSandboxes(cfg Config) error {
 
 // prepareSandbox makes the task's sandbox afresh (one there is what a
 // launch that died left) and fetches the spec's URIs into it, with the
-// command runtime's fetcher and the runtime's limits. A fetch that fails
+// command runtime's fetcher and the runtime's limits, its http(s) URIs
+// kept off the host's loopback and link-local addresses unless
+// cfg.FetchAllowLocal. A fetch that fails
 // leaves no directory, and its error says what failed ("fetch failed:
 // fetch <uri>: ..."), as a host command's does. Without sandboxes, a spec
 // with URIs to fetch fails: it would run without its files.
@@ -101,7 +103,7 @@ func (r *Runtime) prepareSandbox(ctx context.Context, taskID string, spec marath
 	if len(spec.Fetch) == 0 {
 		return nil
 	}
-	if err := sandbox.Fetch(ctx, dir, spec.Fetch, r.cfg.Fetch, r.log.With("task", taskID)); err != nil {
+	if err := sandbox.FetchWith(ctx, dir, spec.Fetch, r.cfg.Fetch, r.fetchClient, r.log.With("task", taskID)); err != nil {
 		r.removeSandbox(taskID)
 		return fmt.Errorf("fetch failed: %w", err)
 	}

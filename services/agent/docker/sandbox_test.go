@@ -6,6 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,6 +77,7 @@ func TestLaunchFetchesIntoTheSandbox(t *testing.T) {
 	ctx := t.Context()
 	cfg := DefaultConfig()
 	cfg.AgentID, cfg.PublishIP = newAgentID(t), "127.0.0.1"
+	cfg.FetchAllowLocal = true // the test's server is on the loopback
 	r := newRuntimeWith(t, cli, cfg)
 	files := map[string][]byte{
 		"/hello.txt": []byte("hello from the sandbox\n"),
@@ -179,6 +184,7 @@ func TestFetchFailureFailsTheLaunch(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.AgentID = newAgentID(t)
 	cfg.Fetch.MaxBytes, cfg.Fetch.MaxExtractedBytes = 3000, 1024 // a tarball of one small file is 2048 bytes
+	cfg.FetchAllowLocal = true                                   // the test's server is on the loopback
 	r := newRuntimeWith(t, cli, cfg)
 	outside := t.TempDir()
 	base := sandboxtest.Serve(t, map[string][]byte{
@@ -224,11 +230,68 @@ func TestFetchFailureFailsTheLaunch(t *testing.T) {
 	}
 }
 
+// hostAddr is one of this host's IPv4 addresses that is not loopback nor
+// link-local, for a server a Docker app's fetch may reach.
+func hostAddr(t *testing.T) string {
+	t.Helper()
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() && !p.Addr().IsLoopback() && !p.Addr().IsLinkLocalUnicast() {
+			return p.Addr().String()
+		}
+	}
+	t.Skip("this host has no address but loopback and link-local ones")
+	return ""
+}
+
+// TestFetchRefusesLocalAddresses: by default (no FetchAllowLocal) a Docker
+// app's fetch from the host's loopback fails the launch, saying why and
+// which flag allows it, and so does one redirected there from a server on
+// another address, before the redirect is followed; neither creates a
+// container or leaves a sandbox, nor reaches the local server.
+func TestFetchRefusesLocalAddresses(t *testing.T) {
+	cli := requireDocker(t)
+	cfg := DefaultConfig()
+	cfg.AgentID = newAgentID(t)
+	r := newRuntimeWith(t, cli, cfg)
+	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		t.Errorf("the host's loopback was reached: %s", req.URL)
+	}))
+	defer local.Close()
+	l, err := net.Listen("tcp", net.JoinHostPort(hostAddr(t), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	redirector := &httptest.Server{Listener: l, Config: &http.Server{Handler: http.RedirectHandler(local.URL+"/secret", http.StatusFound)}}
+	redirector.Start()
+	defer redirector.Close()
+	const refused = "the agent refuses loopback and link-local addresses for Docker apps (--fetch-allow-local)"
+	for i, tc := range []struct{ uri, want string }{
+		{local.URL + "/secret", "fetch failed: fetch " + local.URL + "/secret: " + refused},
+		{redirector.URL + "/conf", "fetch failed: fetch " + redirector.URL + "/conf: redirected to " + local.URL + "/secret: " + refused},
+	} {
+		app := sandboxApp(fetchJSON(t, marathon.FetchURI{URI: tc.uri}))
+		app.Container.PortMappings = nil
+		_, err := r.Launch(t.Context(), fmt.Sprintf("local.%d", i), resolve(t, events.LaunchSpec{App: app}))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Launch fetching %s = %v, want %q", tc.uri, err, tc.want)
+		}
+	}
+	if list, err := r.List(t.Context()); err != nil || len(list) != 0 {
+		t.Errorf("refused fetches left tasks %+v, %v", list, err)
+	}
+	if left := sandboxes(t, r); len(left) != 0 {
+		t.Errorf("refused fetches left sandboxes %v", left)
+	}
+}
+
 // TestLaunchFailureRemovesTheSandbox: a launch that fails after its fetch
 // (here, its image cannot be pulled) leaves no sandbox.
 func TestLaunchFailureRemovesTheSandbox(t *testing.T) {
 	cli := requireDocker(t)
-	r := newRuntime(t, cli, newAgentID(t), "")
+	cfg := DefaultConfig()
+	cfg.AgentID, cfg.FetchAllowLocal = newAgentID(t), true // the test's server is on the loopback
+	r := newRuntimeWith(t, cli, cfg)
 	base := sandboxtest.Serve(t, map[string][]byte{"/hello.txt": []byte("hi")})
 	app := sandboxApp(fetchJSON(t, marathon.FetchURI{URI: base + "/hello.txt"}))
 	app.Container.PortMappings = nil
@@ -382,6 +445,7 @@ func TestEndedTaskSandboxGoesWithItsContainer(t *testing.T) {
 	cli := requireDocker(t)
 	cfg := DefaultConfig()
 	cfg.AgentID, cfg.RemoveDelay = newAgentID(t), 5*time.Second
+	cfg.FetchAllowLocal = true // the test's server is on the loopback
 	r := newRuntimeWith(t, cli, cfg)
 	base := sandboxtest.Serve(t, map[string][]byte{"/hello.txt": []byte("hi")})
 	app := sandboxApp(fetchJSON(t, marathon.FetchURI{URI: base + "/hello.txt"}))

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -57,6 +58,12 @@ var ErrFetch = errors.New("fetch")
 // (--host-path-prefixes) bounds a Docker app's file URIs as it bounds its
 // host volumes.
 func Fetch(ctx context.Context, dir string, uris []marathon.FetchURI, lim FetchLimits, log *slog.Logger) error {
+	return FetchWith(ctx, dir, uris, lim, http.DefaultClient, log)
+}
+
+// FetchWith is Fetch, its http(s) URIs fetched with hc (RefuseLocalClient
+// for a Docker app's).
+func FetchWith(ctx context.Context, dir string, uris []marathon.FetchURI, lim FetchLimits, hc *http.Client, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	root, err := os.OpenRoot(dir)
@@ -66,7 +73,7 @@ func Fetch(ctx context.Context, dir string, uris []marathon.FetchURI, lim FetchL
 	defer root.Close()
 	for _, u := range uris {
 		start := time.Now()
-		name, err := fetchOne(ctx, root, u, lim)
+		name, err := fetchOne(ctx, root, u, lim, hc)
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				err = fmt.Errorf("not done within %s", lim.Timeout)
@@ -78,7 +85,7 @@ func Fetch(ctx context.Context, dir string, uris []marathon.FetchURI, lim FetchL
 	return nil
 }
 
-func fetchOne(ctx context.Context, root *os.Root, f marathon.FetchURI, lim FetchLimits) (string, error) {
+func fetchOne(ctx context.Context, root *os.Root, f marathon.FetchURI, lim FetchLimits, hc *http.Client) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(f.URI))
 	if err != nil {
 		return "", fmt.Errorf("not a URI: %w", err)
@@ -95,7 +102,7 @@ func fetchOne(ctx context.Context, root *os.Root, f marathon.FetchURI, lim Fetch
 			return "", err
 		}
 	}
-	if err := download(ctx, root, name, u, lim.MaxBytes); err != nil {
+	if err := download(ctx, root, name, u, lim.MaxBytes, hc); err != nil {
 		return "", err
 	}
 	switch {
@@ -161,7 +168,7 @@ func checkURI(u *url.URL) error {
 }
 
 // download copies the URI's content to name, at most max bytes.
-func download(ctx context.Context, root *os.Root, name string, u *url.URL, max int64) error {
+func download(ctx context.Context, root *os.Root, name string, u *url.URL, max int64, hc *http.Client) error {
 	var body io.ReadCloser
 	switch u.Scheme {
 	case "http", "https":
@@ -169,7 +176,14 @@ func download(ctx context.Context, root *os.Root, name string, u *url.URL, max i
 		if err != nil {
 			return err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := hc.Do(req)
+		if lr := (*localRefused)(nil); errors.As(err, &lr) {
+			// Said plainly, not as Get "...": dial tcp ...: ...
+			if lr.redirect == "" && sameIP(lr.addr, u.Hostname()) {
+				lr.addr = "" // the URI names it
+			}
+			return lr
+		}
 		if err != nil {
 			return err
 		}
@@ -207,6 +221,13 @@ func download(ctx context.Context, root *os.Root, name string, u *url.URL, max i
 		return err
 	}
 	return root.Rename(tmp, name)
+}
+
+// sameIP: the address hostPort dialed is the IP address host.
+func sameIP(hostPort, host string) bool {
+	ap, err := netip.ParseAddrPort(hostPort)
+	h, herr := netip.ParseAddr(host)
+	return err == nil && herr == nil && ap.Addr().Unmap() == h.Unmap()
 }
 
 // errNotRegular refuses a file URI naming anything but a regular file.
