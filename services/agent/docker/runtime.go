@@ -54,6 +54,7 @@ type Runtime struct {
 	removing  map[string]bool       // container ids being removed
 	launching map[string]int        // task ids being launched (sweepSandboxes)
 	orphans   map[string]time.Time  // task id -> when its sandbox was first found without a container
+	trashing  map[string]bool       // sandboxes moved aside (trashPrefix) being removed
 	swept     time.Time             // when the sandboxes were last swept (its listing's start)
 }
 
@@ -126,6 +127,7 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 		removing:    map[string]bool{},
 		launching:   map[string]int{},
 		orphans:     map[string]time.Time{},
+		trashing:    map[string]bool{},
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,10 +136,14 @@ func (r *Runtime) sandboxUnseen(taskID string, err error) error {
 }
 
 // beginLaunch marks a task's launch under way, until endLaunch: the sweep
-// leaves its sandbox alone while it has no container yet.
+// leaves its sandbox alone while it has no container yet. It clears the
+// mark an earlier sweep set on the task's sandbox: a launch that creates
+// the container after the next sweep's listing began must not find its
+// sandbox gone at that sweep.
 func (r *Runtime) beginLaunch(taskID string) {
 	r.mu.Lock()
 	r.launching[taskID]++
+	delete(r.orphans, taskID)
 	r.mu.Unlock()
 }
 
@@ -150,6 +155,10 @@ func (r *Runtime) endLaunch(taskID string) {
 	r.mu.Unlock()
 }
 
+// trashPrefix begins the name a swept sandbox is moved to before it is
+// removed: no task id has it (validTaskID), so no launch makes or uses it.
+const trashPrefix = "+trash-"
+
 // sweepSandboxes removes the sandboxes of tasks whose containers went
 // without the runtime removing them (by hand, or while the agent was
 // down), every sweepEvery at most. present holds the task ids of every
@@ -157,7 +166,12 @@ func (r *Runtime) endLaunch(taskID string) {
 // sweeps in a row found it without a container and without a launch of
 // its task under way, the second on a listing begun after the first
 // decided: a launch that created its container while the first listed is
-// in the second's list.
+// in the second's list, and one begun after the first decided cleared its
+// mark (beginLaunch). The second moves it aside (trashPrefix) under the
+// lock that beginLaunch takes, then removes it in the background: a launch
+// of the task begun after makes its sandbox afresh at the task's path,
+// which the removal no longer touches. Moved-aside directories an earlier
+// removal left (an agent stopped meanwhile) are removed too.
 func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 	if r.cfg.SandboxRoot == "" {
 		return
@@ -169,17 +183,25 @@ func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 	}
 	r.swept = listedAt
 	r.mu.Unlock()
-	entries, err := os.ReadDir(filepath.Join(r.cfg.SandboxRoot, r.cfg.AgentID))
+	agentDir := filepath.Join(r.cfg.SandboxRoot, r.cfg.AgentID)
+	entries, err := os.ReadDir(agentDir)
 	if err != nil {
 		r.log.Warn("list sandboxes", "error", err)
 		return
 	}
 	now := time.Now()
-	var gone []string
+	var trash []string
 	r.mu.Lock()
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		id := e.Name()
+		if strings.HasPrefix(id, trashPrefix) {
+			if !r.trashing[id] {
+				r.trashing[id] = true
+				trash = append(trash, id)
+			}
+			continue
+		}
 		if !e.IsDir() || validTaskID(id) != nil {
 			continue
 		}
@@ -190,7 +212,14 @@ func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 			delete(r.orphans, id)
 		case marked && listedAt.After(first):
 			delete(r.orphans, id)
-			gone = append(gone, id)
+			name := trashPrefix + id + "." + strconv.FormatInt(now.UnixNano(), 36)
+			if err := os.Rename(filepath.Join(agentDir, id), filepath.Join(agentDir, name)); err != nil {
+				r.log.Warn("move aside the sandbox of a task without a container", "task", id, "error", err)
+				continue
+			}
+			r.log.Info("removing the sandbox of a task without a container", "task", id)
+			r.trashing[name] = true
+			trash = append(trash, name)
 		case !marked:
 			r.orphans[id] = now
 		}
@@ -201,15 +230,19 @@ func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 		}
 	}
 	r.mu.Unlock()
-	if len(gone) == 0 {
+	if len(trash) == 0 {
 		return
 	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		for _, id := range gone {
-			r.log.Info("removing the sandbox of a task without a container", "task", id)
-			r.removeSandbox(id)
+		for _, name := range trash {
+			if err := os.RemoveAll(filepath.Join(agentDir, name)); err != nil {
+				r.log.Warn("remove sandbox", "dir", name, "error", err)
+			}
+			r.mu.Lock()
+			delete(r.trashing, name)
+			r.mu.Unlock()
 		}
 	}()
 }

@@ -392,6 +392,70 @@ func TestSweepSandboxes(t *testing.T) {
 	want("late.1", "launching.1", "running.1", "stray-file")
 }
 
+// TestSweepAndALaunchOfTheTask: a launch of a task whose sandbox a sweep
+// marked (a launch sent again after the agent died, its container not yet
+// there) clears the mark, so that the next sweep, whose listing began
+// before the launch created the container, does not remove the sandbox; a
+// sandbox the sweep removes is moved aside at once, so that a launch of
+// its task begun after finds the path free and keeps what it makes there;
+// a moved-aside directory an earlier removal left is removed.
+func TestSweepAndALaunchOfTheTask(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.AgentID, cfg.SandboxRoot = "race", t.TempDir()
+	r, err := New(cfg, testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	mk := func(id string) {
+		t.Helper()
+		if err := os.Mkdir(r.sandbox(id), sandboxMode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(r.sandbox(id), "fetched"), []byte(id), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("relaunched.1")
+	mk("gone.1")
+	left := filepath.Join(r.cfg.SandboxRoot, "race", trashPrefix+"old.1.x")
+	if err := os.MkdirAll(filepath.Join(left, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sweep := func(listedAt time.Time) {
+		t.Helper()
+		r.mu.Lock()
+		r.swept = time.Time{}
+		r.mu.Unlock()
+		r.sweepSandboxes(map[string]bool{}, listedAt)
+	}
+	sweep(time.Now()) // marks both
+	r.wg.Wait()
+	if exists(left) {
+		t.Errorf("the moved-aside directory an earlier removal left is there")
+	}
+
+	// relaunched.1's launch begins and creates its container; the next
+	// sweep's listing began before it did.
+	listedAt := time.Now().Add(time.Minute)
+	r.beginLaunch("relaunched.1")
+	r.endLaunch("relaunched.1")
+	sweep(listedAt)
+	if exists(r.sandbox("gone.1")) {
+		t.Fatal("gone.1's sandbox is at its path after the sweep decided to remove it, not moved aside at once")
+	}
+	mk("gone.1") // a launch of gone.1 begins now
+	r.wg.Wait()  // the removal
+	for _, id := range []string{"gone.1", "relaunched.1"} {
+		if b, err := os.ReadFile(filepath.Join(r.sandbox(id), "fetched")); err != nil || string(b) != id {
+			t.Errorf("%s's sandbox lost what its launch put there: %q, %v", id, b, err)
+		}
+	}
+	if got := sandboxes(t, r); !slices.Equal(got, []string{"gone.1", "relaunched.1"}) {
+		t.Errorf("sandboxes %v", got)
+	}
+}
+
 // TestRemoveSandboxNeverTheRoot: no task id names the agent's directory
 // or the root.
 func TestRemoveSandboxNeverTheRoot(t *testing.T) {
