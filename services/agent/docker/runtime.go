@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -34,7 +35,8 @@ type Runtime struct {
 	privMode string   // PrivilegedFull or PrivilegedCaps
 	privDrop []string // capabilities PrivilegedCaps drops
 
-	fetchClient *http.Client // the tasks' fetches' (cfg.FetchAllowLocal)
+	fetchClient *http.Client            // the tasks' fetches' (cfg.FetchAllowLocal)
+	removeAll   func(path string) error // os.RemoveAll, but in tests: the sweep's removals
 
 	// negotiated gates every client call but Ping behind one successful
 	// API version negotiation: the client's lazy one races with itself.
@@ -46,16 +48,16 @@ type Runtime struct {
 	watch  sync.Once
 	wg     sync.WaitGroup
 
-	mu        sync.Mutex
-	cache     map[string]cached     // container id -> last inspection
-	killing   map[string]bool       // task ids being killed by Kill
-	known     map[string]knownState // task id -> last state emitted
-	oom       map[string]bool       // task ids the daemon reported out of memory
-	removing  map[string]bool       // container ids being removed
-	launching map[string]int        // task ids being launched (sweepSandboxes)
-	orphans   map[string]time.Time  // task id -> when its sandbox was first found without a container
-	trashing  map[string]bool       // sandboxes moved aside (trashPrefix) being removed
-	swept     time.Time             // when the sandboxes were last swept (its listing's start)
+	mu            sync.Mutex
+	cache         map[string]cached        // container id -> last inspection
+	killing       map[string]bool          // task ids being killed by Kill
+	known         map[string]knownState    // task id -> last state emitted
+	oom           map[string]bool          // task ids the daemon reported out of memory
+	removing      map[string]bool          // container ids being removed
+	launching     map[string]int           // task ids being launched (sweepSandboxes)
+	orphans       map[string]time.Time     // task id -> when its sandbox was first found without a container
+	sweepFailures map[string]*sweepFailure // directories of the agent's the sweep is removing, or failed to
+	swept         time.Time                // when the sandboxes were last swept (its listing's start)
 }
 
 type knownState struct {
@@ -112,22 +114,23 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runtime{
-		fetchClient: fetchClient,
-		cfg:         cfg,
-		cli:         cli,
-		privMode:    privMode,
-		privDrop:    privDrop,
-		log:         logger,
-		ctx:         ctx,
-		cancel:      cancel,
-		cache:       map[string]cached{},
-		killing:     map[string]bool{},
-		known:       map[string]knownState{},
-		oom:         map[string]bool{},
-		removing:    map[string]bool{},
-		launching:   map[string]int{},
-		orphans:     map[string]time.Time{},
-		trashing:    map[string]bool{},
+		fetchClient:   fetchClient,
+		cfg:           cfg,
+		cli:           cli,
+		privMode:      privMode,
+		privDrop:      privDrop,
+		log:           logger,
+		ctx:           ctx,
+		cancel:        cancel,
+		cache:         map[string]cached{},
+		killing:       map[string]bool{},
+		known:         map[string]knownState{},
+		oom:           map[string]bool{},
+		removing:      map[string]bool{},
+		launching:     map[string]int{},
+		orphans:       map[string]time.Time{},
+		sweepFailures: map[string]*sweepFailure{},
+		removeAll:     os.RemoveAll,
 	}, nil
 }
 

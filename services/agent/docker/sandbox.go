@@ -159,6 +159,34 @@ func (r *Runtime) endLaunch(taskID string) {
 // removed: no task id has it (validTaskID), so no launch makes or uses it.
 const trashPrefix = "+trash-"
 
+// sweepRetry is how often the sweep tries again to move aside or remove a
+// directory it failed to (an agent that is not root, facing files a
+// container wrote as root): once logged, the failure is retried quietly.
+const sweepRetry = 10 * time.Minute
+
+// sweepFailure is a directory of the agent's the sweep failed to move
+// aside (a task id) or to remove (a name with trashPrefix), or is
+// removing: one for each such directory there, no more.
+type sweepFailure struct {
+	removing bool      // a removal of it is under way
+	start    time.Time // the listing of the sweep that last tried it
+	retryAt  time.Time // no try before
+	warned   bool      // its failure was logged
+}
+
+// failed records a try of name that failed, logging it once (then Debug),
+// and when to try again. Called with r.mu held.
+func (r *Runtime) failed(name string, f *sweepFailure, what string, err error) {
+	f.removing, f.retryAt = false, f.start.Add(sweepRetry)
+	if f.warned {
+		r.log.Debug(what+": failed again", "dir", name, "error", err)
+		return
+	}
+	f.warned = true
+	r.log.Warn(what+": failed; retried every "+sweepRetry.String()+", logged at debug level (an agent that is not root cannot remove files a container wrote as root: remove them as root)",
+		"dir", filepath.Join(r.cfg.SandboxRoot, r.cfg.AgentID, name), "error", err)
+}
+
 // sweepSandboxes removes the sandboxes of tasks whose containers went
 // without the runtime removing them (by hand, or while the agent was
 // down), every sweepEvery at most. present holds the task ids of every
@@ -171,7 +199,9 @@ const trashPrefix = "+trash-"
 // lock that beginLaunch takes, then removes it in the background: a launch
 // of the task begun after makes its sandbox afresh at the task's path,
 // which the removal no longer touches. Moved-aside directories an earlier
-// removal left (an agent stopped meanwhile) are removed too.
+// removal left (an agent stopped meanwhile, files it could not remove) are
+// removed too. A directory it fails to move aside or remove is logged once
+// and tried again every sweepRetry (sweepFailure).
 func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 	if r.cfg.SandboxRoot == "" {
 		return
@@ -193,11 +223,21 @@ func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 	var trash []string
 	r.mu.Lock()
 	seen := make(map[string]bool, len(entries))
+	// due: the directory is not being removed, nor waiting to be tried again.
+	due := func(name string) (*sweepFailure, bool) {
+		f := r.sweepFailures[name]
+		if f == nil {
+			f = &sweepFailure{}
+		}
+		return f, !f.removing && !listedAt.Before(f.retryAt)
+	}
 	for _, e := range entries {
 		id := e.Name()
+		seen[id] = true
 		if strings.HasPrefix(id, trashPrefix) {
-			if !r.trashing[id] {
-				r.trashing[id] = true
+			if f, ok := due(id); ok {
+				f.removing, f.start = true, listedAt
+				r.sweepFailures[id] = f
 				trash = append(trash, id)
 			}
 			continue
@@ -205,20 +245,28 @@ func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 		if !e.IsDir() || validTaskID(id) != nil {
 			continue
 		}
-		seen[id] = true
 		first, marked := r.orphans[id]
 		switch {
 		case present[id] || r.launching[id] > 0:
 			delete(r.orphans, id)
+			delete(r.sweepFailures, id)
 		case marked && listedAt.After(first):
-			delete(r.orphans, id)
-			name := trashPrefix + id + "." + strconv.FormatInt(now.UnixNano(), 36)
-			if err := os.Rename(filepath.Join(agentDir, id), filepath.Join(agentDir, name)); err != nil {
-				r.log.Warn("move aside the sandbox of a task without a container", "task", id, "error", err)
+			f, ok := due(id)
+			if !ok {
 				continue
 			}
+			name := trashPrefix + id + "." + strconv.FormatInt(now.UnixNano(), 36)
+			if err := os.Rename(filepath.Join(agentDir, id), filepath.Join(agentDir, name)); err != nil {
+				f.start = listedAt
+				r.sweepFailures[id] = f
+				r.failed(id, f, "move aside the sandbox of a task without a container", err)
+				continue
+			}
+			delete(r.orphans, id)
+			delete(r.sweepFailures, id)
 			r.log.Info("removing the sandbox of a task without a container", "task", id)
-			r.trashing[name] = true
+			seen[name] = true
+			r.sweepFailures[name] = &sweepFailure{removing: true, start: listedAt}
 			trash = append(trash, name)
 		case !marked:
 			r.orphans[id] = now
@@ -229,6 +277,11 @@ func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 			delete(r.orphans, id)
 		}
 	}
+	for name, f := range r.sweepFailures {
+		if !seen[name] && !f.removing {
+			delete(r.sweepFailures, name) // removed, or moved, by another hand
+		}
+	}
 	r.mu.Unlock()
 	if len(trash) == 0 {
 		return
@@ -237,11 +290,13 @@ func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 	go func() {
 		defer r.wg.Done()
 		for _, name := range trash {
-			if err := os.RemoveAll(filepath.Join(agentDir, name)); err != nil {
-				r.log.Warn("remove sandbox", "dir", name, "error", err)
-			}
+			err := r.removeAll(filepath.Join(agentDir, name))
 			r.mu.Lock()
-			delete(r.trashing, name)
+			if f := r.sweepFailures[name]; err != nil && f != nil {
+				r.failed(name, f, "remove the sandbox of a task without a container", err)
+			} else {
+				delete(r.sweepFailures, name)
+			}
 			r.mu.Unlock()
 		}
 	}()

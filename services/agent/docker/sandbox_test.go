@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -453,6 +455,84 @@ func TestSweepAndALaunchOfTheTask(t *testing.T) {
 	}
 	if got := sandboxes(t, r); !slices.Equal(got, []string{"gone.1", "relaunched.1"}) {
 		t.Errorf("sandboxes %v", got)
+	}
+}
+
+// TestSweepRemovalFails: a sandbox the sweep cannot remove (an agent that
+// is not root, files a container wrote as root) is logged once, at Warn,
+// and tried again every sweepRetry, not at every sweep; once removed, or
+// gone by another hand, nothing of it is kept.
+func TestSweepRemovalFails(t *testing.T) {
+	var logs testutil.SyncBuffer
+	cfg := DefaultConfig()
+	cfg.AgentID, cfg.SandboxRoot = "stuck", t.TempDir()
+	r, err := New(cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var tries atomic.Int32
+	var fail atomic.Bool
+	fail.Store(true)
+	r.removeAll = func(p string) error {
+		tries.Add(1)
+		if fail.Load() {
+			return fmt.Errorf("unlinkat %s/root-owned: %w", p, os.ErrPermission)
+		}
+		return os.RemoveAll(p)
+	}
+	for _, id := range []string{"stuck.1", "byhand.1"} {
+		if err := os.Mkdir(r.sandbox(id), sandboxMode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Now()
+	sweepAt := func(d time.Duration) {
+		t.Helper()
+		r.sweepSandboxes(map[string]bool{}, t0.Add(d))
+		r.wg.Wait()
+	}
+	warns := func() int { return strings.Count(logs.String(), "level=WARN msg=\"remove the sandbox") }
+	sweepAt(0)           // marks them
+	sweepAt(time.Minute) // moves them aside, fails to remove them
+	if n := tries.Load(); n != 2 || warns() != 2 {
+		t.Fatalf("first removals: %d tries, %d warnings; want 2 and 2:\n%s", n, warns(), logs.String())
+	}
+	var byHand string
+	for _, name := range sandboxes(t, r) {
+		if strings.HasPrefix(name, trashPrefix+"byhand.1.") {
+			byHand = name
+		}
+	}
+	if byHand == "" {
+		t.Fatalf("sandboxes %v: byhand.1 not moved aside", sandboxes(t, r))
+	}
+	if err := os.Remove(filepath.Join(r.cfg.SandboxRoot, "stuck", byHand)); err != nil {
+		t.Fatal(err)
+	}
+	for d := 2 * time.Minute; d < 11*time.Minute; d += time.Minute {
+		sweepAt(d)
+	}
+	if n := tries.Load(); n != 2 || warns() != 2 {
+		t.Fatalf("within %s: %d tries, %d warnings; want none more:\n%s", sweepRetry, n, warns(), logs.String())
+	}
+	r.mu.Lock()
+	kept := len(r.sweepFailures)
+	r.mu.Unlock()
+	if kept != 1 {
+		t.Errorf("%d failures kept, want stuck.1's alone (byhand.1's went with its directory)", kept)
+	}
+	sweepAt(11 * time.Minute)
+	if n := tries.Load(); n != 3 || warns() != 2 || !strings.Contains(logs.String(), "failed again") {
+		t.Fatalf("after %s: %d tries, %d warnings; want one more try, logged at debug level:\n%s", sweepRetry, n, warns(), logs.String())
+	}
+	fail.Store(false)
+	sweepAt(22 * time.Minute)
+	r.mu.Lock()
+	kept = len(r.sweepFailures)
+	r.mu.Unlock()
+	if left := sandboxes(t, r); len(left) != 0 || kept != 0 {
+		t.Errorf("after a removal that worked: sandboxes %v, %d failures kept", left, kept)
 	}
 }
 
