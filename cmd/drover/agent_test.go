@@ -110,6 +110,33 @@ func TestDockerSandboxFlags(t *testing.T) {
 	if got, err := root(nil, cc, docker.DefaultSandboxRoot); err != nil || got != docker.DefaultSandboxRoot {
 		t.Errorf("the default beside the command runtime's: %q, %v", got, err)
 	}
+
+	// The default may fall back to no sandboxes (an agent that is not
+	// root cannot make it); a directory named, by flag or environment, may not.
+	optional := func(env map[string]string, args ...string) bool {
+		t.Helper()
+		c, err := parse(t, env, append([]string{"agent", "--hostname", "h1"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, dc, err := c.Agent.agentFlags.config()
+		if err == nil {
+			err = c.Agent.withDockerSandboxes(&dc, nil, docker.DefaultSandboxRoot)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dc.SandboxRootOptional
+	}
+	if !optional(nil) {
+		t.Error("the default root is not optional")
+	}
+	if optional(nil, "--docker-sandbox-dir", "/srv/sandboxes") || optional(map[string]string{"DROVER_DOCKER_SANDBOX_DIR": "/srv/sandboxes"}) {
+		t.Error("a root named is optional")
+	}
+	if optional(nil, "--no-docker-sandboxes") {
+		t.Error("--no-docker-sandboxes: optional")
+	}
 }
 
 // TestFetchAllowLocalFlag: Docker apps' fetches are kept off the host's

@@ -37,6 +37,7 @@ type Runtime struct {
 
 	fetchClient *http.Client            // the tasks' fetches' (cfg.FetchAllowLocal)
 	removeAll   func(path string) error // os.RemoveAll, but in tests: the sweep's removals
+	noSandboxes string                  // why the runtime has none, when cfg.SandboxRoot is ""
 
 	// negotiated gates every client call but Ping behind one successful
 	// API version negotiation: the client's lazy one races with itself.
@@ -98,13 +99,22 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 	if cli, err = client.NewClientWithOpts(append(opts, client.WithHTTPClient(hc))...); err != nil {
 		return nil, fmt.Errorf("docker: client: %w", err)
 	}
-	if err := initSandboxes(cfg); err != nil {
-		return nil, fmt.Errorf("docker: sandbox root (--docker-sandbox-dir names another, --no-docker-sandboxes keeps none): %w", err)
-	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("component", "docker", "agent", cfg.AgentID)
+	noSandboxes := "--no-docker-sandboxes"
+	if err := initSandboxes(cfg); err != nil {
+		if !cfg.SandboxRootOptional {
+			return nil, fmt.Errorf("docker: sandbox root (--docker-sandbox-dir names another, --no-docker-sandboxes keeps none): %w", err)
+		}
+		logger.Warn("Docker tasks get no sandbox: the default sandbox root cannot be used by this agent (an agent that is not root cannot make it). "+
+			"To give them one, run the agent as root, make the directory and give it to the agent's user, or give --docker-sandbox-dir a directory the agent may write that the Docker daemon sees at the same path; "+
+			"--no-docker-sandboxes says none is wanted. Docker apps with URIs to fetch fail to launch here meanwhile",
+			"root", cfg.SandboxRoot, "error", err)
+		noSandboxes = "its sandbox root " + cfg.SandboxRoot + " could not be used: see its log"
+		cfg.SandboxRoot = ""
+	}
 	if privMode == PrivilegedCaps {
 		logger.Warn("privileged tasks run with every capability this host grants, not --privileged", "dropped", privDrop)
 	}
@@ -115,6 +125,7 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runtime{
 		fetchClient:   fetchClient,
+		noSandboxes:   noSandboxes,
 		cfg:           cfg,
 		cli:           cli,
 		privMode:      privMode,

@@ -85,8 +85,8 @@ func (r *Runtime) prepareSandbox(ctx context.Context, taskID string, spec marath
 	dir := r.sandbox(taskID)
 	if dir == "" {
 		if len(spec.Fetch) > 0 {
-			return fmt.Errorf("docker: app %s has URIs to fetch, but agent %s mounts no sandbox into its containers (--no-docker-sandboxes)",
-				spec.AppID, r.cfg.AgentID)
+			return fmt.Errorf("docker: app %s has URIs to fetch, but agent %s mounts no sandbox into its containers (%s)",
+				spec.AppID, r.cfg.AgentID, r.noSandboxes)
 		}
 		return nil
 	}
