@@ -49,16 +49,17 @@ type Runtime struct {
 	watch  sync.Once
 	wg     sync.WaitGroup
 
-	mu            sync.Mutex
-	cache         map[string]cached        // container id -> last inspection
-	killing       map[string]bool          // task ids being killed by Kill
-	known         map[string]knownState    // task id -> last state emitted
-	oom           map[string]bool          // task ids the daemon reported out of memory
-	removing      map[string]bool          // container ids being removed
-	launching     map[string]int           // task ids being launched (sweepSandboxes)
-	orphans       map[string]time.Time     // task id -> when its sandbox was first found without a container
-	sweepFailures map[string]*sweepFailure // directories of the agent's the sweep is removing, or failed to
-	swept         time.Time                // when the sandboxes were last swept (its listing's start)
+	mu             sync.Mutex
+	cache          map[string]cached        // container id -> last inspection
+	killing        map[string]bool          // task ids being killed by Kill
+	known          map[string]knownState    // task id -> last state emitted
+	oom            map[string]bool          // task ids the daemon reported out of memory
+	removing       map[string]bool          // container ids being removed
+	launching      map[string]int           // task ids being launched (sweepSandboxes)
+	orphans        map[string]time.Time     // task id -> when its sandbox was first found without a container
+	sweepFailures  map[string]*sweepFailure // directories of the agent's the sweep is removing, or failed to
+	swept          time.Time                // when the sandboxes were last swept (its listing's start)
+	unmarkedWarned bool                     // the sweep found the root without its mark, and said so
 }
 
 type knownState struct {

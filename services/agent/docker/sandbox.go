@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -56,9 +57,19 @@ func exists(p string) bool {
 	return err == nil
 }
 
-// initSandboxes makes the agent's directory under the sandbox root. The
-// root's missing parents are made passable (0711), as the command
-// runtime's root, a sibling, needs its own to be.
+// sandboxMarker is the file that marks a directory as a sandbox root, made
+// by the runtime that made the root (or found it empty). The sweep removes
+// every directory named like a task under <root>/<agentId>: it runs only
+// under a marked root, and New refuses a root that holds anything without
+// the mark, so that a mistaken --docker-sandbox-dir (/var/lib, with agent
+// id docker) loses nothing.
+const sandboxMarker = ".drover-sandboxes"
+
+const markerText = "This directory holds the sandboxes of Drover agents' Docker tasks, <agentId>/<taskId>: the agents remove what is in it.\n"
+
+// initSandboxes makes the agent's directory under the sandbox root, the
+// root marked (markRoot). The root's missing parents are made passable
+// (0711), as the command runtime's root, a sibling, needs its own to be.
 func initSandboxes(cfg Config) error {
 	if cfg.SandboxRoot == "" {
 		return nil
@@ -66,11 +77,66 @@ func initSandboxes(cfg Config) error {
 	if err := os.MkdirAll(cfg.SandboxRoot, 0o711); err != nil {
 		return err
 	}
+	if err := markRoot(cfg.SandboxRoot, cfg.SandboxRootOptional); err != nil {
+		return err
+	}
 	dir := filepath.Join(cfg.SandboxRoot, cfg.AgentID)
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	return os.Chmod(dir, 0o700)
+}
+
+// markRoot makes sure root is a sandbox root: marked (sandboxMarker), or
+// empty and marked now. One that holds anything without the mark is
+// refused, saying what to do, unless adopt: the agent's default root, a
+// path of Drover's own, which Drover made without a mark before there was
+// one, is marked as it is. Agents sharing a root may start together: the
+// mark is made before any agent's directory, so a root found holding one
+// is looked at again for the mark.
+func markRoot(root string, adopt bool) error {
+	marker := filepath.Join(root, sandboxMarker)
+	marked := func() (bool, error) {
+		st, err := os.Lstat(marker)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return false, nil
+		case err != nil:
+			return false, err
+		case !st.Mode().IsRegular():
+			return false, fmt.Errorf("%s is not a regular file", marker)
+		}
+		return true, nil
+	}
+	if ok, err := marked(); ok || err != nil {
+		return err
+	}
+	if !adopt {
+		d, err := os.Open(root)
+		if err != nil {
+			return err
+		}
+		names, err := d.Readdirnames(5)
+		d.Close()
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if len(names) > 0 {
+			if ok, err := marked(); ok || err != nil {
+				return err
+			}
+			return fmt.Errorf("%s holds files (%s) and no %s: it is not a directory a Drover agent made for its Docker tasks' sandboxes, whose contents the agent would remove; "+
+				"give --docker-sandbox-dir a new or empty directory (or, if it is one an earlier Drover made, create the file %s in it)",
+				root, strings.Join(names, ", "), sandboxMarker, marker)
+		}
+	}
+	return os.WriteFile(marker, []byte(markerText), 0o644)
+}
+
+// isMarked reports whether the root still has its mark.
+func isMarked(root string) bool {
+	st, err := os.Lstat(filepath.Join(root, sandboxMarker))
+	return err == nil && st.Mode().IsRegular()
 }
 
 // prepareSandbox makes the task's sandbox afresh (one there is what a
@@ -201,7 +267,8 @@ func (r *Runtime) failed(name string, f *sweepFailure, what string, err error) {
 // which the removal no longer touches. Moved-aside directories an earlier
 // removal left (an agent stopped meanwhile, files it could not remove) are
 // removed too. A directory it fails to move aside or remove is logged once
-// and tried again every sweepRetry (sweepFailure).
+// and tried again every sweepRetry (sweepFailure). A root without its
+// mark (sandboxMarker) is not swept.
 func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 	if r.cfg.SandboxRoot == "" {
 		return
@@ -212,7 +279,18 @@ func (r *Runtime) sweepSandboxes(present map[string]bool, listedAt time.Time) {
 		return
 	}
 	r.swept = listedAt
+	unmarkedWarned := r.unmarkedWarned
 	r.mu.Unlock()
+	if !isMarked(r.cfg.SandboxRoot) {
+		if !unmarkedWarned {
+			r.log.Warn("sandboxes are not swept: the sandbox root has lost its mark, so it may not be Drover's (recreate the file if it is)",
+				"root", r.cfg.SandboxRoot, "mark", sandboxMarker)
+			r.mu.Lock()
+			r.unmarkedWarned = true
+			r.mu.Unlock()
+		}
+		return
+	}
 	agentDir := filepath.Join(r.cfg.SandboxRoot, r.cfg.AgentID)
 	entries, err := os.ReadDir(agentDir)
 	if err != nil {

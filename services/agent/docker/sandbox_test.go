@@ -536,6 +536,79 @@ func TestSweepRemovalFails(t *testing.T) {
 	}
 }
 
+// TestSandboxRootMark: a root the runtime makes, or finds empty, is marked;
+// a marked one is used as it is; one that holds files without the mark (a
+// mistaken --docker-sandbox-dir such as /var/lib, with agent id docker) is
+// refused, saying what to do, and nothing in it is touched, unless it is
+// the agent's default (optional) root, marked as it is; a root that lost
+// its mark is not swept.
+func TestSandboxRootMark(t *testing.T) {
+	newAt := func(root string, optional bool) (*Runtime, error) {
+		t.Helper()
+		cfg := DefaultConfig()
+		cfg.AgentID, cfg.SandboxRoot, cfg.SandboxRootOptional = "docker", root, optional
+		return New(cfg, testutil.Logger(t))
+	}
+	fresh := filepath.Join(t.TempDir(), "new", "sandboxes")
+	for _, root := range []string{fresh, t.TempDir()} {
+		r, err := newAt(root, false)
+		if err != nil {
+			t.Fatalf("%s: %v", root, err)
+		}
+		r.Close()
+		if !isMarked(root) {
+			t.Errorf("%s is not marked", root)
+		}
+		if r, err = newAt(root, false); err != nil { // marked, and holding the agent's directory
+			t.Fatalf("%s again: %v", root, err)
+		}
+		r.Close()
+	}
+
+	varLib := t.TempDir() // /var/lib, with agent id docker
+	for _, p := range []string{"docker/containers.1", "docker/volumes", "apt/lists"} {
+		if err := os.MkdirAll(filepath.Join(varLib, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := newAt(varLib, false); err == nil || !strings.Contains(err.Error(), "no "+sandboxMarker) || !strings.Contains(err.Error(), "new or empty directory") {
+		if r != nil {
+			r.Close()
+		}
+		t.Fatalf("New under a root that holds files without the mark: %v", err)
+	}
+	if isMarked(varLib) || !exists(filepath.Join(varLib, "docker/containers.1")) {
+		t.Fatal("the refused root was marked or touched")
+	}
+	if st, _ := os.Stat(filepath.Join(varLib, "docker")); st.Mode().Perm() != 0o755 {
+		t.Errorf("the refused root's directory %s became %v", "docker", st.Mode())
+	}
+
+	// The default root, made by a Drover before the mark, is adopted.
+	old := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(old, "docker", "t.1"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	r, err := newAt(old, true)
+	if err != nil || r.cfg.SandboxRoot != old || !isMarked(old) {
+		t.Fatalf("the default root made before the mark: %v, root %q, marked %v", err, r.cfg.SandboxRoot, isMarked(old))
+	}
+	defer r.Close()
+
+	// A root that lost its mark is not swept.
+	if err := os.Remove(filepath.Join(old, sandboxMarker)); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	for i := range 3 {
+		r.sweepSandboxes(map[string]bool{}, t0.Add(time.Duration(i)*time.Minute))
+		r.wg.Wait()
+	}
+	if got := sandboxes(t, r); !slices.Equal(got, []string{"t.1"}) {
+		t.Errorf("an unmarked root was swept: %v", got)
+	}
+}
+
 // TestRemoveSandboxNeverTheRoot: no task id names the agent's directory
 // or the root.
 func TestRemoveSandboxNeverTheRoot(t *testing.T) {
