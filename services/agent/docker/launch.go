@@ -139,8 +139,8 @@ func (r *Runtime) adopt(ctx context.Context, taskID string, info container.Inspe
 // start starts a task's container; one that cannot start is removed, its
 // sandbox too, so that the failure is the task's end. One whose removal
 // fails is left (left is true), and its sandbox with it, the source of
-// its mount: they go together later (the ended container's removal, a
-// kill, the sweep once the container is gone).
+// its mount: they go together later (a kill of the task removes both; the
+// sweep takes the sandbox once the container is gone).
 func (r *Runtime) start(ctx context.Context, taskID, id string) (left bool, err error) {
 	err = r.cli.ContainerStart(ctx, id, container.StartOptions{})
 	if err == nil {
