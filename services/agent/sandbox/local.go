@@ -54,10 +54,14 @@ func isLocal(a netip.Addr) bool {
 // (localhost, or a name an attacker points there) is refused too; a
 // redirect to such a host is refused before it is followed. A proxy from
 // the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) is honoured, and
-// may be on the loopback: the agent's operator chose it; the target of a
-// request sent through it is judged by the names it resolves to here.
-// Errors wrap ErrLocalRefused.
-func RefuseLocalClient() *http.Client {
+// may be on the loopback: the agent's operator chose it (its address is
+// dialed unjudged, even by a request sent to it directly, which NO_PROXY
+// allows); the target of a request sent through it is judged by what its
+// name resolves to here. Errors wrap ErrLocalRefused.
+func RefuseLocalClient() *http.Client { return refuseLocalClient(http.ProxyFromEnvironment) }
+
+// refuseLocalClient is RefuseLocalClient with its proxies chosen by proxy.
+func refuseLocalClient(proxy func(*http.Request) (*url.URL, error)) *http.Client {
 	var proxies sync.Map // host:port of the proxies requests were sent through
 	guarded := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second,
 		Control: func(_, address string, _ syscall.RawConn) error {
@@ -69,7 +73,7 @@ func RefuseLocalClient() *http.Client {
 	plain := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = func(req *http.Request) (*url.URL, error) {
-		pu, err := http.ProxyFromEnvironment(req)
+		pu, err := proxy(req)
 		if pu == nil || err != nil {
 			return pu, err
 		}

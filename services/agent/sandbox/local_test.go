@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/drover/drover/pkg/marathon"
@@ -125,4 +128,41 @@ func TestRefuseLocalClient(t *testing.T) {
 
 func sandboxServe(t *testing.T) string {
 	return serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }))
+}
+
+// TestRefuseLocalClientProxy: a proxy on the loopback, the operator's
+// choice, is used; a request through it to a loopback or link-local
+// target is refused before it is sent.
+func TestRefuseLocalClientProxy(t *testing.T) {
+	var proxied []string
+	var mu sync.Mutex
+	proxy := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		proxied = append(proxied, r.URL.String())
+		mu.Unlock()
+		_, _ = w.Write([]byte("via the proxy"))
+	}))
+	pu, err := url.Parse(proxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := refuseLocalClient(func(*http.Request) (*url.URL, error) { return pu, nil })
+	fetch := func(uri string) (string, error) {
+		dir := t.TempDir()
+		return dir, FetchWith(t.Context(), dir, []marathon.FetchURI{{URI: uri, OutputFile: "out"}}, DefaultFetchLimits(), hc, slog.New(slog.DiscardHandler))
+	}
+	dir, err := fetch("http://public.invalid/conf")
+	if err != nil || readFile(t, filepath.Join(dir, "out")) != "via the proxy" {
+		t.Fatalf("through a proxy on the loopback: %v", err)
+	}
+	for _, uri := range []string{"http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:8222/varz", "http://localhost:8222/varz"} {
+		if _, err := fetch(uri); !errors.Is(err, ErrLocalRefused) {
+			t.Errorf("%s through the proxy: %v, want it refused", uri, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(proxied, []string{"http://public.invalid/conf"}) {
+		t.Errorf("the proxy was sent %v", proxied)
+	}
 }
