@@ -609,6 +609,31 @@ func TestSandboxRootMark(t *testing.T) {
 	}
 }
 
+// TestSandboxRootSharedAtStart: agents sharing a new root (one Docker
+// daemon, several agents) and starting together all find it theirs.
+func TestSandboxRootSharedAtStart(t *testing.T) {
+	for range 20 {
+		root := filepath.Join(t.TempDir(), "shared")
+		errs := make(chan error, 8)
+		for i := range cap(errs) {
+			go func() {
+				cfg := DefaultConfig()
+				cfg.AgentID, cfg.SandboxRoot = fmt.Sprintf("agent-%d", i), root
+				r, err := New(cfg, nil)
+				if err == nil {
+					r.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // TestRemoveSandboxNeverTheRoot: no task id names the agent's directory
 // or the root.
 func TestRemoveSandboxNeverTheRoot(t *testing.T) {
