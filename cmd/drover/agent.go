@@ -48,7 +48,8 @@ type agentFlags struct {
 	CommandUser       string        `default:"nobody" help:"The user host commands run as when their app names none (an app's user field wins). Only an agent running as root switches users; one that is not runs every command as itself."`
 	CommandAllowRoot  bool          `help:"Let host commands run as root (an app with user root, or --command-user root). Root on this host for whoever may post apps."`
 	DockerSandboxes   bool          `default:"true" negatable:"" help:"Give every Docker task a sandbox, as Mesos does: a directory on this host with its app's fetch (or uris) downloaded into it, bind-mounted read-write at /mnt/mesos/sandbox (MESOS_SANDBOX), removed with the container. --no-docker-sandboxes mounts none, for a Docker daemon that does not see this host's files; Docker apps with URIs to fetch then fail to launch here."`
-	DockerSandboxDir  string        `help:"Where Docker tasks' sandboxes are kept, one directory per agent and task; the Docker daemon must see it at the same path (an agent in a container has it mounted there), and it must outlive the agent's restarts (default: /var/lib/drover/docker-sandboxes; standalone: <data-dir>/docker-sandboxes)."`
+	DockerSandboxDir  string        `help:"Where Docker tasks' sandboxes are kept, one directory per agent and task; the Docker daemon must see it at the same path (an agent in a container has it mounted there), and it must outlive the agent's restarts (default: /var/lib/drover/docker-sandboxes; standalone: <data-dir>/docker-sandboxes). An agent that cannot use the default (not root) starts without sandboxes and says so; one that cannot use the directory named here does not start. The agent marks the directory it uses (a file .drover-sandboxes in it) and refuses one that holds anything without that mark: it removes what it finds under it."`
+	FetchAllowLocal   bool          `help:"Let Docker apps fetch (their fetch or uris) from this agent host's loopback and link-local addresses (127.0.0.0/8, ::1, 169.254.0.0/16 with cloud metadata services, fe80::/10): the agent downloads as root, on the host's network, and the app reads what came. Off by default: such URIs, and redirects to them, fail the launch. Host commands' fetches are not bound by it (they run on the host anyway)."`
 }
 
 func (f agentFlags) config() (agent.Config, docker.Config, error) {
@@ -81,6 +82,7 @@ func (f agentFlags) config() (agent.Config, docker.Config, error) {
 	}
 	dc.Host, dc.Hostname = f.DockerHost, cfg.Hostname
 	dc.Privileged = f.PrivilegedMode
+	dc.FetchAllowLocal = f.FetchAllowLocal
 	if ip := net.ParseIP(f.Address); ip != nil {
 		dc.PublishIP = ip.String()
 	}
@@ -113,7 +115,7 @@ func (f agentFlags) commandConfig(agentID, hostname, defaultRoot string) (*comma
 // the command runtime takes every directory under its agent's for a task.
 func (f agentFlags) withDockerSandboxes(dc *docker.Config, cc *command.Config, defaultRoot string) error {
 	if !f.DockerSandboxes {
-		dc.SandboxRoot = ""
+		dc.SandboxRoot, dc.SandboxRootOptional = "", false
 		return dc.Validate()
 	}
 	abs, err := filepath.Abs(cmp.Or(f.DockerSandboxDir, defaultRoot))
@@ -121,6 +123,9 @@ func (f agentFlags) withDockerSandboxes(dc *docker.Config, cc *command.Config, d
 		return fmt.Errorf("--docker-sandbox-dir: %w", err)
 	}
 	dc.SandboxRoot = abs
+	// The default may be out of this agent's reach (not root): it then
+	// starts without sandboxes, saying so; a directory named must do.
+	dc.SandboxRootOptional = f.DockerSandboxDir == ""
 	if cc != nil && (within(abs, cc.SandboxRoot) || within(cc.SandboxRoot, abs)) {
 		return fmt.Errorf("--docker-sandbox-dir %s and --sandbox-dir %s: one holds the other; give them directories apart", abs, cc.SandboxRoot)
 	}

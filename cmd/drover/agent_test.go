@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,5 +109,58 @@ func TestDockerSandboxFlags(t *testing.T) {
 	}
 	if got, err := root(nil, cc, docker.DefaultSandboxRoot); err != nil || got != docker.DefaultSandboxRoot {
 		t.Errorf("the default beside the command runtime's: %q, %v", got, err)
+	}
+
+	// The default may fall back to no sandboxes (an agent that is not
+	// root cannot make it); a directory named, by flag or environment, may not.
+	optional := func(env map[string]string, args ...string) bool {
+		t.Helper()
+		c, err := parse(t, env, append([]string{"agent", "--hostname", "h1"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, dc, err := c.Agent.agentFlags.config()
+		if err == nil {
+			err = c.Agent.withDockerSandboxes(&dc, nil, docker.DefaultSandboxRoot)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dc.SandboxRootOptional
+	}
+	if !optional(nil) {
+		t.Error("the default root is not optional")
+	}
+	if optional(nil, "--docker-sandbox-dir", "/srv/sandboxes") || optional(map[string]string{"DROVER_DOCKER_SANDBOX_DIR": "/srv/sandboxes"}) {
+		t.Error("a root named is optional")
+	}
+	if optional(nil, "--no-docker-sandboxes") {
+		t.Error("--no-docker-sandboxes: optional")
+	}
+}
+
+// TestFetchAllowLocalFlag: Docker apps' fetches are kept off the host's
+// loopback and link-local addresses unless --fetch-allow-local, in the
+// agent and in standalone.
+func TestFetchAllowLocalFlag(t *testing.T) {
+	for _, args := range [][]string{{"agent", "--hostname", "h1"}, {"standalone", "--hostname", "h1", "--data-dir", t.TempDir()}} {
+		for _, allow := range []bool{false, true} {
+			a := args
+			if allow {
+				a = append(slices.Clone(args), "--fetch-allow-local")
+			}
+			c, err := parse(t, nil, a...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := c.Agent.agentFlags
+			if args[0] == "standalone" {
+				f = c.Standalone.agentFlags
+			}
+			_, dc, err := f.config()
+			if err != nil || dc.FetchAllowLocal != allow {
+				t.Errorf("%v: FetchAllowLocal %v, %v; want %v", a, dc.FetchAllowLocal, err, allow)
+			}
+		}
 	}
 }

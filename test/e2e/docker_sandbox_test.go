@@ -16,14 +16,14 @@ import (
 
 // TestDockerAppFetch: a Docker app's fetch is downloaded by its agent
 // (from a server on the host's loopback, which the container could not
-// reach), extracted into the task's sandbox under standalone's data
+// reach, with --fetch-allow-local), extracted into the task's sandbox under standalone's data
 // directory, and mounted at /mnt/mesos/sandbox, where the container serves
 // it from; the api reads the sandbox's files; a fetch that fails is the
 // app's last task failure, saying why; deleting the apps removes their
 // sandboxes.
 func TestDockerAppFetch(t *testing.T) {
 	cli := requireDocker(t)
-	cs, _ := startCommandStandalone(t)
+	cs, _ := startCommandStandalone(t, "--fetch-allow-local") // the test's server is on the loopback
 	removeContainers(t, cli, "drover.agent-id="+cs.host)
 	dataDir := cs.args[slices.Index(cs.args, "--data-dir")+1]
 	sandboxes := filepath.Join(dataDir, "docker-sandboxes", cs.host)

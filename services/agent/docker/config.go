@@ -47,8 +47,22 @@ type Config struct {
 	// same path (DefaultSandboxRoot is the agent's). "" mounts no sandbox,
 	// and a launch with URIs to fetch fails.
 	SandboxRoot string
+	// SandboxRootOptional: SandboxRoot is the agent's default, not one its
+	// operator named. One that cannot be made or used (an agent that is
+	// not root, in the docker group, cannot make DefaultSandboxRoot) then
+	// leaves the runtime without sandboxes, saying so at Warn, rather than
+	// failing New; a root the operator named that cannot be used fails it.
+	SandboxRootOptional bool
 	// Fetch bounds each task's fetch.
 	Fetch sandbox.FetchLimits
+	// FetchAllowLocal lets a task's fetch reach the host's loopback and
+	// link-local addresses. The fetch runs in the agent, as its user (root),
+	// in the host's network namespace, and the app reads what it fetched:
+	// without it such URIs, and redirects to them, fail the launch
+	// (sandbox.RefuseLocalClient), so that an app cannot read the host's
+	// own services (the Docker API on a TCP port, NATS monitoring, a cloud
+	// metadata service) through its sandbox.
+	FetchAllowLocal bool
 }
 
 // DefaultSandboxRoot is where an agent keeps its Docker tasks' sandboxes:

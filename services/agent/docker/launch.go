@@ -92,7 +92,8 @@ func (r *Runtime) Launch(ctx context.Context, taskID string, spec marathon.TaskS
 	for _, w := range created.Warnings {
 		r.log.Warn("docker create warning", "task", taskID, "warning", w)
 	}
-	if err := r.start(ctx, taskID, created.ID); err != nil {
+	if left, err := r.start(ctx, taskID, created.ID); err != nil {
+		keep = left // a container left keeps its sandbox, its mount's source
 		return events.TaskReport{}, err
 	}
 	keep = true
@@ -123,7 +124,7 @@ func (r *Runtime) create(ctx context.Context, cs containerSpec) (container.Creat
 // created but never started.
 func (r *Runtime) adopt(ctx context.Context, taskID string, info container.InspectResponse) (events.TaskReport, error) {
 	if info.State != nil && info.State.Status == container.StateCreated && info.State.Error == "" {
-		if err := r.start(ctx, taskID, info.ID); err != nil {
+		if _, err := r.start(ctx, taskID, info.ID); err != nil {
 			return events.TaskReport{}, err
 		}
 		started, err := r.cli.ContainerInspect(ctx, info.ID)
@@ -136,20 +137,24 @@ func (r *Runtime) adopt(ctx context.Context, taskID string, info container.Inspe
 }
 
 // start starts a task's container; one that cannot start is removed, its
-// sandbox too, so that the failure is the task's end.
-func (r *Runtime) start(ctx context.Context, taskID, id string) error {
-	err := r.cli.ContainerStart(ctx, id, container.StartOptions{})
+// sandbox too, so that the failure is the task's end. One whose removal
+// fails is left (left is true), and its sandbox with it, the source of
+// its mount: they go together later (a kill of the task removes both; the
+// sweep takes the sandbox once the container is gone).
+func (r *Runtime) start(ctx context.Context, taskID, id string) (left bool, err error) {
+	err = r.cli.ContainerStart(ctx, id, container.StartOptions{})
 	if err == nil {
-		return nil
+		return false, nil
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if rmErr := r.cli.ContainerRemove(rctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); rmErr != nil && !isNotFound(rmErr) {
 		r.log.Warn("remove container that did not start", "container", id, "error", rmErr)
+		left = true
 	} else {
 		r.removeSandbox(taskID)
 	}
-	return fmt.Errorf("docker: start: %w", r.sandboxUnseen(taskID, err))
+	return left, fmt.Errorf("docker: start: %w", r.sandboxUnseen(taskID, err))
 }
 
 // checkNetworks makes sure the named networks a container joins exist, so

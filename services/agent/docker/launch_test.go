@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/network"
 
+	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/agent"
@@ -183,5 +187,66 @@ func TestForcePullLaunchSentAgainAdopts(t *testing.T) {
 	again, err := r.Launch(t.Context(), "web.1", spec)
 	if err != nil || again.ContainerID != rep.ContainerID || again.State != events.TaskRunning {
 		t.Fatalf("Launch sent again with forcePullImage = %+v, %v; want the running container %s", again, err, rep.ContainerID)
+	}
+}
+
+// fakeDaemon answers the Docker calls of a launch whose container does
+// not start: create works, start fails, and remove fails unless removable.
+func fakeDaemon(t *testing.T, removable bool) (host string, removes *atomic.Int32) {
+	t.Helper()
+	removes = &atomic.Int32{}
+	const id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Api-Version", "1.41")
+		w.Header().Set("Content-Type", "application/json")
+		p := req.URL.Path
+		switch {
+		case strings.HasSuffix(p, "/_ping"):
+			_, _ = w.Write([]byte("OK"))
+		case req.Method == http.MethodPost && strings.HasSuffix(p, "/containers/create"):
+			w.WriteHeader(http.StatusCreated)
+			_, _ = fmt.Fprintf(w, `{"Id":%q,"Warnings":[]}`, id)
+		case req.Method == http.MethodPost && strings.HasSuffix(p, "/containers/"+id+"/start"):
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"message":"OCI runtime create failed: no such executable"}`))
+		case req.Method == http.MethodDelete && strings.HasSuffix(p, "/containers/"+id):
+			removes.Add(1)
+			if removable {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"message":"driver failed to remove the container's filesystem: device or resource busy"}`))
+		default:
+			t.Errorf("unexpected Docker call %s %s", req.Method, p)
+			w.WriteHeader(http.StatusNotImplemented)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return "tcp://" + strings.TrimPrefix(srv.URL, "http://"), removes
+}
+
+// TestStartFailureKeepsTheSandboxOfAContainerLeft: a container that does
+// not start is removed, and its sandbox with it; one whose removal fails
+// is left, and keeps its sandbox, the source of its mount.
+func TestStartFailureKeepsTheSandboxOfAContainerLeft(t *testing.T) {
+	for _, removable := range []bool{true, false} {
+		host, removes := fakeDaemon(t, removable)
+		cfg := DefaultConfig()
+		cfg.AgentID, cfg.Host, cfg.SandboxRoot = "fake", host, t.TempDir()
+		r, err := New(cfg, testutil.Logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := sandboxApp(nil)
+		app.Container.PortMappings = nil
+		_, err = r.Launch(t.Context(), "nostart.1", resolve(t, events.LaunchSpec{App: app}))
+		r.Close()
+		if err == nil || !strings.Contains(err.Error(), "docker: start: ") || removes.Load() != 1 {
+			t.Fatalf("removable %v: Launch = %v after %d removals; want a start failure, one removal", removable, err, removes.Load())
+		}
+		if there := exists(r.sandbox("nostart.1")); there == removable {
+			t.Errorf("container removed %v: its sandbox there %v, want %v", removable, there, !removable)
+		}
 	}
 }

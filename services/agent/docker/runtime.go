@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/services/agent"
+	"github.com/drover/drover/services/agent/sandbox"
 )
 
 var _ agent.Runtime = (*Runtime)(nil)
@@ -32,6 +35,10 @@ type Runtime struct {
 	privMode string   // PrivilegedFull or PrivilegedCaps
 	privDrop []string // capabilities PrivilegedCaps drops
 
+	fetchClient *http.Client            // the tasks' fetches' (cfg.FetchAllowLocal)
+	removeAll   func(path string) error // os.RemoveAll, but in tests: the sweep's removals
+	noSandboxes string                  // why the runtime has none, when cfg.SandboxRoot is ""
+
 	// negotiated gates every client call but Ping behind one successful
 	// API version negotiation: the client's lazy one races with itself.
 	negMu      sync.Mutex
@@ -42,15 +49,17 @@ type Runtime struct {
 	watch  sync.Once
 	wg     sync.WaitGroup
 
-	mu        sync.Mutex
-	cache     map[string]cached     // container id -> last inspection
-	killing   map[string]bool       // task ids being killed by Kill
-	known     map[string]knownState // task id -> last state emitted
-	oom       map[string]bool       // task ids the daemon reported out of memory
-	removing  map[string]bool       // container ids being removed
-	launching map[string]int        // task ids being launched (sweepSandboxes)
-	orphans   map[string]time.Time  // task id -> when its sandbox was first found without a container
-	swept     time.Time             // when the sandboxes were last swept (its listing's start)
+	mu             sync.Mutex
+	cache          map[string]cached        // container id -> last inspection
+	killing        map[string]bool          // task ids being killed by Kill
+	known          map[string]knownState    // task id -> last state emitted
+	oom            map[string]bool          // task ids the daemon reported out of memory
+	removing       map[string]bool          // container ids being removed
+	launching      map[string]int           // task ids being launched (sweepSandboxes)
+	orphans        map[string]time.Time     // task id -> when its sandbox was first found without a container
+	sweepFailures  map[string]*sweepFailure // directories of the agent's the sweep is removing, or failed to
+	swept          time.Time                // when the sandboxes were last swept (its listing's start)
+	unmarkedWarned bool                     // the sweep found the root without its mark, and said so
 }
 
 type knownState struct {
@@ -91,32 +100,49 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 	if cli, err = client.NewClientWithOpts(append(opts, client.WithHTTPClient(hc))...); err != nil {
 		return nil, fmt.Errorf("docker: client: %w", err)
 	}
-	if err := initSandboxes(cfg); err != nil {
-		return nil, fmt.Errorf("docker: sandbox root (--docker-sandbox-dir names another, --no-docker-sandboxes keeps none): %w", err)
-	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("component", "docker", "agent", cfg.AgentID)
+	noSandboxes := "--no-docker-sandboxes"
+	if err := initSandboxes(cfg); err != nil {
+		if !cfg.SandboxRootOptional {
+			return nil, fmt.Errorf("docker: sandbox root (--docker-sandbox-dir names another, --no-docker-sandboxes keeps none): %w", err)
+		}
+		logger.Warn("Docker tasks get no sandbox: the default sandbox root cannot be used by this agent (an agent that is not root cannot make it). "+
+			"To give them one, run the agent as root, make the directory and give it to the agent's user, or give --docker-sandbox-dir a directory the agent may write that the Docker daemon sees at the same path; "+
+			"--no-docker-sandboxes says none is wanted. Docker apps with URIs to fetch fail to launch here meanwhile",
+			"root", cfg.SandboxRoot, "error", err)
+		noSandboxes = "its sandbox root " + cfg.SandboxRoot + " could not be used: see its log"
+		cfg.SandboxRoot = ""
+	}
 	if privMode == PrivilegedCaps {
 		logger.Warn("privileged tasks run with every capability this host grants, not --privileged", "dropped", privDrop)
 	}
+	fetchClient := sandbox.RefuseLocalClient()
+	if cfg.FetchAllowLocal {
+		fetchClient = http.DefaultClient
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runtime{
-		cfg:       cfg,
-		cli:       cli,
-		privMode:  privMode,
-		privDrop:  privDrop,
-		log:       logger,
-		ctx:       ctx,
-		cancel:    cancel,
-		cache:     map[string]cached{},
-		killing:   map[string]bool{},
-		known:     map[string]knownState{},
-		oom:       map[string]bool{},
-		removing:  map[string]bool{},
-		launching: map[string]int{},
-		orphans:   map[string]time.Time{},
+		fetchClient:   fetchClient,
+		noSandboxes:   noSandboxes,
+		cfg:           cfg,
+		cli:           cli,
+		privMode:      privMode,
+		privDrop:      privDrop,
+		log:           logger,
+		ctx:           ctx,
+		cancel:        cancel,
+		cache:         map[string]cached{},
+		killing:       map[string]bool{},
+		known:         map[string]knownState{},
+		oom:           map[string]bool{},
+		removing:      map[string]bool{},
+		launching:     map[string]int{},
+		orphans:       map[string]time.Time{},
+		sweepFailures: map[string]*sweepFailure{},
+		removeAll:     os.RemoveAll,
 	}, nil
 }
 

@@ -6,10 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,6 +79,7 @@ func TestLaunchFetchesIntoTheSandbox(t *testing.T) {
 	ctx := t.Context()
 	cfg := DefaultConfig()
 	cfg.AgentID, cfg.PublishIP = newAgentID(t), "127.0.0.1"
+	cfg.FetchAllowLocal = true // the test's server is on the loopback
 	r := newRuntimeWith(t, cli, cfg)
 	files := map[string][]byte{
 		"/hello.txt": []byte("hello from the sandbox\n"),
@@ -179,6 +186,7 @@ func TestFetchFailureFailsTheLaunch(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.AgentID = newAgentID(t)
 	cfg.Fetch.MaxBytes, cfg.Fetch.MaxExtractedBytes = 3000, 1024 // a tarball of one small file is 2048 bytes
+	cfg.FetchAllowLocal = true                                   // the test's server is on the loopback
 	r := newRuntimeWith(t, cli, cfg)
 	outside := t.TempDir()
 	base := sandboxtest.Serve(t, map[string][]byte{
@@ -224,11 +232,68 @@ func TestFetchFailureFailsTheLaunch(t *testing.T) {
 	}
 }
 
+// hostAddr is one of this host's IPv4 addresses that is not loopback nor
+// link-local, for a server a Docker app's fetch may reach.
+func hostAddr(t *testing.T) string {
+	t.Helper()
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() && !p.Addr().IsLoopback() && !p.Addr().IsLinkLocalUnicast() {
+			return p.Addr().String()
+		}
+	}
+	t.Skip("this host has no address but loopback and link-local ones")
+	return ""
+}
+
+// TestFetchRefusesLocalAddresses: by default (no FetchAllowLocal) a Docker
+// app's fetch from the host's loopback fails the launch, saying why and
+// which flag allows it, and so does one redirected there from a server on
+// another address, before the redirect is followed; neither creates a
+// container or leaves a sandbox, nor reaches the local server.
+func TestFetchRefusesLocalAddresses(t *testing.T) {
+	cli := requireDocker(t)
+	cfg := DefaultConfig()
+	cfg.AgentID = newAgentID(t)
+	r := newRuntimeWith(t, cli, cfg)
+	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		t.Errorf("the host's loopback was reached: %s", req.URL)
+	}))
+	defer local.Close()
+	l, err := net.Listen("tcp", net.JoinHostPort(hostAddr(t), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	redirector := &httptest.Server{Listener: l, Config: &http.Server{Handler: http.RedirectHandler(local.URL+"/secret", http.StatusFound)}}
+	redirector.Start()
+	defer redirector.Close()
+	const refused = "the agent refuses loopback and link-local addresses for Docker apps (--fetch-allow-local)"
+	for i, tc := range []struct{ uri, want string }{
+		{local.URL + "/secret", "fetch failed: fetch " + local.URL + "/secret: " + refused},
+		{redirector.URL + "/conf", "fetch failed: fetch " + redirector.URL + "/conf: redirected to " + local.URL + "/secret: " + refused},
+	} {
+		app := sandboxApp(fetchJSON(t, marathon.FetchURI{URI: tc.uri}))
+		app.Container.PortMappings = nil
+		_, err := r.Launch(t.Context(), fmt.Sprintf("local.%d", i), resolve(t, events.LaunchSpec{App: app}))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Launch fetching %s = %v, want %q", tc.uri, err, tc.want)
+		}
+	}
+	if list, err := r.List(t.Context()); err != nil || len(list) != 0 {
+		t.Errorf("refused fetches left tasks %+v, %v", list, err)
+	}
+	if left := sandboxes(t, r); len(left) != 0 {
+		t.Errorf("refused fetches left sandboxes %v", left)
+	}
+}
+
 // TestLaunchFailureRemovesTheSandbox: a launch that fails after its fetch
 // (here, its image cannot be pulled) leaves no sandbox.
 func TestLaunchFailureRemovesTheSandbox(t *testing.T) {
 	cli := requireDocker(t)
-	r := newRuntime(t, cli, newAgentID(t), "")
+	cfg := DefaultConfig()
+	cfg.AgentID, cfg.FetchAllowLocal = newAgentID(t), true // the test's server is on the loopback
+	r := newRuntimeWith(t, cli, cfg)
 	base := sandboxtest.Serve(t, map[string][]byte{"/hello.txt": []byte("hi")})
 	app := sandboxApp(fetchJSON(t, marathon.FetchURI{URI: base + "/hello.txt"}))
 	app.Container.PortMappings = nil
@@ -329,6 +394,246 @@ func TestSweepSandboxes(t *testing.T) {
 	want("late.1", "launching.1", "running.1", "stray-file")
 }
 
+// TestSweepAndALaunchOfTheTask: a launch of a task whose sandbox a sweep
+// marked (a launch sent again after the agent died, its container not yet
+// there) clears the mark, so that the next sweep, whose listing began
+// before the launch created the container, does not remove the sandbox; a
+// sandbox the sweep removes is moved aside at once, so that a launch of
+// its task begun after finds the path free and keeps what it makes there;
+// a moved-aside directory an earlier removal left is removed.
+func TestSweepAndALaunchOfTheTask(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.AgentID, cfg.SandboxRoot = "race", t.TempDir()
+	r, err := New(cfg, testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	mk := func(id string) {
+		t.Helper()
+		if err := os.Mkdir(r.sandbox(id), sandboxMode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(r.sandbox(id), "fetched"), []byte(id), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("relaunched.1")
+	mk("gone.1")
+	left := filepath.Join(r.cfg.SandboxRoot, "race", trashPrefix+"old.1.x")
+	if err := os.MkdirAll(filepath.Join(left, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sweep := func(listedAt time.Time) {
+		t.Helper()
+		r.mu.Lock()
+		r.swept = time.Time{}
+		r.mu.Unlock()
+		r.sweepSandboxes(map[string]bool{}, listedAt)
+	}
+	sweep(time.Now()) // marks both
+	r.wg.Wait()
+	if exists(left) {
+		t.Errorf("the moved-aside directory an earlier removal left is there")
+	}
+
+	// relaunched.1's launch begins and creates its container; the next
+	// sweep's listing began before it did.
+	listedAt := time.Now().Add(time.Minute)
+	r.beginLaunch("relaunched.1")
+	r.endLaunch("relaunched.1")
+	sweep(listedAt)
+	if exists(r.sandbox("gone.1")) {
+		t.Fatal("gone.1's sandbox is at its path after the sweep decided to remove it, not moved aside at once")
+	}
+	mk("gone.1") // a launch of gone.1 begins now
+	r.wg.Wait()  // the removal
+	for _, id := range []string{"gone.1", "relaunched.1"} {
+		if b, err := os.ReadFile(filepath.Join(r.sandbox(id), "fetched")); err != nil || string(b) != id {
+			t.Errorf("%s's sandbox lost what its launch put there: %q, %v", id, b, err)
+		}
+	}
+	if got := sandboxes(t, r); !slices.Equal(got, []string{"gone.1", "relaunched.1"}) {
+		t.Errorf("sandboxes %v", got)
+	}
+}
+
+// TestSweepRemovalFails: a sandbox the sweep cannot remove (an agent that
+// is not root, files a container wrote as root) is logged once, at Warn,
+// and tried again every sweepRetry, not at every sweep; once removed, or
+// gone by another hand, nothing of it is kept.
+func TestSweepRemovalFails(t *testing.T) {
+	var logs testutil.SyncBuffer
+	cfg := DefaultConfig()
+	cfg.AgentID, cfg.SandboxRoot = "stuck", t.TempDir()
+	r, err := New(cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var tries atomic.Int32
+	var fail atomic.Bool
+	fail.Store(true)
+	r.removeAll = func(p string) error {
+		tries.Add(1)
+		if fail.Load() {
+			return fmt.Errorf("unlinkat %s/root-owned: %w", p, os.ErrPermission)
+		}
+		return os.RemoveAll(p)
+	}
+	for _, id := range []string{"stuck.1", "byhand.1"} {
+		if err := os.Mkdir(r.sandbox(id), sandboxMode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Now()
+	sweepAt := func(d time.Duration) {
+		t.Helper()
+		r.sweepSandboxes(map[string]bool{}, t0.Add(d))
+		r.wg.Wait()
+	}
+	warns := func() int { return strings.Count(logs.String(), "level=WARN msg=\"remove the sandbox") }
+	sweepAt(0)           // marks them
+	sweepAt(time.Minute) // moves them aside, fails to remove them
+	if n := tries.Load(); n != 2 || warns() != 2 {
+		t.Fatalf("first removals: %d tries, %d warnings; want 2 and 2:\n%s", n, warns(), logs.String())
+	}
+	var byHand string
+	for _, name := range sandboxes(t, r) {
+		if strings.HasPrefix(name, trashPrefix+"byhand.1.") {
+			byHand = name
+		}
+	}
+	if byHand == "" {
+		t.Fatalf("sandboxes %v: byhand.1 not moved aside", sandboxes(t, r))
+	}
+	if err := os.Remove(filepath.Join(r.cfg.SandboxRoot, "stuck", byHand)); err != nil {
+		t.Fatal(err)
+	}
+	for d := 2 * time.Minute; d < 11*time.Minute; d += time.Minute {
+		sweepAt(d)
+	}
+	if n := tries.Load(); n != 2 || warns() != 2 {
+		t.Fatalf("within %s: %d tries, %d warnings; want none more:\n%s", sweepRetry, n, warns(), logs.String())
+	}
+	r.mu.Lock()
+	kept := len(r.sweepFailures)
+	r.mu.Unlock()
+	if kept != 1 {
+		t.Errorf("%d failures kept, want stuck.1's alone (byhand.1's went with its directory)", kept)
+	}
+	sweepAt(11 * time.Minute)
+	if n := tries.Load(); n != 3 || warns() != 2 || !strings.Contains(logs.String(), "failed again") {
+		t.Fatalf("after %s: %d tries, %d warnings; want one more try, logged at debug level:\n%s", sweepRetry, n, warns(), logs.String())
+	}
+	fail.Store(false)
+	sweepAt(22 * time.Minute)
+	r.mu.Lock()
+	kept = len(r.sweepFailures)
+	r.mu.Unlock()
+	if left := sandboxes(t, r); len(left) != 0 || kept != 0 {
+		t.Errorf("after a removal that worked: sandboxes %v, %d failures kept", left, kept)
+	}
+}
+
+// TestSandboxRootMark: a root the runtime makes, or finds empty, is marked;
+// a marked one is used as it is; one that holds files without the mark (a
+// mistaken --docker-sandbox-dir such as /var/lib, with agent id docker) is
+// refused, saying what to do, and nothing in it is touched, unless it is
+// the agent's default (optional) root, marked as it is; a root that lost
+// its mark is not swept.
+func TestSandboxRootMark(t *testing.T) {
+	newAt := func(root string, optional bool) (*Runtime, error) {
+		t.Helper()
+		cfg := DefaultConfig()
+		cfg.AgentID, cfg.SandboxRoot, cfg.SandboxRootOptional = "docker", root, optional
+		return New(cfg, testutil.Logger(t))
+	}
+	fresh := filepath.Join(t.TempDir(), "new", "sandboxes")
+	for _, root := range []string{fresh, t.TempDir()} {
+		r, err := newAt(root, false)
+		if err != nil {
+			t.Fatalf("%s: %v", root, err)
+		}
+		r.Close()
+		if !isMarked(root) {
+			t.Errorf("%s is not marked", root)
+		}
+		if r, err = newAt(root, false); err != nil { // marked, and holding the agent's directory
+			t.Fatalf("%s again: %v", root, err)
+		}
+		r.Close()
+	}
+
+	varLib := t.TempDir() // /var/lib, with agent id docker
+	for _, p := range []string{"docker/containers.1", "docker/volumes", "apt/lists"} {
+		if err := os.MkdirAll(filepath.Join(varLib, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := newAt(varLib, false); err == nil || !strings.Contains(err.Error(), "no "+sandboxMarker) || !strings.Contains(err.Error(), "new or empty directory") {
+		if r != nil {
+			r.Close()
+		}
+		t.Fatalf("New under a root that holds files without the mark: %v", err)
+	}
+	if isMarked(varLib) || !exists(filepath.Join(varLib, "docker/containers.1")) {
+		t.Fatal("the refused root was marked or touched")
+	}
+	if st, _ := os.Stat(filepath.Join(varLib, "docker")); st.Mode().Perm() != 0o755 {
+		t.Errorf("the refused root's directory %s became %v", "docker", st.Mode())
+	}
+
+	// The default root, made by a Drover before the mark, is adopted.
+	old := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(old, "docker", "t.1"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	r, err := newAt(old, true)
+	if err != nil || r.cfg.SandboxRoot != old || !isMarked(old) {
+		t.Fatalf("the default root made before the mark: %v, root %q, marked %v", err, r.cfg.SandboxRoot, isMarked(old))
+	}
+	defer r.Close()
+
+	// A root that lost its mark is not swept.
+	if err := os.Remove(filepath.Join(old, sandboxMarker)); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	for i := range 3 {
+		r.sweepSandboxes(map[string]bool{}, t0.Add(time.Duration(i)*time.Minute))
+		r.wg.Wait()
+	}
+	if got := sandboxes(t, r); !slices.Equal(got, []string{"t.1"}) {
+		t.Errorf("an unmarked root was swept: %v", got)
+	}
+}
+
+// TestSandboxRootSharedAtStart: agents sharing a new root (one Docker
+// daemon, several agents) and starting together all find it theirs.
+func TestSandboxRootSharedAtStart(t *testing.T) {
+	for range 20 {
+		root := filepath.Join(t.TempDir(), "shared")
+		errs := make(chan error, 8)
+		for i := range cap(errs) {
+			go func() {
+				cfg := DefaultConfig()
+				cfg.AgentID, cfg.SandboxRoot = fmt.Sprintf("agent-%d", i), root
+				r, err := New(cfg, nil)
+				if err == nil {
+					r.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // TestRemoveSandboxNeverTheRoot: no task id names the agent's directory
 // or the root.
 func TestRemoveSandboxNeverTheRoot(t *testing.T) {
@@ -382,6 +687,7 @@ func TestEndedTaskSandboxGoesWithItsContainer(t *testing.T) {
 	cli := requireDocker(t)
 	cfg := DefaultConfig()
 	cfg.AgentID, cfg.RemoveDelay = newAgentID(t), 5*time.Second
+	cfg.FetchAllowLocal = true // the test's server is on the loopback
 	r := newRuntimeWith(t, cli, cfg)
 	base := sandboxtest.Serve(t, map[string][]byte{"/hello.txt": []byte("hi")})
 	app := sandboxApp(fetchJSON(t, marathon.FetchURI{URI: base + "/hello.txt"}))

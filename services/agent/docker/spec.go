@@ -199,28 +199,36 @@ func setVolumes(cfg *container.Config, host *container.HostConfig, vols []marath
 
 // setSandbox bind-mounts the task's sandbox directory at
 // marathon.DockerSandbox, read-write, unless dir is "" (no sandboxes) or
-// the app mounts something there itself (a volume, a volume parameter or
-// a tmpfs: the app's own wins, as it did before sandboxes). It is a
+// the app mounts something there, or above it (/mnt, /mnt/mesos), itself
+// (a volume, a volume parameter or a tmpfs: the app's own wins, as it did
+// before sandboxes; under one above, the sandbox would be mounted inside
+// the app's volume, and Docker would make its mount point in the app's
+// host directory). It is a
 // mount, not a bind (-v): a source the daemon cannot see (a daemon on
 // another host, an agent in a container without the directory mounted at
 // the same path) fails the create, where a bind's would be made, empty,
 // on the daemon's host.
 func setSandbox(host *container.HostConfig, dir string, spec marathon.TaskSpec) {
-	if dir == "" || mountsAt(spec, marathon.DockerSandbox) {
+	if dir == "" || mountsOver(spec, marathon.DockerSandbox) {
 		return
 	}
 	host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: dir, Target: marathon.DockerSandbox})
 }
 
-// mountsAt reports whether the app mounts something at target itself.
-func mountsAt(spec marathon.TaskSpec, target string) bool {
+// mountsOver reports whether the app mounts something itself at target
+// or at a directory above it.
+func mountsOver(spec marathon.TaskSpec, target string) bool {
+	over := func(p string) bool {
+		p = path.Clean(p)
+		return p == target || p == "/" || strings.HasPrefix(target, p+"/")
+	}
 	for _, v := range spec.Volumes {
-		if path.Clean(v.Target) == target {
+		if over(v.Target) {
 			return true
 		}
 	}
 	for p := range spec.Options.Tmpfs {
-		if path.Clean(p) == target {
+		if over(p) {
 			return true
 		}
 	}

@@ -433,12 +433,37 @@ func TestBuildSpecSandbox(t *testing.T) {
 		"tmpfs": func(a *marathon.App) {
 			a.Container.Docker.Parameters = append(a.Container.Docker.Parameters, marathon.Parameter{Key: "tmpfs", Value: "/mnt/mesos/sandbox:size=64m"})
 		},
+		// Above it: the sandbox would be mounted inside the app's own.
+		"volume at /mnt": func(a *marathon.App) {
+			a.Container.Volumes = append(a.Container.Volumes, marathon.Volume{HostPath: "/srv/mnt", ContainerPath: "/mnt", Mode: "RW"})
+		},
+		"volume at /mnt/mesos/": func(a *marathon.App) {
+			a.Container.Volumes = append(a.Container.Volumes, marathon.Volume{HostPath: "/srv/mesos", ContainerPath: "/mnt/mesos/", Mode: "RO"})
+		},
+		"volume parameter at /mnt/mesos": func(a *marathon.App) {
+			a.Container.Docker.Parameters = append(a.Container.Docker.Parameters, marathon.Parameter{Key: "volume", Value: "/srv/mesos:/mnt/mesos:ro"})
+		},
+		"named volume at /mnt": func(a *marathon.App) {
+			a.Container.Docker.Parameters = append(a.Container.Docker.Parameters, marathon.Parameter{Key: "volume", Value: "data:/mnt"})
+		},
+		"tmpfs at /mnt": func(a *marathon.App) {
+			a.Container.Docker.Parameters = append(a.Container.Docker.Parameters, marathon.Parameter{Key: "tmpfs", Value: "/mnt"})
+		},
 	} {
 		app := exampleApp()
 		change(&app)
 		cs, err := buildSpec(cfg, "test-docker.1", resolve(t, events.LaunchSpec{App: app}))
 		if err != nil || len(cs.Host.Mounts) != 0 {
-			t.Errorf("the app's own %s at /mnt/mesos/sandbox: mounts %+v, %v; want only the app's", name, cs.Host.Mounts, err)
+			t.Errorf("the app's own %s: mounts %+v, %v; want only the app's", name, cs.Host.Mounts, err)
+		}
+	}
+	// Beside it, or under it, the app's own mount leaves the sandbox's.
+	for _, target := range []string{"/mnt/data", "/mnt/mesos/sandboxes", "/mnt/mesos/sandbox/data", "/mn"} {
+		app := exampleApp()
+		app.Container.Volumes = append(app.Container.Volumes, marathon.Volume{HostPath: "/srv/x", ContainerPath: target, Mode: "RW"})
+		cs, err := buildSpec(cfg, "test-docker.1", resolve(t, events.LaunchSpec{App: app}))
+		if err != nil || !reflect.DeepEqual(cs.Host.Mounts, want) {
+			t.Errorf("the app's volume at %s: mounts %+v, %v; want the sandbox's too", target, cs.Host.Mounts, err)
 		}
 	}
 

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/drover/drover/pkg/marathon"
@@ -45,6 +48,9 @@ var ErrFetch = errors.New("fetch")
 // extract is false. The archive is kept beside what it held. The first
 // failure ends the fetch; its error names the URI and wraps ErrFetch.
 //
+// A file URI must name a regular file: a FIFO, a device, a socket or a
+// directory is refused ("not a regular file"), opened without waiting.
+//
 // It reads a file:// URI, and writes what it fetches, as the process that
 // runs it: the command runtime runs it as the task's user (the supervisor
 // starts "agent-exec fetch" so), so that a file URI reads only what that
@@ -52,6 +58,12 @@ var ErrFetch = errors.New("fetch")
 // (--host-path-prefixes) bounds a Docker app's file URIs as it bounds its
 // host volumes.
 func Fetch(ctx context.Context, dir string, uris []marathon.FetchURI, lim FetchLimits, log *slog.Logger) error {
+	return FetchWith(ctx, dir, uris, lim, http.DefaultClient, log)
+}
+
+// FetchWith is Fetch, its http(s) URIs fetched with hc (RefuseLocalClient
+// for a Docker app's).
+func FetchWith(ctx context.Context, dir string, uris []marathon.FetchURI, lim FetchLimits, hc *http.Client, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	root, err := os.OpenRoot(dir)
@@ -61,7 +73,7 @@ func Fetch(ctx context.Context, dir string, uris []marathon.FetchURI, lim FetchL
 	defer root.Close()
 	for _, u := range uris {
 		start := time.Now()
-		name, err := fetchOne(ctx, root, u, lim)
+		name, err := fetchOne(ctx, root, u, lim, hc)
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				err = fmt.Errorf("not done within %s", lim.Timeout)
@@ -73,7 +85,7 @@ func Fetch(ctx context.Context, dir string, uris []marathon.FetchURI, lim FetchL
 	return nil
 }
 
-func fetchOne(ctx context.Context, root *os.Root, f marathon.FetchURI, lim FetchLimits) (string, error) {
+func fetchOne(ctx context.Context, root *os.Root, f marathon.FetchURI, lim FetchLimits, hc *http.Client) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(f.URI))
 	if err != nil {
 		return "", fmt.Errorf("not a URI: %w", err)
@@ -90,7 +102,7 @@ func fetchOne(ctx context.Context, root *os.Root, f marathon.FetchURI, lim Fetch
 			return "", err
 		}
 	}
-	if err := download(ctx, root, name, u, lim.MaxBytes); err != nil {
+	if err := download(ctx, root, name, u, lim.MaxBytes, hc); err != nil {
 		return "", err
 	}
 	switch {
@@ -156,7 +168,7 @@ func checkURI(u *url.URL) error {
 }
 
 // download copies the URI's content to name, at most max bytes.
-func download(ctx context.Context, root *os.Root, name string, u *url.URL, max int64) error {
+func download(ctx context.Context, root *os.Root, name string, u *url.URL, max int64, hc *http.Client) error {
 	var body io.ReadCloser
 	switch u.Scheme {
 	case "http", "https":
@@ -164,7 +176,14 @@ func download(ctx context.Context, root *os.Root, name string, u *url.URL, max i
 		if err != nil {
 			return err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := hc.Do(req)
+		if lr := (*localRefused)(nil); errors.As(err, &lr) {
+			// Said plainly, not as Get "...": dial tcp ...: ...
+			if lr.redirect == "" && sameIP(lr.addr, u.Hostname()) {
+				lr.addr = "" // the URI names it
+			}
+			return lr
+		}
 		if err != nil {
 			return err
 		}
@@ -178,7 +197,7 @@ func download(ctx context.Context, root *os.Root, name string, u *url.URL, max i
 		}
 		body = resp.Body
 	default: // file, checked by checkURI
-		fh, err := os.Open(u.Path)
+		fh, err := openRegular(u.Path)
 		if err != nil {
 			return err
 		}
@@ -190,7 +209,7 @@ func download(ctx context.Context, root *os.Root, name string, u *url.URL, max i
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(out, &ctxReader{ctx: ctx, r: io.LimitReader(body, max+1)})
+	n, err := copyWithin(ctx, out, body, max+1)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -204,7 +223,82 @@ func download(ctx context.Context, root *os.Root, name string, u *url.URL, max i
 	return root.Rename(tmp, name)
 }
 
-// ctxReader ends a copy when its context does (a file read has no deadline).
+// sameIP: the address hostPort dialed is the IP address host.
+func sameIP(hostPort, host string) bool {
+	ap, err := netip.ParseAddrPort(hostPort)
+	h, herr := netip.ParseAddr(host)
+	return err == nil && herr == nil && ap.Addr().Unmap() == h.Unmap()
+}
+
+// errNotRegular refuses a file URI naming anything but a regular file.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens a file URI's file, a regular file only. It opens
+// without blocking (O_NONBLOCK: a FIFO without a writer, a device that
+// waits for a carrier, would hold the open forever, past the fetch's
+// timeout) and without taking a terminal as its controlling one, then
+// refuses, by the open file's own mode, a FIFO, a device (/dev/zero never
+// ends), a socket or a directory (no fetch copies directories). A regular
+// file ignores O_NONBLOCK: it is read as usual.
+func openRegular(p string) (*os.File, error) {
+	fh, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	if m := st.Mode(); !m.IsRegular() {
+		fh.Close()
+		return nil, fmt.Errorf("%w (%s)", errNotRegular, fileKind(m))
+	}
+	return fh, nil
+}
+
+// fileKind names what a file that is not a regular one is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "mode " + m.String()
+}
+
+// copyWithin copies at most n bytes of r to w, ending when ctx does. The
+// copy runs aside, so that a read that blocks (a pseudo file such as
+// /proc/kmsg is a regular file whose read waits for the kernel; a network
+// file system may hang) cannot hold the fetch past its timeout: it is then
+// left behind, to end with its read, and w written no more by the caller.
+// Between reads the copy checks ctx itself.
+func copyWithin(ctx context.Context, w io.Writer, r io.Reader, n int64) (int64, error) {
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := io.Copy(w, &ctxReader{ctx: ctx, r: io.LimitReader(r, n)})
+		done <- result{n, err}
+	}()
+	select {
+	case res := <-done:
+		return res.n, res.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// ctxReader ends a copy when its context does, at its next read.
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader

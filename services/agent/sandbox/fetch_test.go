@@ -3,12 +3,16 @@ package sandbox
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/agent/sandbox/sandboxtest"
@@ -101,6 +105,70 @@ func TestFetchFileURI(t *testing.T) {
 	}
 	if readFile(t, filepath.Join(dir, "conf.txt")) != "x=1" || readFile(t, filepath.Join(dir, "again.txt")) != "x=1" {
 		t.Error("file URIs not copied")
+	}
+}
+
+// TestFetchFileNotRegular: a file URI naming a FIFO (whose open would wait
+// for a writer), a device that never ends (/dev/zero) or a directory fails
+// at once, saying it is not a regular file, the fetch's timeout (here 10
+// minutes) unneeded; nothing is left in the sandbox.
+func TestFetchFileNotRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ uri, kind string }{
+		{"file://" + fifo, "a named pipe"},
+		{"file:///dev/zero", "a character device"},
+		{"file://" + t.TempDir(), "a directory"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			done := make(chan error, 1)
+			var dir string
+			go func() {
+				var err error
+				dir, err = fetchInto(t, marathon.FetchURI{URI: tc.uri, OutputFile: "out"})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				want := "fetch " + tc.uri + ": not a regular file (" + tc.kind + ")"
+				if err == nil || !errors.Is(err, ErrFetch) || err.Error() != want {
+					t.Fatalf("error %v, want %q", err, want)
+				}
+				if left, _ := os.ReadDir(dir); len(left) > 0 {
+					t.Errorf("left in the sandbox: %v", left)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the fetch blocks")
+			}
+		})
+	}
+}
+
+// blockingReader is a read that never returns, whatever its context (as
+// one of /proc/kmsg waits for the kernel).
+type blockingReader struct{ release chan struct{} }
+
+func (b blockingReader) Read([]byte) (int, error) {
+	<-b.release
+	return 0, io.EOF
+}
+
+// TestCopyWithinTimeout: a copy whose read blocks ends with its context.
+func TestCopyWithinTimeout(t *testing.T) {
+	r := blockingReader{release: make(chan struct{})}
+	defer close(r.release)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := copyWithin(ctx, io.Discard, r, 1<<20)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Fatalf("copyWithin = %v after %s, want the deadline's error at once", err, time.Since(start))
+	}
+	n, err := copyWithin(t.Context(), io.Discard, strings.NewReader("hello"), 3)
+	if n != 3 || err != nil {
+		t.Errorf("copyWithin = %d, %v; want 3 bytes", n, err)
 	}
 }
 
