@@ -265,8 +265,10 @@ func cpuTicks(pid int) (int, error) {
 func TestContainerChurn(t *testing.T) {
 	cli := testimage.RequireDocker(t)
 	testimage.BuildHTTPD(t, testImage)
+	var id string // this churn's: another test's may run on the daemon meanwhile
 	t.Run("run", func(t *testing.T) {
 		c := StartContainerChurn(t, cli, testImage, 100*time.Millisecond)
+		id = c.id
 		testutil.Eventually(t, 60*time.Second, 100*time.Millisecond, func() error {
 			if n := c.Cycles(); n < 3 {
 				return fmt.Errorf("%d cycles, %d failures (last: %v)", n, c.Failures(), c.Err())
@@ -278,11 +280,11 @@ func TestContainerChurn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	left, err := cli.ContainerList(ctx, container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", Label+"=1"))})
+		Filters: filters.NewArgs(filters.Arg("label", ChurnLabel+"="+id))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(left) > 0 {
-		t.Errorf("%d containers labelled %s=1 after the churn's cleanup", len(left), Label)
+		t.Errorf("%d containers of the churn (%s=%s) after its cleanup", len(left), ChurnLabel, id)
 	}
 }
