@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/drover/drover/internal/ctxutil"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -187,26 +188,11 @@ func (f *follower) watch(ctx context.Context, first bool) (jetstream.KeyWatcher,
 		f.Logger.Debug("watch setup failed; trying again", "bucket", f.KV.Bucket(), "within", within, "error", err)
 		// An error that came at once (JetStream electing its meta leader,
 		// say) is tried again no sooner than the try's limit.
-		if !sleepCtx(ctx, within-time.Since(began)) {
+		if !ctxutil.Sleep(ctx, within-time.Since(began)) {
 			return nil, ctx.Err()
 		}
 	}
 	return nil, err
-}
-
-// sleepCtx waits for d or until ctx ends, and says whether d passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // setupTries are the time limits of the tries to set a watch up: a quarter,

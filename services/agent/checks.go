@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drover/drover/internal/ctxutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 )
@@ -231,7 +232,7 @@ func (c *checker) recallSpec(ctx context.Context, taskID string) (CheckSpec, boo
 			return CheckSpec{}, false
 		}
 		c.log.Warn("recall task checks", "task", taskID, "error", err, "retry_in", backoff)
-		if !sleep(ctx, backoff) {
+		if !ctxutil.Sleep(ctx, backoff) {
 			return CheckSpec{}, false
 		}
 		backoff = min(2*backoff, 30*time.Second)
@@ -250,7 +251,7 @@ func (c *checker) runHealth(ctx context.Context, tc *taskChecks, i int, hc marat
 		start = tc.since
 	}
 	graceEnd := start.Add(secondsOf(hc.GracePeriodSeconds))
-	if hc.DelaySeconds != nil && !sleep(ctx, secondsOf(*hc.DelaySeconds)) {
+	if hc.DelaySeconds != nil && !ctxutil.Sleep(ctx, secondsOf(*hc.DelaySeconds)) {
 		return
 	}
 	for {
@@ -261,7 +262,7 @@ func (c *checker) runHealth(ctx context.Context, tc *taskChecks, i int, hc marat
 		if tc.recordHealth(i, res, time.Now(), graceEnd) {
 			c.changed(tc.task.TaskID)
 		}
-		if !sleep(ctx, interval) {
+		if !ctxutil.Sleep(ctx, interval) {
 			return
 		}
 	}
@@ -302,7 +303,7 @@ func (c *checker) runReadiness(ctx context.Context, tc *taskChecks, i int, rc ma
 			}
 			return
 		}
-		if !sleep(ctx, interval) {
+		if !ctxutil.Sleep(ctx, interval) {
 			return
 		}
 	}
@@ -373,21 +374,6 @@ func (tc *taskChecks) snapshot() ([]events.HealthResult, *bool) {
 		ready = ready && r
 	}
 	return health, &ready
-}
-
-// sleep waits d, or until ctx is done; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 func secondsOf(n int) time.Duration { return time.Duration(n) * time.Second }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/drover/drover/internal/ctxutil"
 	"github.com/drover/drover/internal/natsutil"
 	"github.com/drover/drover/pkg/events"
 	"github.com/nats-io/nats.go"
@@ -100,7 +101,7 @@ func (p *raftPlacer) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-elected:
-			if !sleepCtx(ctx, p.Settle) {
+			if !ctxutil.Sleep(ctx, p.Settle) {
 				return
 			}
 			select { // the elections of one failover make one round
@@ -134,7 +135,7 @@ func (p *raftPlacer) round(ctx context.Context) (more bool) {
 		if i == maxMovesPerRound {
 			return true
 		}
-		if i > 0 && !sleepCtx(ctx, p.Pace) {
+		if i > 0 && !ctxutil.Sleep(ctx, p.Pace) {
 			return false
 		}
 		p.move(ctx, m)
@@ -237,16 +238,4 @@ func groupOf(stream, consumer string, ci *jetstream.ClusterInfo) raftGroup {
 		}
 	}
 	return g
-}
-
-// sleepCtx waits d, and says false if ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

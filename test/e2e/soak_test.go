@@ -21,7 +21,8 @@ import (
 // created, started and removed in a loop on the same daemon). It counts the
 // spurious replacements (containers created for the app beyond its 3
 // launches, and task ids that changed) and samples the load average; the
-// target is 0 replacements at every level. Unset DROVER_SOAK skips it.
+// target is 0 replacements at every level. DROVER_SOAK_LOOPS sets the number
+// of busy loops (default twice the core count). Unset DROVER_SOAK skips it.
 func TestSoak(t *testing.T) {
 	d, err := time.ParseDuration(os.Getenv("DROVER_SOAK"))
 	if err != nil || d <= 0 {
@@ -45,7 +46,11 @@ func TestSoak(t *testing.T) {
 	want := sortedIDs(a.running(id, 3, 2*time.Minute))
 	var churn *chaos.Churn
 	if level != "idle" {
-		chaos.StartBusyLoops(t, 2*runtime.NumCPU())
+		loops := 2 * runtime.NumCPU()
+		if n, err := strconv.Atoi(os.Getenv("DROVER_SOAK_LOOPS")); err == nil && n > 0 {
+			loops = n // a heavier load than the default's
+		}
+		chaos.StartBusyLoops(t, loops)
 	}
 	if level == "churn" {
 		churn = chaos.StartContainerChurn(t, cli, testImage, 100*time.Millisecond)
