@@ -56,7 +56,12 @@ func TestMarathonServiceDiscovery(t *testing.T) {
 	docker["portMappings"].([]map[string]any)[0]["labels"] = map[string]string{"metrics": "container"}
 	user["networks"] = []map[string]any{{"mode": "container", "name": netName}}
 
-	for _, app := range []map[string]any{bridge, host, required, user} {
+	// The app with a fixed port runs first: a dynamic port drawn for
+	// another app may be that very port (the agent offers 200), and the
+	// fixed one would then wait for good, as in Marathon.
+	d.Must(http.MethodPost, "/v2/apps", required, http.StatusCreated)
+	d.Running("/prom/required", 1, 2*time.Minute)
+	for _, app := range []map[string]any{bridge, host, user} {
 		d.Must(http.MethodPost, "/v2/apps", app, http.StatusCreated)
 	}
 	want := map[string][]model.LabelSet{}
