@@ -88,9 +88,16 @@ func New(cfg Config, js jetstream.JetStream, kv jetstream.KeyValue, logger *slog
 	if err := s.catchUp(setup); err != nil {
 		s.logger.Warn("subscribers not loaded yet; following", "error", err)
 	}
+	// The consumer delivers what is published after it exists: set up
+	// before the api serves, a subscription's own subscribe_event and the
+	// writes right after it are not missed (the first replica's start).
+	cons, err := s.consumer(setup)
+	if err != nil {
+		s.logger.Warn("callback consumer not set up yet; retrying", "error", err)
+	}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); <-done }()
-	go func() { defer s.wg.Done(); s.pull(ctx) }()
+	go func() { defer s.wg.Done(); s.pull(ctx, cons) }()
 	return s, nil
 }
 
@@ -108,9 +115,11 @@ func (s *Service) Close() {
 // pull consumes the shared durable consumer until ctx ends, setting it up
 // again whenever it goes (a stream electing its leader, the consumer
 // deleted for inactivity while no replica ran).
-func (s *Service) pull(ctx context.Context) {
+func (s *Service) pull(ctx context.Context, cons jetstream.Consumer) {
 	for ctx.Err() == nil {
-		if err := s.consume(ctx); err != nil && ctx.Err() == nil {
+		err := s.consume(ctx, cons)
+		cons = nil
+		if err != nil && ctx.Err() == nil {
 			s.logger.Warn("callback consumer", "error", err)
 		}
 		select {
@@ -120,8 +129,8 @@ func (s *Service) pull(ctx context.Context) {
 	}
 }
 
-// consume pulls events until ctx ends or the consumer fails.
-func (s *Service) consume(ctx context.Context) error {
+// consumer creates (or binds to) the shared durable consumer.
+func (s *Service) consumer(ctx context.Context) (jetstream.Consumer, error) {
 	setup, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	cons, err := s.js.CreateOrUpdateConsumer(setup, events.StreamEvents, jetstream.ConsumerConfig{
@@ -138,7 +147,19 @@ func (s *Service) consume(ctx context.Context) error {
 		InactiveThreshold: time.Hour,
 	})
 	if err != nil {
-		return fmt.Errorf("create: %w", err)
+		return nil, fmt.Errorf("create: %w", err)
+	}
+	return cons, nil
+}
+
+// consume pulls events from cons (set up first when nil) until ctx ends
+// or the consumer fails.
+func (s *Service) consume(ctx context.Context, cons jetstream.Consumer) error {
+	if cons == nil {
+		var err error
+		if cons, err = s.consumer(ctx); err != nil {
+			return err
+		}
 	}
 	failed := make(chan error, 1)
 	cc, err := cons.Consume(s.handle, jetstream.PullMaxMessages(256),
