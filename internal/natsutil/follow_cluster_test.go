@@ -31,27 +31,15 @@ func TestFollowSurvivesTheWatchServersDeath(t *testing.T) {
 	for _, s := range servers {
 		urls = append(urls, s.ClientURL())
 	}
-	connect := func() jetstream.JetStream {
-		nc, err := nats.Connect(strings.Join(urls, ","), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return js
-	}
 	ctx := t.Context()
-	wjs := connect()
+	wjs := jetStreamTo(t, urls)
 	var kv jetstream.KeyValue
 	testutil.Eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
 		var err error
 		kv, err = wjs.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "b", Replicas: 3})
 		return err
 	})
-	rkv, err := connect().KeyValue(ctx, "b")
+	rkv, err := jetStreamTo(t, urls).KeyValue(ctx, "b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +84,7 @@ func TestFollowSurvivesTheWatchServersDeath(t *testing.T) {
 	if host == leader {
 		for _, s := range servers {
 			if s.Name() != host {
-				nc := connectTo(t, urls)
-				if err := natsutil.Stepdown(ctx, nc, events.StreamLeaderStepdown("KV_b"), s.Name()); err != nil {
+				if err := natsutil.Stepdown(ctx, wjs.Conn(), events.StreamLeaderStepdown("KV_b"), s.Name()); err != nil {
 					t.Fatal(err)
 				}
 				break
@@ -152,12 +139,18 @@ func watchAndLeader(t *testing.T, js jetstream.JetStream) (host, leader string) 
 	return host, leader
 }
 
-func connectTo(t *testing.T, urls []string) *nats.Conn {
+// jetStreamTo connects to the cluster of urls, reconnecting at once when
+// its server goes.
+func jetStreamTo(t *testing.T, urls []string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(strings.Join(urls, ","))
+	nc, err := nats.Connect(strings.Join(urls, ","), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	return nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
