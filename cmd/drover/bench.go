@@ -19,6 +19,7 @@ type benchCmd struct {
 	Schedulers   int           `default:"2" help:"Scheduler processes (two or more for the failover)."`
 	Timeout      time.Duration `default:"5m" help:"Limit for each phase."`
 	SchedulerLog string        `default:"warn" enum:"debug,info,warn,error" help:"Log level of the scheduler processes."`
+	BySubject    bool          `help:"Tally the deployment's NATS traffic by subject and print it (adds a subscriber to every subject)."`
 }
 
 func (c *benchCmd) Run(ctx context.Context, logger *slog.Logger) error {
@@ -27,7 +28,7 @@ func (c *benchCmd) Run(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	cfg := bench.Config{Agents: c.Agents, Apps: c.Apps, Instances: c.Instances, StartLatency: c.StartLatency,
-		FailFraction: c.FailFraction, Schedulers: c.Schedulers, Binary: self, Timeout: c.Timeout, SchedulerLog: c.SchedulerLog}
+		FailFraction: c.FailFraction, Schedulers: c.Schedulers, Binary: self, Timeout: c.Timeout, SchedulerLog: c.SchedulerLog, BySubject: c.BySubject}
 	res, err := bench.Run(ctx, cfg, logger, os.Stdout)
 	if err != nil {
 		return err

@@ -29,6 +29,7 @@ type Config struct {
 	Binary       string        // the drover binary for the scheduler processes
 	Timeout      time.Duration // for each phase
 	SchedulerLog string        // the scheduler processes' log level
+	BySubject    bool          // tally the deployment's NATS traffic by subject
 }
 
 // DefaultConfig is 1,000 instances on 100 agents.

@@ -12,9 +12,24 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drover/drover/internal/natsutil"
 )
 
 func (r *run) deploy(ctx context.Context, out io.Writer, res *Result) error {
+	if r.cfg.BySubject {
+		nc, err := natsutil.ConnectInProcess(r.ns, "bench-tally", r.logger)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		tally, err := tallySubjects(nc)
+		if err != nil {
+			return fmt.Errorf("bench: tally subjects: %w", err)
+		}
+		defer tally.report(out, r.cfg.Instances, 25)
+		defer tally.stop()
+	}
 	before, _ := r.ns.Varz(nil)
 	per := r.cfg.Instances / r.cfg.Apps
 	first := time.Now()
