@@ -219,6 +219,45 @@ func TestProxyRefuse(t *testing.T) {
 	})
 }
 
+// TestProxyShutDown: like a daemon after SIGTERM, the socket is gone for a
+// new dial while an open connection (here the events stream) is served on.
+func TestProxyShutDown(t *testing.T) {
+	_, p, cli := proxied(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, errs := cli.Events(ctx, events.ListOptions{})
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.conns) == 0 {
+			return errors.New("the events stream has no connection yet")
+		}
+		return nil
+	})
+	p.ShutDown()
+	if _, err := os.Stat(strings.TrimPrefix(p.Host(), "unix://")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the socket of a shut-down proxy: %v", err)
+	}
+	fresh, err := client.NewClientWithOpts(client.WithHost(p.Host()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if took, err := ping(fresh, 5*time.Second); err == nil || !client.IsErrConnectionFailed(err) {
+		t.Fatalf("a new connection to a shut-down proxy: took %s, err %v", took, err)
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("ShutDown ended the open events stream: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	p.Normal()
+	testutil.Eventually(t, 5*time.Second, 50*time.Millisecond, func() error {
+		_, err := ping(fresh, time.Second)
+		return err
+	})
+}
+
 func TestBusyLoops(t *testing.T) {
 	var pids []int
 	t.Run("run", func(t *testing.T) {

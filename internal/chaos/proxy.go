@@ -139,7 +139,7 @@ func (p *DockerProxy) SetDelayFor(match func(*http.Request) bool, d time.Duratio
 func (p *DockerProxy) Stall() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.mode == modeRefuse {
+	if p.ln == nil {
 		if err := p.listenLocked(); err != nil {
 			p.tb.Errorf("chaos: listen %s: %v", p.path, err)
 			return
@@ -159,12 +159,23 @@ func (p *DockerProxy) Refuse() {
 	p.changeLocked()
 }
 
+// ShutDown closes the listening socket (its path is removed, so a new
+// dial fails with ENOENT) and serves the connections already open, as a
+// Docker daemon does from SIGTERM until it exits: it stops its containers
+// first, for up to their stop timeouts.
+func (p *DockerProxy) ShutDown() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closeListenerLocked()
+	p.changeLocked()
+}
+
 // Normal restores plain service: it listens again on the same path when
-// refusing, ends a stall and clears the delay.
+// refusing or shut down, ends a stall and clears the delay.
 func (p *DockerProxy) Normal() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.mode == modeRefuse {
+	if p.ln == nil {
 		if err := p.listenLocked(); err != nil {
 			p.tb.Errorf("chaos: listen %s: %v", p.path, err)
 			return
@@ -213,14 +224,18 @@ func (p *DockerProxy) listenLocked() error {
 
 // shutLocked closes the listener (which unlinks the socket) and every connection.
 func (p *DockerProxy) shutLocked() {
+	p.closeListenerLocked()
+	for c := range p.conns {
+		_ = c.Conn.Close()
+		delete(p.conns, c)
+	}
+}
+
+func (p *DockerProxy) closeListenerLocked() {
 	if p.ln != nil {
 		p.ln.closed = true
 		_ = p.ln.Listener.Close()
 		p.ln = nil
-	}
-	for c := range p.conns {
-		_ = c.Conn.Close()
-		delete(p.conns, c)
 	}
 }
 

@@ -89,14 +89,18 @@ func New(cfg Config, logger *slog.Logger) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker: privileged mode: %w", err)
 	}
-	cli, err := client.NewClientWithOpts(opts...)
+	// A client on a transport of ours, which the options set up for the
+	// host (unless TLS from the environment brings its own); then the
+	// same client again, its transport behind the bound on calls in flight.
+	raw := &http.Transport{}
+	cli, err := client.NewClientWithOpts(append([]client.Opt{
+		client.WithHTTPClient(&http.Client{Transport: raw, CheckRedirect: client.CheckRedirect}),
+		client.WithHost(client.DefaultDockerHost)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("docker: client: %w", err)
 	}
-	// The same client again, its transport (configured for the host by
-	// the options above) behind the bound on calls in flight.
 	hc := cli.HTTPClient()
-	hc.Transport = newLimitedTransport(hc.Transport, cfg.MaxConcurrentCalls)
+	hc.Transport = newLimitedTransport(hc.Transport, raw, cfg.MaxConcurrentCalls)
 	if cli, err = client.NewClientWithOpts(append(opts, client.WithHTTPClient(hc))...); err != nil {
 		return nil, fmt.Errorf("docker: client: %w", err)
 	}

@@ -225,3 +225,23 @@ func TestRefusingDockerIsDownAtOnce(t *testing.T) {
 		return hb.Docker.Healthy && !hb.TasksStale && hasRunning(hb, p.taskID)
 	})
 }
+
+// TestShuttingDownDockerIsDownAtOnce: a daemon that got SIGTERM removes its
+// socket at once and keeps serving the connections it has until it exits
+// (after stopping its containers, up to 15 s). The agent's pings dial
+// afresh, so the daemon is down in the next heartbeats, not when it exits.
+func TestShuttingDownDockerIsDownAtOnce(t *testing.T) {
+	t.Parallel()
+	p := startProxiedAgent(t)
+	p.proxy.ShutDown()
+	cut := time.Now()
+	hb := p.waitBeat(t, 5*time.Second, "the daemon down", func(hb events.Heartbeat) bool { return !hb.Docker.Healthy })
+	if !strings.Contains(hb.Docker.Error, "Cannot connect") {
+		t.Errorf("down for %q, want the refusal named", hb.Docker.Error)
+	}
+	t.Logf("down reported %s after the socket went", time.Since(cut))
+	p.proxy.Normal()
+	p.waitBeat(t, wait, "the daemon back with the task running", func(hb events.Heartbeat) bool {
+		return hb.Docker.Healthy && !hb.TasksStale && hasRunning(hb, p.taskID)
+	})
+}
