@@ -9,7 +9,7 @@ import (
 // Message is any of the versioned message types of this package.
 type Message interface {
 	Heartbeat | Command | TaskStatus | Instance | AgentRecord | AppRecord | Deployment | LeaderRecord |
-		QueueEntry | SchedulerRequest | Subscriber | SandboxRead | SandboxFile | PortClaim
+		QueueEntry | SchedulerRequest | Subscriber | SandboxRead | SandboxFile | PortClaim | PlanDemandNotice
 	version() int
 }
 

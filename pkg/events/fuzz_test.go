@@ -49,6 +49,7 @@ func FuzzDecode(f *testing.F) {
 			_ = r.Validate()
 		}
 		_, _ = Decode[SandboxFile](data)
+		_, _ = Decode[PlanDemandNotice](data)
 	})
 }
 

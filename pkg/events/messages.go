@@ -329,6 +329,11 @@ type Deployment struct {
 	Steps        [][]DeploymentAction `json:"steps"`
 	CurrentStep  int                  `json:"currentStep"`
 	CreatedAt    time.Time            `json:"createdAt"`
+	// FullPlans: the api that wrote it had someone to receive full plans
+	// (PlanDemand), so the scheduler's events of it carry them too,
+	// whatever the scheduler has heard of that demand by then. Absent:
+	// as the scheduler's own view of the demand says.
+	FullPlans bool `json:"fullPlans,omitempty"`
 }
 
 // LeaderRecord is the value of LeaderKey in BucketLeader. The revision of the
@@ -441,3 +446,4 @@ func (m Subscriber) version() int       { return m.V }
 func (m SandboxRead) version() int      { return m.V }
 func (m SandboxFile) version() int      { return m.V }
 func (m PortClaim) version() int        { return m.V }
+func (m PlanDemandNotice) version() int { return m.V }

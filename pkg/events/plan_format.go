@@ -13,8 +13,8 @@ import (
 // default), and an event stream of 20 MB events is of no use to anyone.
 const MaxEventBytes = 768 << 10
 
-// hasPlan reports whether events of a type carry a deployment plan.
-func hasPlan(eventType string) bool {
+// HasPlan reports whether events of a type carry a deployment plan.
+func HasPlan(eventType string) bool {
 	switch eventType {
 	case EventDeploymentInfo, EventDeploymentSuccess, EventDeploymentFailed,
 		EventDeploymentStepOK, EventDeploymentStepFailed:
@@ -30,7 +30,7 @@ func MarshalEvent(eventType string, payload any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events: encode %s: %w", eventType, err)
 	}
-	if len(data) > MaxEventBytes && hasPlan(eventType) {
+	if len(data) > MaxEventBytes && HasPlan(eventType) {
 		if light, ok := LightPlan(eventType, data); ok {
 			return light, nil
 		}
@@ -43,7 +43,7 @@ func MarshalEvent(eventType string, payload any) ([]byte, error) {
 // Events of other types, and payloads that are not a JSON object with a
 // plan object, come back unchanged with false.
 func LightPlan(eventType string, data []byte) ([]byte, bool) {
-	if !hasPlan(eventType) || !bytes.Contains(data, []byte(`"original"`)) && !bytes.Contains(data, []byte(`"target"`)) {
+	if !HasPlan(eventType) || !bytes.Contains(data, []byte(`"original"`)) && !bytes.Contains(data, []byte(`"target"`)) {
 		return data, false
 	}
 	var ev map[string]json.RawMessage

@@ -21,6 +21,10 @@ const (
 	SchedulerRequests = "drover.scheduler.requests"
 	// EventAll matches every Marathon event: drover.events.>
 	EventAll = "drover.events.>"
+	// PlanDemand is where api replicas announce that someone receives
+	// deployment events with full plans (PlanDemandNotice): core NATS,
+	// kept by no stream: drover.plans.demand
+	PlanDemand = "drover.plans.demand"
 
 	agentPrefix = "drover.agent."
 	eventPrefix = "drover.events."

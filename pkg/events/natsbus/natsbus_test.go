@@ -1,6 +1,7 @@
 package natsbus_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -84,5 +85,20 @@ func TestOpenBindsWhatSetupMade(t *testing.T) {
 	}
 	if _, err := natsbus.Open(t.Context(), jsc, "nope"); err == nil {
 		t.Error("Open of an unknown bucket succeeded")
+	}
+}
+
+// The plan demand notices are core NATS only: no stream keeps them (they
+// would pile up a message every 2 s per api replica, read by nobody).
+func TestNoStreamKeepsPlanDemand(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	bus := js.Bus(t)
+	name, err := bus.JS.StreamNameBySubject(t.Context(), events.PlanDemand)
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("stream %q captures %s (err %v), want none", name, events.PlanDemand, err)
+	}
+	// The lookup does answer for a subject a stream keeps.
+	if name, err := bus.JS.StreamNameBySubject(t.Context(), events.Event(events.EventDeploymentInfo)); err != nil || name != events.StreamEvents {
+		t.Errorf("deployment_info is kept by %q (%v), want %s", name, err, events.StreamEvents)
 	}
 }
