@@ -75,7 +75,9 @@ var apiStreams = []string{
 // APIPermissions are the api's: write the apps, deployments, subscribers
 // and port claims buckets, publish Marathon events, requests to the
 // scheduler leader and reads of sandbox files to agents, read (watch,
-// get, follow) its buckets and the events stream, and acknowledge what the shared callback consumer delivers. Never an agent's
+// get, follow) its buckets and the events stream, acknowledge what the
+// shared callback consumer delivers, and announce and hear the demand
+// for full deployment plans (events.PlanDemand). Never an agent's
 // command subject, the leader lock, or the instances the scheduler records;
 // no stream it may create, change or delete.
 func APIPermissions() *server.Permissions { return apiPermissions(events.InboxPrefix(RoleAPI)) }
@@ -89,6 +91,7 @@ func apiPermissions(inbox string) *server.Permissions {
 		events.SchedulerRequests,
 		events.AgentSandboxAll,
 		events.EventAll,
+		events.PlanDemand,
 		events.JSAckPrefix + events.StreamEvents + "." + events.CallbackConsumer + ".>",
 		jsFC,
 	}
@@ -106,17 +109,18 @@ func apiPermissions(inbox string) *server.Permissions {
 	}
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub},
-		Subscribe: &server.SubjectPermission{Allow: []string{inbox + ".>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{inbox + ".>", events.PlanDemand}},
 	}
 }
 
 // SchedulerPermissions are a scheduler's: it sets up the streams and
 // buckets, holds the leader lock, sends agents their commands, records
 // instances, agents, the queue and finished deployments, consumes the
-// status and request streams, subscribes to agents' heartbeats, and reads
-// everything. It is the most trusted
-// role (it can run anything on any agent), yet it cannot write an app
-// definition, delete or purge a stream, or consume an agent's commands.
+// status and request streams, subscribes to agents' heartbeats and to the
+// api's notices of demand for full plans, and reads everything. It is the
+// most trusted role (it can run anything on any agent), yet it cannot
+// write an app definition, delete or purge a stream, consume an agent's
+// commands, or announce demand for full plans.
 func SchedulerPermissions() *server.Permissions {
 	return schedulerPermissions(events.InboxPrefix(RoleScheduler))
 }
@@ -154,10 +158,11 @@ func schedulerPermissions(inbox string) *server.Permissions {
 		// Live heartbeats come by plain subscription (JetStream elections
 		// must not silence them), and so do JetStream's advisories of
 		// leader elections (the leader moves NATS leaders off its own
-		// master, and asks for it with the leader stepdowns allowed above);
+		// master, and asks for it with the leader stepdowns allowed above)
+		// and the api's notices of demand for full plans (core NATS only);
 		// nothing else is read outside the inbox.
 		Subscribe: &server.SubjectPermission{Allow: []string{inbox + ".>", events.AgentHeartbeatAll,
-			events.StreamLeaderElectedAll, events.ConsumerLeaderElectedAll}},
+			events.StreamLeaderElectedAll, events.ConsumerLeaderElectedAll, events.PlanDemand}},
 	}
 }
 

@@ -275,3 +275,85 @@ func TestAPICredential(t *testing.T) {
 		t.Errorf("%d commands stored, want none", n)
 	}
 }
+
+// The notices of demand for full deployment plans (drover.plans.demand)
+// are the api's to send; the api replicas and the schedulers hear them; an
+// agent does neither (it could only make every deployment event heavy, or
+// learn who watches).
+func TestPlanDemandPermissions(t *testing.T) {
+	c := runSecured(t, "host1")
+	c.setup()
+	for _, tc := range []struct {
+		user           string
+		pub, subscribe bool
+	}{
+		{natsauth.RoleAPI, true, true},
+		{natsauth.RoleScheduler, false, true},
+		{natsauth.AgentUser("host1"), false, false},
+	} {
+		t.Run(tc.user, func(t *testing.T) {
+			ref, _ := c.connect(natsauth.RoleAPI)
+			refHeard := make(chan string, 16)
+			if _, err := ref.Subscribe(events.PlanDemand, func(m *nats.Msg) { refHeard <- string(m.Data) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := ref.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			nc, v := c.connect(tc.user)
+			heard := make(chan struct{}, 16)
+			if _, err := nc.Subscribe(events.PlanDemand, func(*nats.Msg) { heard <- struct{}{} }); err != nil {
+				t.Fatal(err)
+			}
+			_ = nc.Flush()
+			if err := ref.Publish(events.PlanDemand, []byte(`{"v":1,"api":"ref","instance":"ref","streams":1}`)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.subscribe {
+				select {
+				case <-heard:
+				case <-time.After(5 * time.Second):
+					t.Errorf("%s does not hear the notices (violations %v)", tc.user, v.list())
+				}
+			} else {
+				expectViolationOf(t, v, "subscription", events.PlanDemand)
+			}
+
+			own := `{"v":1,"api":"` + tc.user + `","instance":"` + tc.user + `","streams":1}`
+			_ = nc.Publish(events.PlanDemand, []byte(own))
+			if !tc.pub {
+				expectViolationOf(t, v, "publish", events.PlanDemand)
+				return
+			}
+			deadline := time.After(5 * time.Second)
+			for {
+				select {
+				case got := <-refHeard:
+					if got == own {
+						if l := v.list(); len(l) > 0 {
+							t.Errorf("%s was refused: %v", tc.user, l)
+						}
+						return
+					}
+				case <-deadline:
+					t.Fatalf("%s's notice never came (violations %v)", tc.user, v.list())
+				}
+			}
+		})
+	}
+}
+
+// expectViolationOf waits for a permission violation of the kind
+// ("publish", "subscription") on subject.
+func expectViolationOf(t *testing.T, v *violations, kind, subject string) {
+	t.Helper()
+	want := kind + ` to "` + subject + `"`
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
+		for _, s := range v.list() {
+			if strings.Contains(strings.ToLower(s), want) {
+				return nil
+			}
+		}
+		return errors.New("no " + want + " violation in " + strings.Join(v.list(), "; "))
+	})
+}
