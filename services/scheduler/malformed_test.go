@@ -31,10 +31,16 @@ func TestMalformedMessagesAreCountedAndDropped(t *testing.T) {
 			}
 		}
 	}
+	// Plan demand notices come by plain subscription.
+	for _, payload := range []string{"not json", `{"v":99}`, `{"v":1,"streams":1}`} {
+		if err := nc.Publish(events.PlanDemand, []byte(payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	_ = nc.Flush()
 	testutil.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if n := s.Malformed(); n < 9 {
-			return fmt.Errorf("%d malformed messages counted, want 9", n)
+		if n := s.Malformed(); n < 12 {
+			return fmt.Errorf("%d malformed messages counted, want 12", n)
 		}
 		return nil
 	})

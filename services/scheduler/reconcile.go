@@ -29,6 +29,9 @@ func (s *Scheduler) pass() {
 	s.takeHeartbeats()
 	in := s.state()
 	in.Now, in.Self = now, s.self()
+	// Notices are held on the wall clock they arrived on, whatever clock
+	// the scheduler runs on.
+	in.FullPlans = s.plans.Wanted(time.Now())
 	s.apply(decide.Pass(in, s.logger))
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
+	"github.com/drover/drover/pkg/events/plandemand"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/scheduler/decide"
 	"github.com/google/uuid"
@@ -43,6 +44,10 @@ type Scheduler struct {
 	// hbSub is the heartbeats' subscription, whose backlog says whether
 	// this scheduler reads heartbeats as fast as they come.
 	hbSub atomic.Pointer[nats.Subscription]
+	// plans holds the api replicas' notices of demand for full deployment
+	// plans, followed from the start by every scheduler, so that a new
+	// leader knows the demand already (decide.State.FullPlans).
+	plans *plandemand.Tracker
 	// view says since when this scheduler's view of the agents holds, and
 	// brake is the silent-majority brake (decide.View, decide.Brake).
 	view  decide.View
@@ -115,12 +120,14 @@ func New(cfg Config, bus *natsbus.Bus, nc *nats.Conn, logger *slog.Logger) (*Sch
 	if bus == nil || nc == nil {
 		return nil, errors.New("scheduler: a bus and a NATS connection are required")
 	}
+	logger = logger.With("component", "scheduler", "scheduler", cfg.ID)
 	return &Scheduler{
 		cfg:             cfg,
 		bus:             bus,
 		nc:              nc,
 		leaseOpts:       nc.Opts,
-		logger:          logger.With("component", "scheduler", "scheduler", cfg.ID),
+		logger:          logger,
+		plans:           plandemand.NewTracker(events.PlanDemandHold, logger, nil),
 		now:             time.Now,
 		trigger:         make(chan struct{}, 1),
 		abdicate:        make(chan struct{}, 1),
@@ -143,6 +150,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.view.Started = s.now()
 	s.mu.Unlock()
+	plans, err := s.plans.Subscribe(s.nc)
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	defer func() { _ = plans.Unsubscribe() }()
 	appsLoaded, err := s.followApps(ctx)
 	if err != nil {
 		return err
@@ -190,8 +202,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 var errLeaseClosed = errors.New("scheduler: the leader lock's NATS connection closed for good: exiting, for a supervisor to start the scheduler again")
 
 // Malformed is how many malformed messages (heartbeats, status reports,
-// requests) this scheduler has terminated or ignored since it started.
-func (s *Scheduler) Malformed() uint64 { return s.malformed.Load() }
+// requests, plan demand notices) this scheduler has terminated or ignored
+// since it started.
+func (s *Scheduler) Malformed() uint64 { return s.malformed.Load() + s.plans.Malformed() }
 
 // Epoch is the current term's epoch, or 0 when this scheduler does not lead.
 func (s *Scheduler) Epoch() uint64 {

@@ -138,13 +138,15 @@ func (w *work) stepDone(d events.Deployment, step []events.DeploymentAction) boo
 }
 
 // plan is a deployment as its events carry it: with the root group before
-// it and after it, from the apps as the leader follows them. The target is
-// the apps as they are now; the original has each app the deployment
-// changed as it was before (App.Prev: known when the leader saw the change
-// happen; else the app as it is), without the apps it started, and with
-// those it stopped (State.Removed).
+// it and after it, from the apps as the leader follows them, when someone
+// receives full plans (State.FullPlans, or the api that wrote the
+// deployment knew of someone: Deployment.FullPlans); light otherwise. The
+// target is the apps as they are now; the original has each app the
+// deployment changed as it was before (App.Prev: known when the leader saw
+// the change happen; else the app as it is), without the apps it started,
+// and with those it stopped (State.Removed).
 func (w *work) plan(d events.Deployment) events.DeploymentPlan {
-	if len(w.in.Apps) > deployplan.MaxPlanApps {
+	if !w.in.FullPlans && !d.FullPlans || len(w.in.Apps) > deployplan.MaxPlanApps {
 		return deployplan.Plan(d)
 	}
 	actions := map[string]string{}

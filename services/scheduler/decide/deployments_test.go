@@ -1,11 +1,13 @@
 package decide
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 )
 
@@ -134,6 +136,7 @@ func TestDeploymentStepsPublishSuccess(t *testing.T) {
 	d := events.Deployment{V: events.Version, ID: "d1", Version: a.Def.Version, AffectedApps: []string{"/web"},
 		CreatedAt: h.now, Steps: [][]events.DeploymentAction{start, scale}}
 	h.st.Deployments["d1"] = Deployment{D: d, Rev: 42}
+	h.st.FullPlans = true // someone receives full plans
 
 	// The app exists: the start is done, the scale is not (nothing runs).
 	h.pass()
@@ -190,6 +193,65 @@ func TestDeploymentStepsPublishSuccess(t *testing.T) {
 		t.Fatalf("delete %+v, want at revision 43", deleted)
 	}
 	wantStepEvents(t, after, []string{events.EventDeploymentStepOK, events.EventDeploymentSuccess}, [][]events.DeploymentAction{scale, nil})
+}
+
+// TestDeploymentPlansFollowDemand: the deployment events carry the plan's
+// original and target only while someone receives them (State.FullPlans),
+// or when the api that wrote the deployment knew of someone
+// (Deployment.FullPlans); past deployplan.MaxPlanApps, never.
+func TestDeploymentPlansFollowDemand(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		demand    bool // State.FullPlans
+		record    bool // Deployment.FullPlans
+		extraApps int
+		wantFull  bool
+	}{
+		{name: "nobody receives them", wantFull: false},
+		{name: "someone does", demand: true, wantFull: true},
+		{name: "the writing api knew of someone", record: true, wantFull: true},
+		{name: "too many apps to carry", demand: true, record: true, extraApps: deployplan.MaxPlanApps, wantFull: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.app("/web", 1, "")
+			for i := range tc.extraApps {
+				h.app(fmt.Sprintf("/other/a%d", i), 0, "")
+			}
+			h.task("web.a", "/web", "h1", h.now.Add(-time.Hour))
+			h.agent("h1")
+			h.st.FullPlans = tc.demand
+			h.st.Deployments["d1"] = Deployment{Rev: 42, D: events.Deployment{V: events.Version, ID: "d1", Version: "2026-01-01T00:00:00.000Z",
+				AffectedApps: []string{"/web"}, CreatedAt: h.now.Add(-time.Minute), FullPlans: tc.record,
+				Steps: [][]events.DeploymentAction{{{Action: events.ActionStart, App: "/web"}}}}}
+			h.pass()
+			var plans []events.DeploymentPlan
+			for _, w := range h.last.Writes {
+				switch p := eventPayload(w).(type) {
+				case events.DeploymentInfoEvent:
+					plans = append(plans, p.Plan)
+				case events.DeploymentEvent:
+					plans = append(plans, p.Plan)
+				}
+			}
+			if len(plans) != 2 {
+				t.Fatalf("%d deployment events, want deployment_step_success and deployment_success", len(plans))
+			}
+			for _, p := range plans {
+				if full := p.Original != nil && p.Target != nil; full != tc.wantFull || p.ID != "d1" || len(p.Steps) != 1 {
+					t.Errorf("plan %s: original %v, target %v, steps %d; want full %v", p.ID, p.Original != nil, p.Target != nil, len(p.Steps), tc.wantFull)
+				}
+			}
+		})
+	}
+}
+
+// eventPayload is a write's event payload, nil for another write.
+func eventPayload(w Write) any {
+	if w.Event == nil {
+		return nil
+	}
+	return w.Event.Payload
 }
 
 // wantStepEvents checks the events after a write: their types, that each

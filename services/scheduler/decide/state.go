@@ -30,6 +30,12 @@ type State struct {
 	// Passes is how many placement requests the leader made: the seed of
 	// their ports, so a retried launch seeks other ports.
 	Passes uint64
+	// FullPlans: someone receives deployment events with full plans (an
+	// api replica announced it: package plandemand), so the events carry
+	// the plan's original and target. Without it they are light, as
+	// ?plan-format=light has them, unless the deployment's record asks
+	// for full ones (events.Deployment.FullPlans).
+	FullPlans bool
 }
 
 // Config holds the durations and shares the rules use.
