@@ -232,7 +232,8 @@ func waitTasks(t *testing.T, call func(string, string, string) (int, string), ap
 // TestCallbacksWorkUnderTheAPIPermissions: an api with --event-subscriber
 // http_callback, connected as the api user, registers a callback URL in
 // the subscribers bucket, creates and pulls the shared api-callbacks
-// consumer of the events stream, acknowledges what it delivers, and
+// consumer of the events stream, acknowledges what it delivers, announces
+// the URL as demand for full plans (so its deployment_info is full), and
 // removes the URL, without a subject refused.
 func TestCallbacksWorkUnderTheAPIPermissions(t *testing.T) {
 	c := runSecured(t)
@@ -240,11 +241,14 @@ func TestCallbacksWorkUnderTheAPIPermissions(t *testing.T) {
 
 	var (
 		mu  sync.Mutex
-		got []string // eventType of each event POSTed
+		got []string // eventType of each event POSTed; "full_plan" for a deployment_info with original and target
 	)
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ev struct {
 			EventType string `json:"eventType"`
+			Plan      struct {
+				Original, Target json.RawMessage
+			} `json:"plan"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -252,6 +256,9 @@ func TestCallbacksWorkUnderTheAPIPermissions(t *testing.T) {
 		}
 		mu.Lock()
 		got = append(got, ev.EventType)
+		if ev.EventType == events.EventDeploymentInfo && ev.Plan.Original != nil && ev.Plan.Target != nil {
+			got = append(got, "full_plan")
+		}
 		mu.Unlock()
 	}))
 	t.Cleanup(sink.Close)
@@ -302,10 +309,12 @@ func TestCallbacksWorkUnderTheAPIPermissions(t *testing.T) {
 		t.Fatalf("POST app: %d %s", code, body)
 	}
 	testutil.Eventually(t, 30*time.Second, 50*time.Millisecond, func() error {
-		if !received("subscribe_event") || !received("api_post_event") {
+		// A callback is demand for full plans (the api announced it on
+		// drover.plans.demand, which it may).
+		if !received("subscribe_event") || !received("api_post_event") || !received("full_plan") {
 			mu.Lock()
 			defer mu.Unlock()
-			return fmt.Errorf("callback got %v, want subscribe_event and api_post_event (violations %v)", got, pv.list())
+			return fmt.Errorf("callback got %v, want subscribe_event, api_post_event and a full deployment_info (violations %v)", got, pv.list())
 		}
 		return nil
 	})

@@ -62,8 +62,10 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	if force {
-		var root *events.Group
-		s.rm.Read(func(st *readmodel.State) { root = change.RootOf(st) })
+		var root *events.Group // light, unless someone receives full plans
+		if d.FullPlans || s.fullPlans() {
+			s.rm.Read(func(st *readmodel.State) { root = change.RootOf(st) })
+		}
 		cancelled, err := s.changes.Cancel(ctx, id, root)
 		if err != nil {
 			return err

@@ -69,6 +69,11 @@ func (s *Server) changeSubscription(c echo.Context, eventType string) error {
 	if err != nil {
 		return subscriptionError(err)
 	}
+	if eventType == events.EventSubscribe {
+		// Marathon posts full plans to callbacks: from the answer on,
+		// deployment events carry them.
+		s.plans.Announce()
+	}
 	ev := events.SubscriptionEvent{EventType: eventType, Timestamp: view.FormatTime(s.now()), ClientIP: c.RealIP(), CallbackURL: callbackURL}
 	s.changes.PublishEvent(c.Request().Context(), eventType, ev)
 	return writeJSON(c, http.StatusOK, ev)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/events/natsbus"
+	"github.com/drover/drover/pkg/events/plandemand"
 	"github.com/drover/drover/services/api/auth"
 	"github.com/drover/drover/services/api/callbacks"
 	"github.com/drover/drover/services/api/change"
@@ -45,6 +46,9 @@ type Server struct {
 	guard *auth.Guard
 	// callbacks is the HTTP callback subscriber; nil when off.
 	callbacks *callbacks.Service
+	// plans announces this replica's consumers of full deployment plans
+	// and knows the other replicas' (package plandemand).
+	plans *plandemand.Announcer
 	// sandboxWait bounds a read of a sandbox file from an agent.
 	sandboxWait time.Duration
 
@@ -76,11 +80,10 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, bus: bus, logger: logger, rm: rm, metrics: metrics.New(rm), clock: time.Now, port: port,
 		stopping: make(chan struct{}), sandboxWait: sandboxWait}
-	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now, cfg.servicePorts())
-	s.stream = &sse.Stream{JS: bus.JS, Logger: logger, Malformed: s.metrics.Malformed, Stopping: s.stopping,
-		Publish: s.changes.PublishEvent, Now: s.now}
+	s.changes = change.NewWriter(bus, rm, logger, cfg.SyncTimeout, s.now, cfg.servicePorts(), s.fullPlans)
 	if cfg.EventSubscriber == EventSubscriberHTTP {
 		if bus.Subscribers == nil {
+			rm.Close()
 			return nil, errors.New("api: the subscribers bucket is required for HTTP callbacks")
 		}
 		if s.callbacks, err = callbacks.New(cfg.Callbacks, bus.JS, bus.Subscribers, logger); err != nil {
@@ -89,9 +92,29 @@ func New(cfg Config, bus *natsbus.Bus, logger *slog.Logger) (*Server, error) {
 		}
 		s.metrics.Register(s.callbacks.Deliveries)
 	}
+	var countCallbacks func() int
+	if s.callbacks != nil {
+		countCallbacks = s.callbacks.Count
+	}
+	tracker := plandemand.NewTracker(events.PlanDemandHold, logger, s.metrics.Malformed.WithLabelValues(events.PlanDemand).Inc)
+	if s.plans, err = plandemand.NewAnnouncer(bus.JS.Conn(), cfg.ID, countCallbacks, tracker, logger); err != nil {
+		if s.callbacks != nil {
+			s.callbacks.Close()
+		}
+		rm.Close()
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s.stream = &sse.Stream{JS: bus.JS, Logger: logger, Malformed: s.metrics.Malformed, Stopping: s.stopping,
+		Publish: s.changes.PublishEvent, Now: s.now, FullPlans: s.plans.Attach}
 	s.echo = s.routes()
 	return s, nil
 }
+
+// fullPlans reports whether anyone receives deployment events with full
+// plans now: a stream or a callback URL of this replica, or another
+// replica's notice (package plandemand). Notices are held on the wall
+// clock, whatever clock the server stamps versions with.
+func (s *Server) fullPlans() bool { return s.plans.Wanted(time.Now()) }
 
 // Handler is the API as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.echo }
@@ -139,6 +162,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Close() {
 	s.stop()
 	s.closeOnce.Do(func() {
+		s.plans.Close()
 		if s.callbacks != nil {
 			s.callbacks.Close()
 		}

@@ -90,6 +90,15 @@ func (s *Service) List(ctx context.Context) ([]string, error) {
 	return urls, nil
 }
 
+// Count is how many callback URLs this replica posts events to, as its
+// view of the bucket has them now: each is demand for full deployment
+// plans (package plandemand), as Marathon posts full events to callbacks.
+func (s *Service) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.workers)
+}
+
 // catchUp waits until this replica has applied everything the bucket
 // holds now.
 func (s *Service) catchUp(ctx context.Context) error {

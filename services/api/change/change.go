@@ -64,8 +64,9 @@ type Spec struct {
 type Staged struct {
 	Spec
 	Deployment events.Deployment
-	// Plan is the deployment as its events carry it, with the root group
-	// before the change and after it (deployplan.FullPlan).
+	// Plan is the deployment as its events carry it: with the root group
+	// before the change and after it (deployplan.FullPlan) when someone
+	// receives full plans (Deployment.FullPlans), light otherwise.
 	Plan events.DeploymentPlan
 	// locks are the running deployments of the affected apps.
 	Locks []string
@@ -165,10 +166,11 @@ func (s *Writer) stage(build Build, reserve bool) (*Staged, error) {
 		err error
 	)
 	now := s.now()
+	full := s.fullPlans != nil && s.fullPlans()
 	s.rm.ReadAt(events.BucketApps, func(st *readmodel.State, _ uint64) {
 		var spec *Spec
 		if spec, err = build(st); err == nil {
-			p, err = stageChange(st, spec, now, func(ops []Op) (map[string][]int, error) {
+			p, err = stageChange(st, spec, now, full, func(ops []Op) (map[string][]int, error) {
 				return s.book.assign(st, ops, s.ports, reserve, time.Now(), s.claimGrace)
 			})
 		}
@@ -182,10 +184,11 @@ func (s *Writer) stage(build Build, reserve bool) (*Staged, error) {
 }
 
 // planOf is a staged change's plan with the root group before and after
-// it. Called with the read lock held.
+// it, or light when nobody receives full plans. Called with the read lock
+// held.
 func planOf(st *readmodel.State, p *Staged) events.DeploymentPlan {
-	if len(st.Apps) > deployplan.MaxPlanApps {
-		return deployplan.Plan(p.Deployment) // light: too large to carry
+	if !p.Deployment.FullPlans || len(st.Apps) > deployplan.MaxPlanApps {
+		return deployplan.Plan(p.Deployment) // light: unread, or too large to carry
 	}
 	next := map[string]*marathon.App{}
 	for _, op := range p.Ops {
@@ -231,9 +234,10 @@ func (s *Writer) catchUpOn(ctx context.Context, key string) error {
 
 // stageChange assigns the dynamic service ports of the new definitions
 // (assign: assignServicePorts, with what else the replica counts as used),
-// stamps them with the change's version and plans its deployment. Called
-// with the read lock held.
-func stageChange(st *readmodel.State, spec *Spec, now time.Time, assign func([]Op) (map[string][]int, error)) (*Staged, error) {
+// stamps them with the change's version and plans its deployment, whose
+// events carry full plans when fullPlans says someone receives them.
+// Called with the read lock held.
+func stageChange(st *readmodel.State, spec *Spec, now time.Time, fullPlans bool, assign func([]Op) (map[string][]int, error)) (*Staged, error) {
 	if deployplan.Cyclic(planApps{st}, planChanges(spec.Ops, nil)) {
 		return nil, &apierr.ValidationError{Details: []marathon.FieldError{{Path: "/", Errors: []string{MsgCycle}}}}
 	}
@@ -258,7 +262,7 @@ func stageChange(st *readmodel.State, spec *Spec, now time.Time, assign func([]O
 	p.Fresh = fresh
 	p.Deployment = events.Deployment{
 		V: events.Version, ID: uuid.NewString(), Version: version, CreatedAt: now,
-		Steps: [][]events.DeploymentAction{},
+		Steps: [][]events.DeploymentAction{}, FullPlans: fullPlans,
 	}
 	actions := map[string]string{}
 	locked := map[string]bool{}
@@ -435,12 +439,16 @@ type Writer struct {
 	ports       marathon.PortRange // where dynamic service ports come from
 	book        portBook           // ports this replica's changes hold or saw claimed
 	claimGrace  time.Duration      // how long a claim stands without its app holding the port
+	fullPlans   func() bool        // someone receives full plans; nil: nobody
 }
 
 // NewWriter is a Writer on the buckets of bus that waits, within
 // syncTimeout each time, for rm to show what it wrote; now stamps versions;
-// dynamic service ports are assigned from ports.
+// dynamic service ports are assigned from ports; fullPlans (nil: never)
+// says whether someone receives deployment events with full plans
+// (plandemand.Announcer.Wanted).
 func NewWriter(bus *natsbus.Bus, rm *readmodel.Model, logger *slog.Logger, syncTimeout time.Duration, now func() time.Time,
-	ports marathon.PortRange) *Writer {
-	return &Writer{bus: bus, rm: rm, logger: logger, syncTimeout: syncTimeout, now: now, ports: ports, claimGrace: DefaultClaimGrace}
+	ports marathon.PortRange, fullPlans func() bool) *Writer {
+	return &Writer{bus: bus, rm: rm, logger: logger, syncTimeout: syncTimeout, now: now, ports: ports, claimGrace: DefaultClaimGrace,
+		fullPlans: fullPlans}
 }

@@ -27,7 +27,7 @@ func claimWriter(t *testing.T) (*Writer, *natsbus.Bus) {
 		t.Fatal(err)
 	}
 	t.Cleanup(rm.Close)
-	w := NewWriter(bus, rm, testutil.Logger(t), 5*time.Second, time.Now, marathon.DefaultPortRange())
+	w := NewWriter(bus, rm, testutil.Logger(t), 5*time.Second, time.Now, marathon.DefaultPortRange(), nil)
 	return w, bus
 }
 

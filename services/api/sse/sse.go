@@ -33,6 +33,10 @@ type Stream struct {
 	// Publish announces event_stream_attached and _detached.
 	Publish func(ctx context.Context, eventType string, payload any)
 	Now     func() time.Time
+	// FullPlans counts a stream that takes deployment events with full
+	// plans, announcing it before the stream's headers go out, until
+	// release (plandemand.Announcer.Attach); nil: not counted.
+	FullPlans func() (release func())
 }
 
 // sseKeepAlive is how often an idle event stream gets a comment line, so
@@ -45,6 +49,9 @@ const sseKeepAlive = 15 * time.Second
 // or comma-separated) keeps only those types; ?plan-format=light leaves
 // the plan's original and target out of deployment events. The stream starts with what
 // happens after the request: an ordered consumer delivering new messages.
+// A stream that takes deployment events in the full format is demand for
+// full plans: announced before its headers, so that the deployments a
+// client makes once it has them carry full plans (package plandemand).
 func (s *Stream) Serve(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
 		// The stream's headers, without a stream.
@@ -63,6 +70,10 @@ func (s *Stream) Serve(c echo.Context) error {
 		return err
 	}
 	defer stop()
+	light := lightPlans(c)
+	if !light && s.FullPlans != nil && takesPlans(subjects) {
+		defer s.FullPlans()()
+	}
 
 	// The server's write timeout bounds requests, not this stream.
 	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Time{})
@@ -87,7 +98,21 @@ func (s *Stream) Serve(c echo.Context) error {
 		})
 		s.Logger.Debug("event stream detached", "remote", remote)
 	}()
-	return s.relayEvents(ctx, c.Response(), msgs, lightPlans(c))
+	return s.relayEvents(ctx, c.Response(), msgs, light)
+}
+
+// takesPlans reports whether a stream of these subjects gets events that
+// carry a deployment plan.
+func takesPlans(subjects []string) bool {
+	for _, subject := range subjects {
+		if subject == events.EventAll {
+			return true
+		}
+		if t, err := events.ParseEvent(subject); err == nil && events.HasPlan(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // lightPlans reports whether a request asks for Marathon's light plan

@@ -14,7 +14,10 @@ export class Live {
   // onEvent(type, data) is called for each event; onState(state, since)
   // whenever the connection's state changes: "connecting", "live", "lost".
   constructor(url, onEvent, onState) {
-    this.url = url + "?event_type=" + EVENT_TYPES.join(",");
+    // Light plans: the page reads only the events' types, and a stream in
+    // the full format makes every deployment event carry the whole
+    // cluster's apps twice, for as long as the page is open.
+    this.url = url + "?plan-format=light&event_type=" + EVENT_TYPES.join(",");
     this.onEvent = onEvent;
     this.onState = onState;
     this.state = "connecting";
