@@ -186,17 +186,7 @@ func TestProxyStall(t *testing.T) {
 
 func TestProxyRefuse(t *testing.T) {
 	_, p, cli := proxied(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	_, errs := cli.Events(ctx, events.ListOptions{})
-	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if len(p.conns) == 0 {
-			return errors.New("the events stream has no connection yet")
-		}
-		return nil
-	})
+	errs := openEventsStream(t, p, cli)
 	p.Refuse()
 	select {
 	case err := <-errs:
@@ -219,12 +209,12 @@ func TestProxyRefuse(t *testing.T) {
 	})
 }
 
-// TestProxyShutDown: like a daemon after SIGTERM, the socket is gone for a
-// new dial while an open connection (here the events stream) is served on.
-func TestProxyShutDown(t *testing.T) {
-	_, p, cli := proxied(t)
+// openEventsStream opens Docker's events stream through p, open until the
+// test ends, once p holds its connection.
+func openEventsStream(t *testing.T, p *DockerProxy, cli *client.Client) <-chan error {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	_, errs := cli.Events(ctx, events.ListOptions{})
 	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
 		p.mu.Lock()
@@ -234,6 +224,14 @@ func TestProxyShutDown(t *testing.T) {
 		}
 		return nil
 	})
+	return errs
+}
+
+// TestProxyShutDown: like a daemon after SIGTERM, the socket is gone for a
+// new dial while an open connection (here the events stream) is served on.
+func TestProxyShutDown(t *testing.T) {
+	_, p, cli := proxied(t)
+	errs := openEventsStream(t, p, cli)
 	p.ShutDown()
 	if _, err := os.Stat(strings.TrimPrefix(p.Host(), "unix://")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the socket of a shut-down proxy: %v", err)

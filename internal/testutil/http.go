@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,4 +86,27 @@ func GetApp(base, id string, timeout time.Duration) (App, error) {
 		return App{}, fmt.Errorf("GET app: %w: %s", err, body)
 	}
 	return out.App, nil
+}
+
+// OpenEvents opens base's /v2/events with query ("" or "?..."), asking for
+// server-sent events, and fails the test unless the answer is a 200 event
+// stream. The stream ends when cancel is called or the test does.
+func OpenEvents(t testing.TB, base, query string) (resp *http.Response, cancel func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v2/events"+query, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		resp.Body.Close()
+		t.Fatalf("/v2/events%s: %d %q", query, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return resp, cancel
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -100,19 +99,7 @@ func (r *recorder) waitPlan(t *testing.T, deploymentID string) (full bool) {
 // fails the test unless it is a 200.
 func attach(t *testing.T, base, query string) (detach func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v2/events"+query, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/v2/events%s: %d", query, resp.StatusCode)
-	}
+	resp, cancel := testutil.OpenEvents(t, base, query)
 	go func() { defer resp.Body.Close(); _, _ = io.Copy(io.Discard, resp.Body) }()
 	return cancel
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/services/api/change"
 )
 
@@ -22,20 +22,7 @@ type sseFrame struct {
 // openEvents connects to /v2/events and returns its frames as they come.
 func openEvents(t *testing.T, base, query string) <-chan sseFrame {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v2/events"+query, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("events: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
+	resp, _ := testutil.OpenEvents(t, base, query)
 	frames := make(chan sseFrame, 100)
 	go func() {
 		defer resp.Body.Close()

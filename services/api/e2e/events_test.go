@@ -197,15 +197,7 @@ func run(t *testing.T, fn func(context.Context) error) {
 func TestStatusUpdatesOnNATSAndSSE(t *testing.T) {
 	bin := requireNATSCLI(t)
 	js := testutil.RunJetStream(t)
-	cfg := api.DefaultConfig()
-	cfg.ID = "api1"
-	srv, err := api.New(cfg, js.Bus(t), testutil.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	t.Cleanup(srv.Close) // ends the event streams before ts.Close waits for them
+	ts := serveAPI(t, js)
 
 	sub := natsSub(t, bin, js.URL)
 	sse := sseStatusUpdates(t, ts.URL)
@@ -268,4 +260,19 @@ func TestStatusUpdatesOnNATSAndSSE(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// serveAPI serves an api replica ("api1") on js over HTTP until the test ends.
+func serveAPI(t *testing.T, js *testutil.JetStream) *httptest.Server {
+	t.Helper()
+	cfg := api.DefaultConfig()
+	cfg.ID = "api1"
+	srv, err := api.New(cfg, js.Bus(t), testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	t.Cleanup(srv.Close) // ends the event streams before ts.Close waits for them
+	return ts
 }

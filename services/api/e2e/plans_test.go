@@ -1,18 +1,15 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
-	"github.com/drover/drover/services/api"
 	"github.com/nats-io/nats.go"
 )
 
@@ -65,19 +62,7 @@ func ssePairs(l *lines) [][2]string {
 // follow opens /v2/events with a query and keeps its lines.
 func follow(t *testing.T, base, query string) *lines {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v2/events"+query, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/v2/events%s: %d", query, resp.StatusCode)
-	}
+	resp, _ := testutil.OpenEvents(t, base, query)
 	l := &lines{}
 	go func() { defer resp.Body.Close(); l.follow(resp.Body) }()
 	return l
@@ -129,15 +114,7 @@ func waitPlans(t *testing.T, pairs func() [][2]string, deploymentID string) []pl
 // stream beside it gets them light.
 func TestDeploymentPlansFollowEventStreams(t *testing.T) {
 	js := testutil.RunJetStream(t)
-	cfg := api.DefaultConfig()
-	cfg.ID = "api1"
-	srv, err := api.New(cfg, js.Bus(t), testutil.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	t.Cleanup(srv.Close) // ends the event streams before ts.Close waits for them
+	ts := serveAPI(t, js)
 	startScheduler(t, js)
 	startAgent(t, js, "h1")
 
