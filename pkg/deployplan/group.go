@@ -14,6 +14,14 @@ import (
 // see events.MaxEventBytes for the other bound).
 const MaxPlanApps = 500
 
+// Full reports whether the events of deployment d carry full plans, with
+// demand saying whether someone receives them now (package plandemand):
+// when someone does, or the api that wrote d knew of someone
+// (d.FullPlans), and the cluster's apps are few enough (MaxPlanApps).
+func Full(d events.Deployment, demand bool, apps int) bool {
+	return (demand || d.FullPlans) && apps <= MaxPlanApps
+}
+
 // epochVersion is the version of a group no app ever changed.
 const epochVersion = "1970-01-01T00:00:00.000Z"
 

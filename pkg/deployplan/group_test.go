@@ -178,3 +178,23 @@ func TestPlansLightWhenLarge(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestFull(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		demand  bool
+		written bool // the deployment's FullPlans
+		apps    int
+		want    bool
+	}{
+		{"nobody receives them", false, false, 3, false},
+		{"someone does now", true, false, 3, true},
+		{"the writing api knew of someone", false, true, 3, true},
+		{"as many apps as carried", true, false, MaxPlanApps, true},
+		{"too many apps to carry", true, true, MaxPlanApps + 1, false},
+	} {
+		if got := Full(events.Deployment{FullPlans: tc.written}, tc.demand, tc.apps); got != tc.want {
+			t.Errorf("%s: Full = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/drover/drover/pkg/deployplan"
 	"github.com/drover/drover/pkg/events"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/api/apierr"
@@ -63,9 +64,12 @@ func (s *Server) deleteDeployment(c echo.Context) error {
 	ctx := c.Request().Context()
 	if force {
 		var root *events.Group // light, unless someone receives full plans
-		if d.FullPlans || s.fullPlans() {
-			s.rm.Read(func(st *readmodel.State) { root = change.RootOf(st) })
-		}
+		demand := s.fullPlans()
+		s.rm.Read(func(st *readmodel.State) {
+			if deployplan.Full(d, demand, len(st.Apps)) {
+				root = change.RootOf(st)
+			}
+		})
 		cancelled, err := s.changes.Cancel(ctx, id, root)
 		if err != nil {
 			return err

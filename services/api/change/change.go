@@ -187,7 +187,7 @@ func (s *Writer) stage(build Build, reserve bool) (*Staged, error) {
 // it, or light when nobody receives full plans. Called with the read lock
 // held.
 func planOf(st *readmodel.State, p *Staged) events.DeploymentPlan {
-	if !p.Deployment.FullPlans || len(st.Apps) > deployplan.MaxPlanApps {
+	if !deployplan.Full(p.Deployment, false, len(st.Apps)) {
 		return deployplan.Plan(p.Deployment) // light: unread, or too large to carry
 	}
 	next := map[string]*marathon.App{}

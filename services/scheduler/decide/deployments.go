@@ -146,7 +146,7 @@ func (w *work) stepDone(d events.Deployment, step []events.DeploymentAction) boo
 // the change happen; else the app as it is), without the apps it started,
 // and with those it stopped (State.Removed).
 func (w *work) plan(d events.Deployment) events.DeploymentPlan {
-	if !w.in.FullPlans && !d.FullPlans || len(w.in.Apps) > deployplan.MaxPlanApps {
+	if !deployplan.Full(d, w.in.FullPlans, len(w.in.Apps)) {
 		return deployplan.Plan(d)
 	}
 	actions := map[string]string{}
