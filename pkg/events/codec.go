@@ -29,6 +29,30 @@ func Encode[M Message](m M) ([]byte, error) {
 	return b, nil
 }
 
+// EncodeLaunch encodes c, a launch command, with its app already encoded:
+// app stands for c.Launch.App, which is not read. A scheduler launching
+// many instances of an app encodes the app once for all of them. The
+// message is the one Encode writes, its fields in another order.
+func EncodeLaunch(c Command, app json.RawMessage) ([]byte, error) {
+	if c.Launch == nil {
+		return nil, fmt.Errorf("events: encode launch %s: the command has no launch", c.ID)
+	}
+	// Each outer field hides the embedded one of the same JSON name.
+	type launch struct {
+		LaunchSpec
+		App json.RawMessage `json:"app"`
+	}
+	type command struct {
+		Command
+		Launch launch `json:"launch"`
+	}
+	b, err := json.Marshal(command{Command: c, Launch: launch{LaunchSpec: *c.Launch, App: app}})
+	if err != nil {
+		return nil, fmt.Errorf("events: encode launch %s: %w", c.ID, err)
+	}
+	return b, nil
+}
+
 // Decode unmarshals a message and checks its version.
 func Decode[M Message](data []byte) (M, error) {
 	var m M

@@ -2,7 +2,10 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"time"
@@ -18,9 +21,15 @@ import (
 // $KV.<bucket>.<key>).
 type write struct {
 	subject string
-	data    []byte
-	msgID   string // dedup id (commands)
-	del     bool   // a KV delete marker
+	data    []byte // the message, once encoded
+	// encode encodes the message, until the flush that first publishes it:
+	// a pass's thousands of writes wait in the outbox as what decide
+	// already holds (an instance record is the scheduler's own), not as
+	// JSON, and a launch command holds its app's JSON shared with every
+	// other launch of that app queued with it (launchApps).
+	encode func() ([]byte, error)
+	msgID  string // dedup id (commands)
+	del    bool   // a KV delete marker
 	// lastRev, when not zero, is the revision the key must still be at
 	// (Nats-Expected-Last-Subject-Sequence): a write that finds it
 	// changed is refused, and never retried.
@@ -54,43 +63,68 @@ func kvSubject(kv jetstream.KeyValue, key string) string { return events.KVSubje
 // enqueue queues one write decide decided. Callers hold s.mu.
 func (s *Scheduler) enqueue(d decide.Write) {
 	w := write{epoch: s.epoch}
-	var err error
 	switch {
 	case d.Instance != nil:
 		w.subject = kvSubject(s.bus.Instances, events.InstanceKey(d.Instance.TaskID))
-		w.data, err = events.Encode(*d.Instance)
+		w.encode = func() ([]byte, error) { return events.Encode(*d.Instance) }
 	case d.DeleteInstance != "":
 		w.subject, w.del = kvSubject(s.bus.Instances, events.InstanceKey(d.DeleteInstance)), true
 	case d.Command != nil:
 		w.subject, w.msgID = events.AgentCommand(d.Command.AgentID), d.Command.Command.ID
-		w.data, err = events.Encode(d.Command.Command)
+		w.encode = s.commandEncoder(d.Command.Command)
 	case d.Queue != nil:
 		w.subject = kvSubject(s.bus.Queue, events.AppKey(d.Queue.AppID))
-		w.data, err = events.Encode(*d.Queue)
+		w.encode = func() ([]byte, error) { return events.Encode(*d.Queue) }
 	case d.DeleteQueue != "":
 		w.subject, w.del = kvSubject(s.bus.Queue, events.AppKey(d.DeleteQueue)), true
 	case d.Agent != nil:
 		w.subject = kvSubject(s.bus.Agents, d.Agent.AgentID)
-		w.data, err = events.Encode(*d.Agent)
+		w.encode = func() ([]byte, error) { return events.Encode(*d.Agent) }
 	case d.DeleteDeployment != nil:
 		w.subject, w.del = kvSubject(s.bus.Deployments, d.DeleteDeployment.Key), true
 		w.lastRev = d.DeleteDeployment.Rev
 	case d.AdvanceDeployment != nil:
 		w.subject = kvSubject(s.bus.Deployments, d.AdvanceDeployment.Key)
 		w.lastRev = d.AdvanceDeployment.Rev
-		w.data, err = events.Encode(d.AdvanceDeployment.D)
+		w.encode = func() ([]byte, error) { return events.Encode(d.AdvanceDeployment.D) }
 	case d.Event != nil:
 		// Best effort as ever: an event lost never blocks scheduling.
 		w.subject, w.afterPrevious, w.bestEffort = events.Event(d.Event.Type), d.Event.AfterPrevious, true
-		w.data, err = events.MarshalEvent(d.Event.Type, d.Event.Payload)
+		w.encode = func() ([]byte, error) { return events.MarshalEvent(d.Event.Type, d.Event.Payload) }
 	default:
 		return
 	}
-	if err != nil {
-		s.logger.Error("cannot encode a write", "subject", w.subject, "error", err)
-		return
-	}
 	s.outbox = append(s.outbox, w)
+}
+
+// commandEncoder encodes an agent command when it is flushed. A launch
+// command's app is encoded now, once for all the launches of that app
+// queued with it: thousands of launches hold one copy of the app's JSON
+// between them, not one copy of the app each. Callers hold s.mu.
+func (s *Scheduler) commandEncoder(cmd events.Command) func() ([]byte, error) {
+	if cmd.Launch == nil {
+		return func() ([]byte, error) { return events.Encode(cmd) }
+	}
+	app, err := json.Marshal(cmd.Launch.App)
+	if err != nil {
+		return func() ([]byte, error) { return nil, fmt.Errorf("events: encode the app of launch %s: %w", cmd.ID, err) }
+	}
+	if shared, ok := s.launchApps[string(app)]; ok {
+		app = shared
+	} else {
+		if s.launchApps == nil {
+			s.launchApps = map[string][]byte{}
+		}
+		s.launchApps[string(app)] = app
+	}
+	spec := *cmd.Launch
+	ports, env := spec.HostPorts, spec.Env
+	cmd.Launch = nil
+	return func() ([]byte, error) {
+		c := cmd
+		c.Launch = &events.LaunchSpec{HostPorts: ports, Env: env}
+		return events.EncodeLaunch(c, app)
+	}
 }
 
 // flushBatch bounds the publishes awaiting acknowledgement at once.
@@ -117,13 +151,14 @@ func (s *Scheduler) flush(ctx context.Context) {
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	epoch := s.epoch
-	var batch []write
+	batch := s.outbox[:0] // filtered in place: the outbox can hold a pass of thousands
 	for _, w := range s.outbox {
 		if w.epoch == epoch && epoch != 0 {
 			batch = append(batch, w)
 		}
 	}
 	s.outbox = nil
+	s.launchApps = nil // what is taken holds the apps it shares
 	s.mu.Unlock()
 	if len(batch) == 0 {
 		return
@@ -141,6 +176,11 @@ func (s *Scheduler) flush(ctx context.Context) {
 			res[i] = res[i-1] // the write it follows did not land: nor does it
 		} else {
 			s.publish(ctx, batch[i:i+n], res[i:i+n])
+			for j := i; j < i+n; j++ {
+				if res[j] != unsent {
+					batch[j].data = nil // only what is retried is kept
+				}
+			}
 		}
 		i += n
 	}
@@ -188,7 +228,12 @@ func (s *Scheduler) retry(epoch uint64, batch []write, res []result) {
 // the batch went out could land a key's older write after its newer one.
 func (s *Scheduler) publish(ctx context.Context, batch []write, res []result) {
 	futures := make([]jetstream.PubAckFuture, len(batch))
-	for i, w := range batch {
+	for i := range batch {
+		if !batch[i].encoded(s.logger) {
+			res[i] = refused
+			continue
+		}
+		w := batch[i]
 		msg := &nats.Msg{Subject: w.subject, Data: w.data, Header: nats.Header{}}
 		if w.del {
 			msg.Header.Set(events.HeaderKVOperation, events.KVOperationDelete)
@@ -236,6 +281,23 @@ func (s *Scheduler) publish(ctx context.Context, batch []write, res []result) {
 			return
 		}
 	}
+}
+
+// encoded encodes w's message if it is not yet, and says whether it has
+// one; a write that cannot be encoded is logged and never sent.
+func (w *write) encoded(logger *slog.Logger) bool {
+	if w.encode == nil {
+		return true
+	}
+	data, err := w.encode()
+	if err != nil {
+		// Nothing a write holds is meant to fail encoding: decide's own
+		// types, and apps the api validated and encoded before.
+		logger.Error("cannot encode a write", "subject", w.subject, "error", err)
+		return false
+	}
+	w.data, w.encode = data, nil // a retry sends what was encoded
+	return true
 }
 
 // revisionChanged: JetStream refused a write whose expected last sequence

@@ -2,11 +2,16 @@ package scheduler
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/scheduler/decide"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -69,4 +74,92 @@ func TestOutboxFinishesADeploymentAtItsRevision(t *testing.T) {
 		t.Errorf("a second event %s: the refused delete's event was sent", e)
 	case <-time.After(200 * time.Millisecond):
 	}
+}
+
+// TestOutboxEncodesWhenItFlushes: launches of one app hold one copy of the
+// app's JSON until they are flushed, and each agent gets the command
+// decide made, its app whole; a write that cannot be encoded is dropped,
+// not retried, and the writes after it still go out.
+func TestOutboxEncodesWhenItFlushes(t *testing.T) {
+	js := testutil.RunJetStream(t)
+	bus := js.Bus(t)
+	nc := js.Connect(t)
+	s, err := New(DefaultConfig(), bus, nc, testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *nats.Msg, 8)
+	sub, err := nc.ChanSubscribe(events.AgentCommand("a1"), got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil { // subscribed before the bus's connection publishes
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	web := marathon.App{ID: "/web", Cmd: new("httpd -f -p $PORT0"), Instances: new(3), Env: map[string]marathon.EnvValue{"A": {Value: "1"}},
+		Labels: map[string]string{"HAPROXY_GROUP": "external"}, Version: "2026-12-03T10:00:00.000Z"}
+	var sent []events.Command
+	var writes []decide.Write
+	for i, port := range []int{31000, 31001, 31002} {
+		cmd := decide.LaunchCommand(3, web, &events.Instance{TaskID: fmt.Sprintf("web.%d", i), HostPorts: []int{port}})
+		cmd.V, cmd.ID, cmd.IssuedAt = events.Version, fmt.Sprintf("c%d", i), time.Unix(int64(i), 0).UTC()
+		sent = append(sent, cmd)
+		writes = append(writes, decide.Write{Command: &decide.Command{AgentID: "a1", Command: cmd}})
+		if i == 0 {
+			writes = append(writes, decide.Write{Event: &decide.Event{Type: events.EventStatusUpdate, Payload: make(chan int)}})
+		}
+	}
+	s.mu.Lock()
+	s.epoch = 3
+	s.apply(decide.Decisions{Writes: writes})
+	if len(s.launchApps) != 1 {
+		t.Errorf("%d copies of the app's JSON queued for 3 launches of it, want 1", len(s.launchApps))
+	}
+	s.mu.Unlock()
+	s.flush(t.Context())
+
+	for _, want := range sent {
+		select {
+		case m := <-got:
+			cmd, err := events.Decode[events.Command](m.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(cmd, want) {
+				t.Errorf("agent got\n%+v\nwant\n%+v", cmd, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("command %s never sent", want.ID)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.outbox) != 0 || s.launchApps != nil {
+		t.Errorf("after the flush: %d writes queued, %d apps held; want none", len(s.outbox), len(s.launchApps))
+	}
+
+	// 1,000 launches of an app of 10 kB wait in less than 3 MB, not 10.
+	for i := range 200 {
+		web.Labels[fmt.Sprintf("LABEL_%03d", i)] = strings.Repeat("x", 50)
+	}
+	writes = writes[:0]
+	for i := range 1000 {
+		cmd := decide.LaunchCommand(3, web, &events.Instance{TaskID: fmt.Sprintf("web.%d", i), HostPorts: []int{31000 + i}})
+		cmd.V, cmd.ID = events.Version, fmt.Sprintf("c%d", i)
+		writes = append(writes, decide.Write{Command: &decide.Command{AgentID: "a1", Command: cmd}})
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, w := range writes {
+		s.enqueue(w)
+	}
+	writes = nil
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 3<<20 {
+		t.Errorf("1,000 launches of a 10 kB app hold %d kB queued, want < 3 MB", grew>>10)
+	}
+	runtime.KeepAlive(s.outbox)
 }

@@ -56,6 +56,9 @@ type Scheduler struct {
 	// flushMu orders flushes of the outbox; taken before mu, never inside it.
 	flushMu sync.Mutex
 	outbox  []write // what the leader decided, to publish (outbox.go)
+	// launchApps holds the JSON of the apps whose launches are in the
+	// outbox, one copy each, keyed by itself (commandEncoder).
+	launchApps map[string][]byte
 
 	// Heartbeats arrive under hbMu, apart from mu, so a long reconciliation
 	// never delays them; each pass takes them in (takeHeartbeats).
