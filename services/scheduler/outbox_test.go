@@ -11,6 +11,7 @@ import (
 
 	"github.com/drover/drover/internal/testutil"
 	"github.com/drover/drover/pkg/events"
+	"github.com/drover/drover/pkg/events/natsbus"
 	"github.com/drover/drover/pkg/marathon"
 	"github.com/drover/drover/services/scheduler/decide"
 	"github.com/nats-io/nats.go"
@@ -22,13 +23,7 @@ import (
 // published only once the delete landed; a delete whose revision no longer
 // holds is refused, not retried, and takes its event with it.
 func TestOutboxFinishesADeploymentAtItsRevision(t *testing.T) {
-	js := testutil.RunJetStream(t)
-	bus := js.Bus(t)
-	nc := js.Connect(t)
-	s, err := New(DefaultConfig(), bus, nc, testutil.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, bus, nc := newIdleScheduler(t)
 	got := make(chan string, 4)
 	sub, err := nc.Subscribe(events.Event(events.EventDeploymentSuccess), func(m *nats.Msg) { got <- string(m.Data) })
 	if err != nil {
@@ -81,13 +76,7 @@ func TestOutboxFinishesADeploymentAtItsRevision(t *testing.T) {
 // decide made, its app whole; a write that cannot be encoded is dropped,
 // not retried, and the writes after it still go out.
 func TestOutboxEncodesWhenItFlushes(t *testing.T) {
-	js := testutil.RunJetStream(t)
-	bus := js.Bus(t)
-	nc := js.Connect(t)
-	s, err := New(DefaultConfig(), bus, nc, testutil.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _, nc := newIdleScheduler(t)
 	got := make(chan *nats.Msg, 8)
 	sub, err := nc.ChanSubscribe(events.AgentCommand("a1"), got)
 	if err != nil {
@@ -162,4 +151,16 @@ func TestOutboxEncodesWhenItFlushes(t *testing.T) {
 		t.Errorf("1,000 launches of a 10 kB app hold %d kB queued, want < 3 MB", grew>>10)
 	}
 	runtime.KeepAlive(s.outbox)
+}
+
+// newIdleScheduler is a scheduler on a JetStream of its own, not started:
+// a test drives its outbox by hand.
+func newIdleScheduler(t *testing.T) (*Scheduler, *natsbus.Bus, *nats.Conn) {
+	js := testutil.RunJetStream(t)
+	bus, nc := js.Bus(t), js.Connect(t)
+	s, err := New(DefaultConfig(), bus, nc, testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, bus, nc
 }
