@@ -117,8 +117,8 @@ func (s *Scheduler) commandEncoder(cmd events.Command) func() ([]byte, error) {
 		}
 		s.launchApps[string(app)] = app
 	}
-	spec := *cmd.Launch
-	ports, env := spec.HostPorts, spec.Env
+	// Every field of LaunchSpec but App (TestOutboxKeepsEveryLaunchField).
+	ports, env := cmd.Launch.HostPorts, cmd.Launch.Env
 	cmd.Launch = nil
 	return func() ([]byte, error) {
 		c := cmd

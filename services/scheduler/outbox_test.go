@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,19 @@ func TestOutboxEncodesWhenItFlushes(t *testing.T) {
 		t.Errorf("1,000 launches of a 10 kB app hold %d kB queued, want < 3 MB", grew>>10)
 	}
 	runtime.KeepAlive(s.outbox)
+}
+
+// TestOutboxKeepsEveryLaunchField: a queued launch keeps its spec's fields
+// but the app (commandEncoder); a field added to events.LaunchSpec must be
+// kept there too, or agents never see it.
+func TestOutboxKeepsEveryLaunchField(t *testing.T) {
+	var fields []string
+	for f := range reflect.TypeFor[events.LaunchSpec]().Fields() {
+		fields = append(fields, f.Name)
+	}
+	if want := []string{"App", "HostPorts", "Env"}; !slices.Equal(fields, want) {
+		t.Errorf("events.LaunchSpec has fields %v; commandEncoder keeps %v: keep the new ones", fields, want)
+	}
 }
 
 // newIdleScheduler is a scheduler on a JetStream of its own, not started:

@@ -202,6 +202,9 @@ type Verdict struct {
 }
 
 // Write is one record to write or message to send; exactly one field is set.
+// The scheduler encodes it later, outside its lock, as it publishes it: what
+// a Write reaches (slices, maps, apps and plans it shares with the state) is
+// replaced whole when it changes, never edited in place.
 type Write struct {
 	Instance          *events.Instance // put, under its task id
 	DeleteInstance    string           // a task id
