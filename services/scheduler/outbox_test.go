@@ -89,13 +89,18 @@ func TestOutboxEncodesWhenItFlushes(t *testing.T) {
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
 	web := marathon.App{ID: "/web", Cmd: new("httpd -f -p $PORT0"), Instances: new(3), Env: map[string]marathon.EnvValue{"A": {Value: "1"}},
 		Labels: map[string]string{"HAPROXY_GROUP": "external"}, Version: "2026-12-03T10:00:00.000Z"}
+	// launch is the i-th launch of web, on agent a1, as decide sends it.
+	launch := func(i int) decide.Write {
+		cmd := decide.LaunchCommand(3, web, &events.Instance{TaskID: fmt.Sprintf("web.%d", i), HostPorts: []int{31000 + i}})
+		cmd.V, cmd.ID, cmd.IssuedAt = events.Version, fmt.Sprintf("c%d", i), time.Unix(int64(i), 0).UTC()
+		return decide.Write{Command: &decide.Command{AgentID: "a1", Command: cmd}}
+	}
 	var sent []events.Command
 	var writes []decide.Write
-	for i, port := range []int{31000, 31001, 31002} {
-		cmd := decide.LaunchCommand(3, web, &events.Instance{TaskID: fmt.Sprintf("web.%d", i), HostPorts: []int{port}})
-		cmd.V, cmd.ID, cmd.IssuedAt = events.Version, fmt.Sprintf("c%d", i), time.Unix(int64(i), 0).UTC()
-		sent = append(sent, cmd)
-		writes = append(writes, decide.Write{Command: &decide.Command{AgentID: "a1", Command: cmd}})
+	for i := range 3 {
+		w := launch(i)
+		sent = append(sent, w.Command.Command)
+		writes = append(writes, w)
 		if i == 0 {
 			writes = append(writes, decide.Write{Event: &decide.Event{Type: events.EventStatusUpdate, Payload: make(chan int)}})
 		}
@@ -129,15 +134,13 @@ func TestOutboxEncodesWhenItFlushes(t *testing.T) {
 		t.Errorf("after the flush: %d writes queued, %d apps held; want none", len(s.outbox), len(s.launchApps))
 	}
 
-	// 1,000 launches of an app of 10 kB wait in less than 3 MB, not 10.
+	// 1,000 launches of an app of 10 kB wait in less than 3 MB, not 12.
 	for i := range 200 {
 		web.Labels[fmt.Sprintf("LABEL_%03d", i)] = strings.Repeat("x", 50)
 	}
 	writes = writes[:0]
 	for i := range 1000 {
-		cmd := decide.LaunchCommand(3, web, &events.Instance{TaskID: fmt.Sprintf("web.%d", i), HostPorts: []int{31000 + i}})
-		cmd.V, cmd.ID = events.Version, fmt.Sprintf("c%d", i)
-		writes = append(writes, decide.Write{Command: &decide.Command{AgentID: "a1", Command: cmd}})
+		writes = append(writes, launch(i))
 	}
 	var before, after runtime.MemStats
 	runtime.GC()
